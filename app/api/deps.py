@@ -1,0 +1,97 @@
+"""Request dependencies: one unit of work per request, and who is asking."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.domain.errors import DomainError
+from app.services import auth
+from app.services.context import Ctx, Principal
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSION_COOKIE = "mpp_session"
+CSRF_HEADER = "x-csrf-token"
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def read_session_cookie(request: Request) -> dict[str, object] | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    return request.app.state.session_signer.read(raw)
+
+
+def resolve_principal(request: Request, session: Session) -> Principal | None:
+    """Bearer token (API clients, devices) or the browser session cookie (staff pages)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        principal = auth.principal_from_token(session, request.app.state.token_signer, token)
+        if principal is None:
+            raise DomainError("not_authenticated")
+        return principal
+    data = read_session_cookie(request)
+    if data is None:
+        return None
+    from app.db.models import User
+
+    user = session.get(User, data.get("u"))
+    if user is None or not user.is_active or user.password_hash[-12:] != data.get("p"):
+        return None
+    if request.method not in SAFE_METHODS:
+        # Cookie-authenticated writes must prove they come from our own page.
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, str(data.get("c", ""))):
+            raise DomainError("csrf_failed")
+    return auth.principal_for_user(user)
+
+
+def get_ctx(request: Request) -> Iterator[Ctx]:
+    yield from _unit_of_work(request, resolve=True)
+
+
+def get_anon_ctx(request: Request) -> Iterator[Ctx]:
+    """For sign-in: a stale session cookie must not get in the way."""
+    yield from _unit_of_work(request, resolve=False)
+
+
+def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
+    state = request.app.state
+    session: Session = state.session_factory()
+    if request.method in SAFE_METHODS and state.settings.is_sqlite:
+        session.connection(execution_options={"mpp_readonly": True})
+    ctx = Ctx(session=session, now=state.clock(), ip=client_ip(request))
+    try:
+        if resolve:
+            ctx.actor = resolve_principal(request, session)
+        yield ctx
+        if ctx.outbox and state.bus.transactional:
+            state.bus.emit_in_transaction(session.connection(), ctx.outbox)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    state.metrics.record_events(ctx.outbox)
+    state.bus.publish_after_commit(ctx.outbox)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx, scope="function")]
+AnonCtxDep = Annotated[Ctx, Depends(get_anon_ctx, scope="function")]
+
+
+def require(ctx: Ctx, *roles: str) -> Principal:
+    if ctx.actor is None:
+        raise DomainError("not_authenticated")
+    if roles and ctx.actor.role not in roles:
+        raise DomainError("forbidden")
+    return ctx.actor

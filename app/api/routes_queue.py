@@ -1,0 +1,229 @@
+"""Kiosk, citizens and counter officers: catalog, tickets, tracking, counter operations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
+
+from app.api.deps import AnonCtxDep, CtxDep, require
+from app.api.schemas import (
+    CallTicketIn,
+    HoldIn,
+    Id,
+    OpenCounterIn,
+    TicketCreate,
+    TicketRead,
+    TokenOut,
+    TransferIn,
+)
+from app.db.models import Ticket
+from app.domain import waiting
+from app.domain.errors import DomainError
+from app.services import auth, catalog, tickets
+from app.services.context import Ctx
+from app.services.scope import ensure_can_operate
+
+router = APIRouter(prefix="/api/v1")
+IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+@router.post("/auth/token", response_model=TokenOut, tags=["auth"])
+def login(
+    request: Request,
+    ctx: AnonCtxDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+) -> object:
+    settings = request.app.state.settings
+    user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
+                             lock_seconds=settings.login_lock_seconds)
+    signer = request.app.state.token_signer
+    return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
+
+
+# --- kiosk and citizens ---------------------------------------------------------------------
+
+
+@router.get("/catalog", tags=["kiosk"])
+def get_catalog(ctx: CtxDep, site_id: Id | None = None,
+                site_code: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:
+    site = catalog.resolve_site(ctx.session, site_id, site_code)
+    entries = catalog.catalog(ctx.session, site, ctx.now)
+    return {
+        "site": {"id": site.id, "code": site.code, "name": site.name, "timezone": site.timezone},
+        "agencies": [
+            {
+                "id": e.agency.id, "code": e.agency.code, "name": e.agency.name,
+                "floor": e.agency.floor, "zone": e.agency.zone, "color": e.agency.color,
+                "services": [catalog.public_service(s) for s in e.services],
+            }
+            for e in entries
+        ],
+    }
+
+
+def ticket_out(ctx: Ctx, ticket: Ticket, ahead: int | None = None,
+               estimate: int | None = None) -> TicketRead:
+    if ahead is None:
+        ahead = tickets.people_ahead(ctx.session, ticket)
+    if estimate is None:
+        estimate = tickets.estimate_for(ctx.session, ticket.service, ahead, ticket.day)
+    return TicketRead(
+        id=ticket.id, number=ticket.number, service_id=ticket.service_id,
+        agency_id=ticket.agency_id, status=ticket.status, priority=ticket.priority,
+        channel=ticket.channel, issued_at=ticket.issued_at, called_at=ticket.called_at,
+        counter_id=ticket.counter_id, people_ahead=ahead, estimated_wait_minutes=estimate,
+        estimated_wait_range=waiting.wait_range(estimate), tracking_code=ticket.tracking_code,
+        transferred_from_id=ticket.transferred_from_id,
+    )
+
+
+@router.post("/tickets", response_model=TicketRead, status_code=201, tags=["kiosk"],
+             responses={200: {"description": "A retry with the same Idempotency-Key"}})
+def issue_ticket(
+    body: TicketCreate,
+    ctx: CtxDep,
+    idempotency_key: Annotated[IdemKey | None, Header()] = None,
+) -> object:
+    require(ctx, "kiosk", "admin", "manager", "officer")
+    issued = tickets.issue_ticket(ctx, service_id=body.service_id, priority=body.priority,
+                                  idempotency_key=idempotency_key)
+    out = ticket_out(ctx, issued.ticket, issued.people_ahead, issued.estimated_wait_minutes)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if issued.created else 200)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketRead, tags=["counter"])
+def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
+    actor = require(ctx, "admin", "manager", "officer")
+    ticket = tickets.get_ticket(ctx.session, ticket_id)
+    from app.services.scope import ensure_agency_visible
+
+    if actor.role == "officer":
+        if ticket.site_id not in _sites_of(ctx):
+            raise DomainError("forbidden")
+    else:
+        ensure_agency_visible(ctx.session, actor, ticket.agency_id)
+    return ticket_out(ctx, ticket)
+
+
+def _sites_of(ctx: Ctx) -> set[int]:
+    from app.services.scope import site_ids_in_scope
+
+    assert ctx.actor is not None
+    return site_ids_in_scope(ctx.session, ctx.actor) or set()
+
+
+@router.get("/track/{tracking_code}", tags=["kiosk"])
+def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: CtxDep
+          ) -> dict[str, Any]:
+    ticket = tickets.find_by_tracking(ctx.session, tracking_code)
+    out = ticket_out(ctx, ticket)
+    counter = None
+    if ticket.counter_id is not None and ticket.status in ("called", "serving", "held"):
+        c = tickets.get_counter(ctx.session, ticket.counter_id)
+        counter = {"number": c.number, "name": c.name}
+    service = ticket.service
+    surveyed = tickets.has_survey(ctx.session, ticket.id)
+    return {
+        "number": ticket.number, "status": ticket.status,
+        "priority": ticket.priority is not None,
+        "service": {"id": service.id, "name": service.name},
+        "agency": {"id": service.agency.id, "name": service.agency.name,
+                   "floor": service.agency.floor},
+        "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
+        "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
+        "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,
+        "survey_available": ticket.status == "done" and not surveyed,
+        "survey_submitted": surveyed,
+    }
+
+
+# --- counter officers -----------------------------------------------------------------------
+
+
+def _operable_counter(ctx: Ctx, counter_id: int, *, lock: bool = False) -> Any:
+    counter = tickets.get_counter(ctx.session, counter_id, lock=lock)
+    ensure_can_operate(ctx.actor, counter.agency_id)
+    return counter
+
+
+def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
+    if ticket.counter_id is not None:
+        counter = tickets.get_counter(ctx.session, ticket.counter_id)
+        ensure_can_operate(ctx.actor, counter.agency_id)
+    else:
+        ensure_can_operate(ctx.actor, ticket.agency_id)
+    return ticket
+
+
+@router.post("/counters/{counter_id}/open", tags=["counter"])
+def open_counter(counter_id: Id, ctx: CtxDep, body: OpenCounterIn | None = None
+                 ) -> dict[str, Any]:
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    tickets.open_counter(ctx, counter, take_over=bool(body and body.take_over))
+    from app.services.config import audit
+
+    audit(ctx, "counter_open", "counter", counter.id,
+          {"take_over": bool(body and body.take_over)})
+    return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
+
+
+@router.post("/counters/{counter_id}/close", tags=["counter"])
+def close_counter(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    tickets.close_counter(ctx, counter)
+    return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
+
+
+@router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
+             responses={204: {"description": "Nobody waits for this counter's services"}})
+def call_next(counter_id: Id, ctx: CtxDep) -> object:
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    ticket = tickets.call_next(ctx, counter)
+    if ticket is None:
+        return Response(status_code=204)
+    return ticket_out(ctx, ticket, 0, 0)
+
+
+def _ticket_action(name: str) -> Any:
+    def endpoint(ticket_id: Id, ctx: CtxDep) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        getattr(tickets, name)(ctx, ticket)
+        return ticket_out(ctx, ticket)
+
+    endpoint.__name__ = f"ticket_{name}"
+    return endpoint
+
+
+for _path, _name in (("recall", "recall"), ("start", "start"), ("finish", "finish"),
+                     ("no-show", "no_show"), ("resume", "resume"), ("cancel", "cancel")):
+    router.add_api_route(f"/tickets/{{ticket_id}}/{_path}", _ticket_action(_name),
+                         methods=["POST"], response_model=TicketRead, tags=["counter"])
+
+
+@router.post("/tickets/{ticket_id}/hold", response_model=TicketRead, tags=["counter"])
+def hold(ticket_id: Id, ctx: CtxDep, body: HoldIn | None = None) -> object:
+    ticket = _operable_ticket(ctx, ticket_id)
+    tickets.hold(ctx, ticket, note=body.note if body else None)
+    return ticket_out(ctx, ticket)
+
+
+@router.post("/tickets/{ticket_id}/call", response_model=TicketRead, tags=["counter"])
+def call_ticket(ticket_id: Id, body: CallTicketIn, ctx: CtxDep) -> object:
+    """Call a specific ticket (a held one, called back) to a counter."""
+    ticket = _operable_ticket(ctx, ticket_id)
+    counter = _operable_counter(ctx, body.counter_id, lock=True)
+    tickets.call_ticket(ctx, ticket, counter)
+    return ticket_out(ctx, ticket)
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=TicketRead, status_code=201,
+             tags=["counter"])
+def transfer(ticket_id: Id, body: TransferIn, ctx: CtxDep) -> object:
+    ticket = _operable_ticket(ctx, ticket_id)
+    new = tickets.transfer(ctx, ticket, service_id=body.service_id, note=body.note)
+    return ticket_out(ctx, new)

@@ -1,0 +1,279 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                        pattern=r"^[A-Za-z0-9_.-]+$")]
+Text = Annotated[str, StringConstraints(max_length=5000)]
+Short = Annotated[str, StringConstraints(max_length=200)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+OpeningHours = dict[str, list[list[str]]] | None
+PriorityName = Literal["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit",
+                       "other"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class ORM(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- sites ----------------------------------------------------------------------------------
+class SiteCreate(Strict):
+    code: Code
+    name: Str200
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Asia/Jakarta"
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = 3
+    require_display_token: bool = False
+
+
+class SiteUpdate(Strict):
+    code: Code | None = None
+    name: Str200 | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = None
+    require_display_token: bool | None = None
+    is_active: bool | None = None
+
+
+class SiteRead(ORM):
+    id: int
+    code: str
+    name: str
+    timezone: str
+    address: str | None
+    max_consecutive_priority: int | None
+    require_display_token: bool
+    is_active: bool
+
+
+# --- agencies -------------------------------------------------------------------------------
+class AgencyCreate(Strict):
+    site_id: Id
+    code: Code
+    name: Str200
+    floor: Annotated[str, StringConstraints(max_length=50)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    color: Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
+
+
+class AgencyUpdate(Strict):
+    code: Code | None = None
+    name: Str200 | None = None
+    floor: Annotated[str, StringConstraints(max_length=50)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    color: Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
+    is_active: bool | None = None
+
+
+class AgencyRead(ORM):
+    id: int
+    site_id: int
+    code: str
+    name: str
+    floor: str | None
+    zone: str | None
+    color: str | None
+    is_active: bool
+
+
+# --- services -------------------------------------------------------------------------------
+class _ServiceFields(Strict):
+    daily_quota: Annotated[int, Field(ge=0, le=100000)] | None = None
+    typical_minutes: Annotated[int, Field(ge=1, le=480)] = 10
+    opening_hours: OpeningHours = None
+    requirements: Text | None = None
+    procedure: Text | None = None
+    completion_time: Short | None = None
+    fee: Short | None = None
+    product: Annotated[str, StringConstraints(max_length=500)] | None = None
+    complaints: Annotated[str, StringConstraints(max_length=500)] | None = None
+    booking_enabled: bool = False
+    slot_minutes: Annotated[int, Field(ge=5, le=240)] = 30
+    slot_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
+    booking_days_ahead: Annotated[int, Field(ge=0, le=90)] = 7
+    booking_quota_percent: Annotated[int, Field(ge=0, le=100)] = 50
+    booking_requires_contact: bool = False
+
+
+class ServiceCreate(_ServiceFields):
+    agency_id: Id
+    code: Code
+    name: Str200
+    prefix: Annotated[str, StringConstraints(min_length=1, max_length=3)]
+
+
+class ServiceUpdate(Strict):
+    agency_id: Id | None = None
+    code: Code | None = None
+    name: Str200 | None = None
+    prefix: Annotated[str, StringConstraints(min_length=1, max_length=3)] | None = None
+    daily_quota: Annotated[int, Field(ge=0, le=100000)] | None = None
+    typical_minutes: Annotated[int, Field(ge=1, le=480)] | None = None
+    opening_hours: OpeningHours = None
+    requirements: Text | None = None
+    procedure: Text | None = None
+    completion_time: Short | None = None
+    fee: Short | None = None
+    product: Annotated[str, StringConstraints(max_length=500)] | None = None
+    complaints: Annotated[str, StringConstraints(max_length=500)] | None = None
+    booking_enabled: bool | None = None
+    slot_minutes: Annotated[int, Field(ge=5, le=240)] | None = None
+    slot_capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
+    booking_days_ahead: Annotated[int, Field(ge=0, le=90)] | None = None
+    booking_quota_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    booking_requires_contact: bool | None = None
+    is_active: bool | None = None
+
+
+class ServiceRead(ORM):
+    id: int
+    agency_id: int
+    site_id: int
+    code: str
+    name: str
+    prefix: str
+    daily_quota: int | None
+    typical_minutes: int
+    opening_hours: dict[str, Any] | None
+    requirements: str | None
+    procedure: str | None
+    completion_time: str | None
+    fee: str | None
+    product: str | None
+    complaints: str | None
+    booking_enabled: bool
+    slot_minutes: int
+    slot_capacity: int
+    booking_days_ahead: int
+    booking_quota_percent: int
+    booking_requires_contact: bool
+    is_active: bool
+
+
+# --- counters -------------------------------------------------------------------------------
+class CounterCreate(Strict):
+    agency_id: Id
+    name: Str200
+    number: Annotated[int, Field(ge=1, le=9999)]
+    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    service_ids: Annotated[list[Id], Field(max_length=200)] = []
+
+
+class CounterUpdate(Strict):
+    agency_id: Id | None = None
+    name: Str200 | None = None
+    number: Annotated[int, Field(ge=1, le=9999)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    service_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    is_active: bool | None = None
+
+
+class CounterRead(BaseModel):
+    id: int
+    agency_id: int
+    name: str
+    number: int
+    zone: str | None
+    service_ids: list[int]
+    is_active: bool
+    is_open: bool
+    officer_id: int | None
+
+    @classmethod
+    def of(cls, c: Any) -> CounterRead:
+        return cls(id=c.id, agency_id=c.agency_id, name=c.name, number=c.number, zone=c.zone,
+                   service_ids=sorted(s.id for s in c.services), is_active=c.is_active,
+                   is_open=c.is_open, officer_id=c.officer_id)
+
+
+# --- users ----------------------------------------------------------------------------------
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
+                                            pattern=r"^[A-Za-z0-9_.@-]+$")]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class UserCreate(Strict):
+    username: Username
+    password: Password
+    full_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    role: Literal["admin", "manager", "officer"]
+    agency_id: Id | None = None
+    site_id: Id | None = None
+
+
+class UserUpdate(Strict):
+    username: Username | None = None
+    password: Password | None = None
+    full_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    role: Literal["admin", "manager", "officer"] | None = None
+    agency_id: Id | None = None
+    site_id: Id | None = None
+    is_active: bool | None = None
+
+
+class UserRead(ORM):
+    id: int
+    username: str
+    full_name: str | None
+    role: str
+    agency_id: int | None
+    site_id: int | None
+    is_active: bool
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+# --- tickets --------------------------------------------------------------------------------
+class TicketCreate(Strict):
+    service_id: Id
+    priority: PriorityName | None = None
+
+
+class TicketRead(BaseModel):
+    id: int
+    number: str
+    service_id: int
+    agency_id: int
+    status: str
+    priority: str | None
+    channel: str
+    issued_at: datetime
+    called_at: datetime | None = None
+    counter_id: int | None = None
+    people_ahead: int
+    estimated_wait_minutes: int
+    estimated_wait_range: tuple[int, int]
+    tracking_code: str
+    transferred_from_id: int | None = None
+
+
+class TransferIn(Strict):
+    service_id: Id
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class HoldIn(Strict):
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OpenCounterIn(Strict):
+    take_over: bool = False
+
+
+class CallTicketIn(Strict):
+    counter_id: Id

@@ -1,0 +1,192 @@
+"""Websockets: a snapshot on connect, then events, a fresh snapshot whenever events were lost.
+
+No database session lives as long as a socket: each snapshot opens and closes its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from app.bus import SubscriberOverflow
+from app.db.models import Site
+from app.db.session import unit_of_work
+from app.domain import events as ev
+from app.domain.errors import DomainError
+from app.domain.events import Event
+from app.services import auth, counter_view, snapshots, tickets
+from app.services.context import Principal
+from app.services.scope import agency_ids_in_scope
+
+router = APIRouter()
+# A screen that cannot take 500 events in its queue is too slow; it is dropped and reconnects.
+QUEUE_SIZE = 500
+PING_SECONDS = 20.0
+
+Snapshot = Callable[[], dict[str, Any]]
+Accept = Callable[[Event], bool]
+
+
+def _read(ws: WebSocket, fn: Callable[[Any], Any]) -> Any:
+    """Run fn(session) in a short read-only transaction."""
+
+    def run() -> Any:
+        with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            return fn(session)
+
+    return run_in_threadpool(run)
+
+
+async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Accept,
+                       resnapshot_on: frozenset[str] = frozenset()) -> None:
+    """Send a snapshot, then matching events, until the client leaves or falls behind."""
+    state = ws.app.state
+    bus = state.bus
+    sub = bus.subscribe(QUEUE_SIZE)
+    gauge = state.metrics.ws_clients.labels(kind)
+    gauge.inc()
+    try:
+        await ws.send_json(await run_in_threadpool(snapshot))
+        while True:
+            try:
+                event = await asyncio.wait_for(sub.get(), timeout=PING_SECONDS)
+            except TimeoutError:
+                await ws.send_json({"type": "ping"})
+                continue
+            if event.type == ev.RESYNC or (event.type in resnapshot_on and accept(event)):
+                await ws.send_json(await run_in_threadpool(snapshot))
+                continue
+            if accept(event):
+                await ws.send_json(event.message())
+    except SubscriberOverflow:
+        with contextlib.suppress(Exception):
+            await ws.close(code=1013, reason="too slow")
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        sub.close()
+        gauge.dec()
+        state.metrics.bus_dropped.set(bus.dropped)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DomainError("invalid_value", field="id", reason_id="harus angka",
+                          reason_en="must be a number") from None
+
+
+async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
+    await ws.accept()
+    await ws.send_json({"type": "error", "error": {"code": code, "message": message}})
+    await ws.close(code=close_code)
+
+
+def _ws_principal(ws: WebSocket, session: Any) -> Principal | None:
+    token = ws.query_params.get("token")
+    state = ws.app.state
+    if token:
+        return auth.principal_from_token(session, state.token_signer, token)
+    raw = ws.cookies.get("mpp_session")
+    if raw:
+        data = state.session_signer.read(raw)
+        if data:
+            from app.db.models import User
+
+            user = session.get(User, data.get("u"))
+            if user and user.is_active and user.password_hash[-12:] == data.get("p"):
+                return auth.principal_for_user(user)
+    return None
+
+
+@router.websocket("/ws/display")
+async def ws_display(ws: WebSocket) -> None:
+    q = ws.query_params
+    now = ws.app.state.clock
+
+    def setup(session: Any) -> tuple[snapshots.BoardFilter, Any, str | None]:
+        flt, board = snapshots.board_filter(
+            session, site_id=_int(q.get("site_id")), zone=q.get("zone") or None,
+            agency_id=_int(q.get("agency_id")), board_id=_int(q.get("board")))
+        site = session.get(Site, flt.site_id)
+        if site.require_display_token:
+            principal = _ws_principal(ws, session)
+            if principal is None or principal.role not in ("display", "admin", "manager"):
+                return flt, board, "not_authenticated"
+            if principal.site_id not in (None, flt.site_id):
+                return flt, board, "forbidden"
+        return flt, board, None
+
+    try:
+        flt, board, problem = await _read(ws, setup)
+    except DomainError as exc:
+        await _refuse(ws, exc.code, exc.message())
+        return
+    if problem:
+        await _refuse(ws, problem, DomainError(problem).message())
+        return
+    await ws.accept()
+
+    def snap() -> dict[str, Any]:
+        with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            return snapshots.display_snapshot(session, flt, now(), board)
+
+    await serve_events(ws, "display", snap, lambda e: flt.matches(e.site_id, e.data),
+                       resnapshot_on=frozenset({ev.CONFIG_CHANGED}))
+
+
+@router.websocket("/ws/counter/{counter_id}")
+async def ws_counter(ws: WebSocket, counter_id: int) -> None:
+    now = ws.app.state.clock
+
+    def setup(session: Any) -> tuple[int, set[int], str | None]:
+        principal = _ws_principal(ws, session)
+        if principal is None:
+            return 0, set(), "not_authenticated"
+        counter = tickets.get_counter(session, counter_id)
+        scope = agency_ids_in_scope(session, principal)
+        if principal.role not in ("admin", "manager", "officer") or (
+            scope is not None and counter.agency_id not in scope
+        ):
+            return 0, set(), "forbidden"
+        return counter.agency.site_id, {s.id for s in counter.services}, None
+
+    try:
+        site_id, service_ids, problem = await _read(ws, setup)
+    except DomainError as exc:
+        await _refuse(ws, exc.code, exc.message())
+        return
+    if problem:
+        await _refuse(ws, problem, DomainError(problem).message())
+        return
+    await ws.accept()
+
+    def snap() -> dict[str, Any]:
+        with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            counter = tickets.get_counter(session, counter_id)
+            return counter_view.counter_snapshot(session, counter, now())
+
+    def accept(e: Event) -> bool:
+        if e.site_id != site_id:
+            return False
+        d = e.data
+        return (d.get("service_id") in service_ids or d.get("to_service_id") in service_ids
+                or d.get("counter_id") == counter_id)
+
+    # The console re-reads its whole view on any relevant change: it is small and always exact.
+    await serve_events(ws, "counter", snap, accept, resnapshot_on=frozenset({
+        ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_STATUS, ev.TICKET_TRANSFERRED,
+        ev.COUNTER_CHANGED, ev.CONFIG_CHANGED}))
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)

@@ -1,0 +1,164 @@
+"""Domain errors with stable machine codes and bilingual human messages.
+
+One table holds every code, its HTTP status and its message in Indonesian and English, so the
+API's error handler has exactly one place to look.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (http status, Indonesian template, English template)
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "not_found": (404, "{what} tidak ditemukan", "{what} not found"),
+    "validation_error": (422, "Data yang dikirim tidak valid", "The submitted data is invalid"),
+    "invalid_value": (422, "{field}: {reason_id}", "{field}: {reason_en}"),
+    "invalid_transition": (
+        409,
+        "Tiket berstatus '{status}' tidak dapat diproses dengan aksi '{action}'",
+        "A ticket in status '{status}' does not allow the action '{action}'",
+    ),
+    "quota_exhausted": (
+        409,
+        "Kuota layanan hari ini sudah habis{next_hint_id}",
+        "Today's quota for this service is exhausted{next_hint_en}",
+    ),
+    "service_closed": (
+        409,
+        "Layanan sedang tutup{next_hint_id}",
+        "The service is closed now{next_hint_en}",
+    ),
+    "service_inactive": (409, "Layanan tidak aktif", "The service is not active"),
+    "counter_closed": (409, "Loket belum dibuka", "The counter is not open"),
+    "counter_busy": (
+        409,
+        "Selesaikan dulu tiket {number} di loket ini",
+        "Finish ticket {number} at this counter first",
+    ),
+    "counter_in_use": (
+        409,
+        "Loket sedang dipakai oleh {officer}",
+        "The counter is in use by {officer}",
+    ),
+    "counter_not_serving_service": (
+        409,
+        "Loket ini tidak melayani layanan tersebut",
+        "This counter does not serve that service",
+    ),
+    "ticket_not_at_counter": (
+        409,
+        "Tiket ini tidak sedang ditangani loket Anda",
+        "This ticket is not handled by your counter",
+    ),
+    "prefix_taken": (
+        409,
+        "Prefiks '{prefix}' sudah dipakai layanan lain di lokasi ini",
+        "Prefix '{prefix}' is already used by another service at this site",
+    ),
+    "code_taken": (409, "Kode '{code}' sudah dipakai", "Code '{code}' is already taken"),
+    "username_taken": (
+        409,
+        "Nama pengguna '{username}' sudah dipakai",
+        "Username '{username}' is already taken",
+    ),
+    "idempotency_conflict": (
+        409,
+        "Idempotency-Key ini sudah dipakai untuk permintaan lain",
+        "This Idempotency-Key was already used for a different request",
+    ),
+    "not_authenticated": (401, "Silakan masuk terlebih dahulu", "Please sign in first"),
+    "invalid_credentials": (
+        401,
+        "Nama pengguna atau kata sandi salah",
+        "Wrong username or password",
+    ),
+    "account_locked": (
+        429,
+        "Terlalu banyak percobaan gagal; coba lagi dalam {seconds} detik",
+        "Too many failed attempts; try again in {seconds} seconds",
+    ),
+    "forbidden": (403, "Anda tidak berhak melakukan ini", "You are not allowed to do this"),
+    "csrf_failed": (
+        403,
+        "Sesi formulir tidak valid; muat ulang halaman",
+        "The form session is invalid; reload the page",
+    ),
+    "survey_not_allowed": (
+        409,
+        "Survei hanya untuk tiket yang sudah selesai dilayani",
+        "The survey is only for tickets that have been served",
+    ),
+    "survey_already_submitted": (
+        409,
+        "Survei untuk tiket ini sudah diisi",
+        "The survey for this ticket was already submitted",
+    ),
+    "rate_limited": (
+        429,
+        "Terlalu banyak permintaan; coba lagi dalam {seconds} detik",
+        "Too many requests; try again in {seconds} seconds",
+    ),
+    "slot_full": (409, "Slot waktu ini sudah penuh", "This time slot is full"),
+    "booking_not_allowed": (409, "{reason_id}", "{reason_en}"),
+    "database_unavailable": (
+        503,
+        "Basis data sedang tidak tersedia; coba lagi sebentar",
+        "The database is unavailable; try again shortly",
+    ),
+    "payload_too_large": (413, "Data terlalu besar", "The request is too large"),
+    "method_not_allowed": (405, "Metode tidak diizinkan", "Method not allowed"),
+    "http_error": (400, "Permintaan tidak valid", "Bad request"),
+    "internal_error": (
+        500,
+        "Terjadi kesalahan di server",
+        "Something went wrong on the server",
+    ),
+}
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class DomainError(Exception):
+    """A rule was broken; carries a stable code and parameters for the message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        if code not in ERRORS:
+            raise ValueError(f"unknown error code {code!r}")
+        self.code = code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    @property
+    def status(self) -> int:
+        return ERRORS[self.code][0]
+
+    def message(self, lang: str = "id") -> str:
+        _, msg_id, msg_en = ERRORS[self.code]
+        template = msg_en if lang == "en" else msg_id
+        return template.format_map(_SafeDict(self.params))
+
+
+class NotFound(DomainError):
+    def __init__(self, what_id: str, what_en: str | None = None) -> None:
+        self._what_en = what_en or what_id
+        super().__init__("not_found", what=what_id)
+
+    def message(self, lang: str = "id") -> str:
+        if lang == "en":
+            return ERRORS["not_found"][2].format(what=self._what_en)
+        return super().message(lang)
+
+
+class InvalidTransition(DomainError):
+    def __init__(self, status: str, action: str) -> None:
+        super().__init__("invalid_transition", status=status, action=action)
+
+
+class InvalidValue(DomainError):
+    def __init__(self, field: str, reason_id: str, reason_en: str | None = None) -> None:
+        super().__init__(
+            "invalid_value", field=field, reason_id=reason_id, reason_en=reason_en or reason_id
+        )

@@ -1,0 +1,123 @@
+"""The FastAPI application: create_app() builds it; the lifespan owns engine and bus."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.api.errors import install_error_handlers
+from app.bus import make_bus
+from app.config import Settings, get_settings
+from app.db.session import make_engine, make_session_factory
+from app.metrics import Metrics
+from app.services.auth import TokenSigner
+from app.web.session import SessionSigner
+
+log = logging.getLogger("mpp")
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each screen owns its router module; a module that does not exist yet is skipped.
+ROUTER_MODULES = [
+    "app.api.routes_health",
+    "app.api.routes_config",
+    "app.api.routes_queue",
+    "app.api.routes_stats",
+    "app.api.routes_admin",
+    "app.api.routes_booking",
+    "app.api.ws",
+    "app.web.auth_pages",
+    "app.web.counter_pages",
+    "app.web.dashboard_pages",
+    "app.web.admin_pages",
+    "kiosk_ui.routes",
+    "display_board.routes",
+    "app.web.booking_pages",
+    "app.web.home",
+]
+
+STATIC_DIRS = {
+    "/static": ROOT / "app" / "web" / "static",
+    "/kiosk-static": ROOT / "kiosk_ui" / "static",
+    "/display-static": ROOT / "display_board" / "static",
+}
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+               ) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.services.bootstrap import bootstrap
+
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        bootstrap(app.state.session_factory, settings)
+        bus = make_bus(settings.bus_backend, settings.database_url)
+        app.state.bus = bus
+        await bus.start()
+        background = []
+        for starter in app.state.background_starters:
+            background.append(await starter(app))
+        try:
+            yield
+        finally:
+            for task in background:
+                if task is not None:
+                    task.cancel()
+            await bus.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="MPP Antrean",
+        version="0.1.0",
+        description="Queue system for Indonesia's Mal Pelayanan Publik",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or utc_clock
+    app.state.metrics = Metrics()
+    app.state.token_signer = TokenSigner(settings.secret_key, settings.token_minutes * 60)
+    app.state.session_signer = SessionSigner(settings.secret_key, settings.session_minutes * 60)
+    # Modules may register coroutines run at start (daily jobs); each returns a task or None.
+    app.state.background_starters = []
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.request_latency.labels(
+            request.method, path, str(response.status_code)).observe(time.perf_counter() - start)
+        return response
+
+    for name in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        app.include_router(module.router)
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
+    for prefix, directory in STATIC_DIRS.items():
+        if directory.is_dir():
+            app.mount(prefix, StaticFiles(directory=directory), name=prefix.strip("/"))
+    return app

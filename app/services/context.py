@@ -1,0 +1,42 @@
+"""What every use case receives: the session, the event outbox, the actor and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.domain.events import Event
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a user (admin, manager, officer) or a device (kiosk, display)."""
+
+    kind: str  # "user" or "device"
+    id: int
+    role: str
+    name: str
+    agency_id: int | None = None
+    site_id: int | None = None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.id if self.kind == "user" else None
+
+    @property
+    def scope_key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class Ctx:
+    session: Session
+    now: datetime
+    actor: Principal | None = None
+    outbox: list[Event] = field(default_factory=list)
+    ip: str | None = None
+
+    def emit(self, event: Event) -> None:
+        self.outbox.append(event)

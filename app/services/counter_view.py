@@ -1,0 +1,65 @@
+"""What a counter console shows: its current ticket, its queue, held tickets, today's figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.db.models import Counter, Ticket, TicketEvent
+from app.services.sitetime import local_now
+from app.services.tickets import current_ticket
+
+
+def _ticket_row(t: Ticket, now: datetime) -> dict[str, Any]:
+    return {
+        "id": t.id, "number": t.number, "status": t.status, "service_id": t.service_id,
+        "service": t.service.name, "priority": t.priority, "channel": t.channel,
+        "issued_at": t.issued_at.isoformat(),
+        "waiting_minutes": max(0, int((now - t.issued_at).total_seconds() // 60)),
+        "called_at": t.called_at.isoformat() if t.called_at else None,
+        "started_at": t.started_at.isoformat() if t.started_at else None,
+        "call_count": t.call_count, "note": t.note,
+    }
+
+
+def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: int = 15
+                     ) -> dict[str, Any]:
+    site = counter.agency.site
+    day = local_now(site, now).date()
+    service_ids = [s.id for s in counter.services if s.is_active]
+    t = Ticket.__table__.c
+    waiting_q = (sa.select(Ticket).where(t.service_id.in_(service_ids), t.day == day,
+                                         t.status == "waiting"))
+    # Priority tickets first, then by queue time: the order call-next follows.
+    head = list(session.scalars(waiting_q.order_by(t.priority.is_(None), t.sort_at, t.id)
+                                .limit(limit)))
+    waiting_count = session.scalar(
+        sa.select(sa.func.count()).where(t.service_id.in_(service_ids), t.day == day,
+                                         t.status == "waiting")) or 0
+    held = list(session.scalars(sa.select(Ticket).where(
+        t.counter_id == counter.id, t.day == day, t.status == "held").order_by(t.id)))
+    e = TicketEvent.__table__.c
+    served, avg_seconds = session.execute(
+        sa.select(sa.func.count(), sa.func.avg(e.duration_seconds)).where(
+            e.counter_id == counter.id, e.day == day, e.type == "finished")).one()
+    cur = current_ticket(session, counter.id)
+    return {
+        "type": "snapshot",
+        "counter": {
+            "id": counter.id, "number": counter.number, "name": counter.name,
+            "agency_id": counter.agency_id, "agency": counter.agency.name,
+            "is_open": counter.is_open, "officer_id": counter.officer_id,
+            "services": [{"id": s.id, "name": s.name, "prefix": s.prefix}
+                         for s in counter.services if s.is_active],
+        },
+        "current": _ticket_row(cur, now) if cur else None,
+        "waiting_count": int(waiting_count),
+        "waiting": [_ticket_row(x, now) for x in head],
+        "held": [_ticket_row(x, now) for x in held],
+        "served_today": int(served or 0),
+        "avg_service_minutes": round(float(avg_seconds) / 60, 1) if avg_seconds else None,
+        "now": now.isoformat(),
+    }

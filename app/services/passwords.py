@@ -1,0 +1,44 @@
+"""Password hashing (argon2 via pwdlib)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.domain.errors import InvalidValue
+
+
+@lru_cache
+def _hasher() -> PasswordHash:
+    return PasswordHash((Argon2Hasher(),))
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher().verify(password, password_hash)
+    except Exception:  # noqa: BLE001 - a malformed hash never signs anyone in
+        return False
+
+
+# Computed once so an unknown username costs as much as a wrong password.
+_DUMMY: list[str] = []
+
+
+def dummy_verify(password: str) -> None:
+    if not _DUMMY:
+        _DUMMY.append(hash_password("dummy-password-for-timing"))
+    verify_password(password, _DUMMY[0])
+
+
+def check_strength(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidValue("password", "kata sandi minimal 8 karakter",
+                           "the password needs at least 8 characters")
+    if len(password) > 256:
+        raise InvalidValue("password", "kata sandi terlalu panjang", "the password is too long")

@@ -1,0 +1,591 @@
+"""Ticket use cases: issue, call, serve, transfer, close out. Services flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Counter,
+    IdempotencyKey,
+    Service,
+    ServiceDay,
+    Site,
+    Ticket,
+    TicketEvent,
+    counter_service,
+)
+from app.db.session import is_postgres
+from app.domain import events as ev
+from app.domain import numbering, waiting
+from app.domain.errors import DomainError, NotFound
+from app.domain.events import Event
+from app.domain.priority import PriorityGroup, choose_next, next_streak
+from app.domain.tickets import Action, TicketStatus, transition
+from app.services.context import Ctx
+from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
+
+EVENT_TYPES = {
+    Action.CALL: "called",
+    Action.RECALL: "recalled",
+    Action.START: "started",
+    Action.FINISH: "finished",
+    Action.NO_SHOW: "no_show",
+    Action.HOLD: "held",
+    Action.RESUME: "resumed",
+    Action.TRANSFER: "transferred",
+    Action.CANCEL: "cancelled",
+    Action.CLOSE_OUT: "closed_out",
+}
+
+
+@dataclass
+class Issued:
+    ticket: Ticket
+    created: bool
+    people_ahead: int
+    estimated_wait_minutes: int
+
+
+def _insert(session: Session, table: sa.Table | type) -> sa.Insert:
+    dialect = postgresql if is_postgres(session) else sqlite
+    return dialect.insert(table)  # type: ignore[arg-type]
+
+
+def get_service(session: Session, service_id: int) -> Service:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise NotFound("Layanan", "Service")
+    return service
+
+
+def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    stmt = sa.select(Ticket).where(Ticket.id == ticket_id)
+    if lock and is_postgres(session):
+        stmt = stmt.with_for_update(of=Ticket)
+    ticket = session.scalar(stmt)
+    if ticket is None:
+        raise NotFound("Tiket", "Ticket")
+    return ticket
+
+
+def _next_seq(session: Session, service: Service, day: date, *, count_quota: bool,
+              quota_limit: int | None) -> int | None:
+    """Bump the (service, day) sequence atomically; None when the quota is used up."""
+    used = 1 if count_quota else 0
+    if count_quota and quota_limit is not None and quota_limit <= 0:
+        return None
+    stmt = _insert(session, ServiceDay).values(
+        service_id=service.id, day=day, last_seq=1, quota_used=used
+    )
+    where = None
+    if count_quota and quota_limit is not None:
+        where = ServiceDay.__table__.c.quota_used < quota_limit
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["service_id", "day"],
+        set_={
+            "last_seq": ServiceDay.__table__.c.last_seq + 1,
+            "quota_used": ServiceDay.__table__.c.quota_used + used,
+        },
+        where=where,
+    ).returning(ServiceDay.__table__.c.last_seq)
+    return session.execute(stmt).scalar()
+
+
+def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_status: str | None,
+                 *, counter_id: int | None = None, duration: int | None = None,
+                 note: str | None = None) -> None:
+    lnow = local_now(site, ctx.now)
+    ctx.session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            site_id=ticket.site_id,
+            agency_id=ticket.agency_id,
+            service_id=ticket.service_id,
+            counter_id=counter_id if counter_id is not None else ticket.counter_id,
+            user_id=ctx.actor.user_id if ctx.actor else None,
+            type=event_type,
+            from_status=from_status,
+            to_status=ticket.status,
+            at=ctx.now,
+            day=lnow.date(),
+            hour=lnow.hour,
+            weekday=lnow.isoweekday(),
+            priority=ticket.priority is not None,
+            duration_seconds=duration,
+            note=note,
+        )
+    )
+
+
+def request_fingerprint(service_id: int, priority: str | None) -> str:
+    return hashlib.sha256(f"{service_id}|{priority or ''}".encode()).hexdigest()
+
+
+def _claim_idempotency_key(ctx: Ctx, scope: str, key: str, fingerprint: str) -> Ticket | None:
+    """Claim the key first; a racing twin blocks here until the first commits, then reads it."""
+    stmt = (
+        _insert(ctx.session, IdempotencyKey)
+        .values(scope=scope, key=key, request_hash=fingerprint, ticket_id=None,
+                created_at=ctx.now)
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(IdempotencyKey.__table__.c.key)
+    )
+    if ctx.session.execute(stmt).first() is not None:
+        return None
+    row = ctx.session.get(IdempotencyKey, (scope, key), populate_existing=True)
+    if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
+        raise DomainError("idempotency_conflict")
+    if row.request_hash != fingerprint:
+        raise DomainError("idempotency_conflict")
+    return get_ticket(ctx.session, row.ticket_id)
+
+
+def issue_ticket(
+    ctx: Ctx,
+    *,
+    service_id: int,
+    priority: str | None = None,
+    idempotency_key: str | None = None,
+    channel: str = "kiosk",
+    sort_at: datetime | None = None,
+    count_quota: bool = True,
+    quota_limit: int | None = None,
+    check_hours: bool = True,
+    booking_id: int | None = None,
+    transferred_from_id: int | None = None,
+    note: str | None = None,
+) -> Issued:
+    """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day."""
+    session = ctx.session
+    if priority is not None:
+        try:
+            priority = PriorityGroup(priority).value
+        except ValueError:
+            raise DomainError("invalid_value", field="priority",
+                              reason_id="kelompok prioritas tidak dikenal",
+                              reason_en="unknown priority group") from None
+    if idempotency_key is not None and ctx.actor is not None:
+        existing = _claim_idempotency_key(
+            ctx, ctx.actor.scope_key, idempotency_key, request_fingerprint(service_id, priority)
+        )
+        if existing is not None:
+            ahead = people_ahead(session, existing)
+            return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
+                                                               existing.day))
+    service = get_service(session, service_id)
+    if not service.is_active or not service.agency.is_active:
+        raise DomainError("service_inactive")
+    site = service.agency.site
+    if check_hours:
+        ensure_open(session, service, site, ctx.now)
+    day = local_day(site, ctx.now)
+    if count_quota and quota_limit is None:
+        quota_limit = service.daily_quota
+    seq = _next_seq(session, service, day, count_quota=count_quota, quota_limit=quota_limit)
+    if seq is None:
+        from app.services.sitetime import service_open_state, special_days
+
+        lnow = local_now(site, ctx.now)
+        # The next opening after today's hours, for the message.
+        from datetime import timedelta
+
+        tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
+                                    tzinfo=lnow.tzinfo)
+        _, nxt = service_open_state(session, service, site, tomorrow,
+                                    special_days(session, site.id, lnow.date()))
+        if nxt is None and service.opening_hours is None:
+            nxt = tomorrow
+        hint_id, hint_en = opening_hint(nxt, day)
+        raise DomainError("quota_exhausted", next_hint_id=hint_id, next_hint_en=hint_en,
+                          next_opening=nxt.isoformat() if nxt else None)
+    ticket = Ticket(
+        site_id=site.id,
+        agency_id=service.agency_id,
+        service_id=service.id,
+        day=day,
+        seq=seq,
+        number=numbering.format_number(service.prefix, seq),
+        status=TicketStatus.WAITING.value,
+        priority=priority,
+        channel=channel,
+        issued_at=ctx.now,
+        sort_at=sort_at or ctx.now,
+        tracking_code=secrets.token_urlsafe(9),
+        booking_id=booking_id,
+        transferred_from_id=transferred_from_id,
+        note=note,
+    )
+    session.add(ticket)
+    session.flush()
+    record_event(ctx, ticket, site, "issued", None, note=note)
+    if idempotency_key is not None and ctx.actor is not None:
+        session.execute(
+            sa.update(IdempotencyKey)
+            .where(IdempotencyKey.scope == ctx.actor.scope_key,
+                   IdempotencyKey.key == idempotency_key)
+            .values(ticket_id=ticket.id)
+        )
+    ahead = people_ahead(session, ticket)
+    estimate = estimate_for(session, service, ahead, day)
+    ctx.emit(Event(ev.TICKET_ISSUED, site.id, {
+        "ticket_id": ticket.id, "number": ticket.number, "service_id": service.id,
+        "agency_id": service.agency_id, "priority": priority is not None,
+        "zone": service.agency.zone, "at": ctx.now.isoformat(),
+    }))
+    return Issued(ticket, True, ahead, estimate)
+
+
+def people_ahead(session: Session, ticket: Ticket) -> int:
+    """Waiting tickets of the same service that will be called before this one."""
+    if ticket.status != TicketStatus.WAITING.value:
+        return 0
+    t = Ticket.__table__.c
+    earlier = sa.or_(t.sort_at < ticket.sort_at,
+                     sa.and_(t.sort_at == ticket.sort_at, t.id < ticket.id))
+    if ticket.priority is not None:
+        cond = sa.and_(t.priority.is_not(None), earlier)
+    else:
+        # Every waiting priority ticket goes first, then regular ones in order.
+        cond = sa.or_(t.priority.is_not(None), earlier)
+    stmt = sa.select(sa.func.count()).where(
+        t.service_id == ticket.service_id, t.day == ticket.day, t.status == "waiting", cond
+    )
+    return int(session.execute(stmt).scalar() or 0)
+
+
+def open_counter_count(session: Session, service_id: int) -> int:
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
+        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True))
+    )
+    return int(session.execute(stmt).scalar() or 0)
+
+
+def recent_service_minutes(session: Session, service_id: int, day: date, limit: int = 20
+                           ) -> list[float]:
+    e = TicketEvent.__table__.c
+    stmt = (
+        sa.select(e.duration_seconds)
+        .where(e.service_id == service_id, e.day == day, e.type == "finished",
+               e.duration_seconds.is_not(None))
+        .order_by(e.id.desc())
+        .limit(limit)
+    )
+    return [s / 60 for s in session.execute(stmt).scalars()]
+
+
+def estimate_for(session: Session, service: Service, ahead: int, day: date) -> int:
+    avg = waiting.average_service_minutes(
+        recent_service_minutes(session, service.id, day), float(service.typical_minutes)
+    )
+    return waiting.estimate_wait_minutes(ahead, open_counter_count(session, service.id), avg)
+
+
+# --- counters -------------------------------------------------------------------------------
+
+
+def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
+    stmt = sa.select(Counter).where(Counter.id == counter_id)
+    if lock and is_postgres(session):
+        stmt = stmt.with_for_update(of=Counter)
+    counter = session.scalar(stmt)
+    if counter is None:
+        raise NotFound("Loket", "Counter")
+    return counter
+
+
+def current_ticket(session: Session, counter_id: int) -> Ticket | None:
+    return session.scalar(
+        sa.select(Ticket)
+        .where(Ticket.counter_id == counter_id, Ticket.status.in_(("called", "serving")))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    )
+
+
+def _queue_head(session: Session, service_ids: list[int], day: date, *, priority: bool
+                ) -> Ticket | None:
+    t = Ticket.__table__.c
+    stmt = (
+        sa.select(Ticket)
+        .where(
+            t.service_id.in_(service_ids),
+            t.day == day,
+            t.status == "waiting",
+            t.priority.is_not(None) if priority else t.priority.is_(None),
+        )
+        .order_by(t.sort_at, t.id)
+        .limit(1)
+    )
+    if is_postgres(session):
+        # Two counters never take the same ticket: a row another counter holds is skipped.
+        stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
+    return session.scalar(stmt)
+
+
+def _change(ctx: Ctx, ticket: Ticket, action: Action, *, counter: Counter | None = None,
+            note: str | None = None, duration: int | None = None) -> str:
+    """Apply a transition, record its event row; return the old status."""
+    old = ticket.status
+    ticket.status = transition(old, action).value
+    site = ticket.service.agency.site
+    record_event(ctx, ticket, site, EVENT_TYPES[action], old,
+                 counter_id=counter.id if counter else None, duration=duration, note=note)
+    return old
+
+
+def _counter_label(counter: Counter) -> str:
+    return str(counter.number)
+
+
+def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: bool) -> Event:
+    return Event(ev.TICKET_CALLED, ticket.site_id, {
+        "ticket_id": ticket.id, "number": ticket.number, "counter": _counter_label(counter),
+        "counter_id": counter.id, "counter_name": counter.name, "agency": counter.agency.name,
+        "agency_id": ticket.agency_id, "service_id": ticket.service_id,
+        "zone": counter.zone or counter.agency.zone, "at": at.isoformat(), "recall": recall,
+        "priority": ticket.priority is not None,
+    })
+
+
+def _status_event(ticket: Ticket, old: str, at: datetime) -> Event:
+    return Event(ev.TICKET_STATUS, ticket.site_id, {
+        "ticket_id": ticket.id, "number": ticket.number, "from": old, "status": ticket.status,
+        "service_id": ticket.service_id, "agency_id": ticket.agency_id,
+        "counter_id": ticket.counter_id, "at": at.isoformat(),
+    })
+
+
+def call_next(ctx: Ctx, counter: Counter) -> Ticket | None:
+    """Call the next waiting ticket for this counter's services, by the priority policy."""
+    session = ctx.session
+    if not counter.is_open:
+        raise DomainError("counter_closed")
+    busy = current_ticket(session, counter.id)
+    if busy is not None:
+        if busy.status == TicketStatus.SERVING.value:
+            finish(ctx, busy, counter)
+        else:
+            raise DomainError("counter_busy", number=busy.number)
+    service_ids = [s.id for s in counter.services if s.is_active]
+    if not service_ids:
+        return None
+    site = counter.agency.site
+    day = local_day(site, ctx.now)
+    prio = _queue_head(session, service_ids, day, priority=True)
+    regular = _queue_head(session, service_ids, day, priority=False)
+    chosen = choose_next(prio, regular, priority_streak=counter.priority_streak,
+                         max_consecutive_priority=site.max_consecutive_priority)
+    if chosen is None:
+        return None
+    counter.priority_streak = next_streak(counter.priority_streak, chosen.priority is not None)
+    _call(ctx, chosen, counter)
+    return chosen
+
+
+def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
+    first = ticket.first_called_at is None
+    ticket.counter_id = counter.id
+    ticket.officer_id = ctx.actor.user_id if ctx.actor else None
+    ticket.called_at = ctx.now
+    if first:
+        ticket.first_called_at = ctx.now
+    ticket.call_count += 1
+    wait = int((ctx.now - ticket.issued_at).total_seconds()) if first else None
+    _change(ctx, ticket, Action.CALL, counter=counter, duration=wait)
+    ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
+
+
+def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
+    """Call a specific ticket (a held one being called back) to this counter."""
+    if not counter.is_open:
+        raise DomainError("counter_closed")
+    if ticket.service_id not in {s.id for s in counter.services}:
+        raise DomainError("counter_not_serving_service")
+    busy = current_ticket(ctx.session, counter.id)
+    if busy is not None and busy.id != ticket.id:
+        raise DomainError("counter_busy", number=busy.number)
+    _call(ctx, ticket, counter)
+    return ticket
+
+
+def _ticket_counter(ctx: Ctx, ticket: Ticket) -> Counter:
+    if ticket.counter_id is None:
+        raise DomainError("ticket_not_at_counter")
+    return get_counter(ctx.session, ticket.counter_id)
+
+
+def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
+    counter = _ticket_counter(ctx, ticket)
+    ticket.called_at = ctx.now
+    ticket.call_count += 1
+    _change(ctx, ticket, Action.RECALL, counter=counter)
+    ctx.emit(_called_event(ticket, counter, ctx.now, recall=True))
+    return ticket
+
+
+def start(ctx: Ctx, ticket: Ticket) -> Ticket:
+    counter = _ticket_counter(ctx, ticket)
+    ticket.started_at = ctx.now
+    old = _change(ctx, ticket, Action.START, counter=counter)
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
+    counter = counter or _ticket_counter(ctx, ticket)
+    duration = None
+    if ticket.started_at is not None:
+        duration = int((ctx.now - ticket.started_at).total_seconds())
+    ticket.finished_at = ctx.now
+    old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
+    counter = _ticket_counter(ctx, ticket)
+    ticket.finished_at = ctx.now
+    old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def hold(ctx: Ctx, ticket: Ticket, note: str | None = None) -> Ticket:
+    """Put a ticket aside (the citizen fetches a document); it stays with this counter."""
+    counter = _ticket_counter(ctx, ticket)
+    old = _change(ctx, ticket, Action.HOLD, counter=counter, note=note)
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def resume(ctx: Ctx, ticket: Ticket) -> Ticket:
+    """Send a held ticket back to its queue, at its original place."""
+    old = _change(ctx, ticket, Action.RESUME)
+    ticket.counter_id = None
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = None) -> Ticket:
+    """Close this ticket as transferred and queue the citizen for another service."""
+    target = get_service(ctx.session, service_id)
+    if not target.is_active:
+        raise DomainError("service_inactive")
+    if target.site_id != ticket.site_id:
+        raise DomainError("forbidden")
+    counter = _ticket_counter(ctx, ticket)
+    old = _change(ctx, ticket, Action.TRANSFER, counter=counter, note=note)
+    ticket.finished_at = ctx.now
+    issued = issue_ticket(
+        ctx, service_id=target.id, priority=ticket.priority, channel="transfer",
+        sort_at=ticket.sort_at, count_quota=False, check_hours=False,
+        transferred_from_id=ticket.id, note=note,
+    )
+    new = issued.ticket
+    # The new ticket is tracked with the citizen's original code; the old one gets a fresh one.
+    old_code = ticket.tracking_code
+    ticket.tracking_code = secrets.token_urlsafe(9)
+    ctx.session.flush()
+    new.tracking_code = old_code
+    ctx.emit(Event(ev.TICKET_TRANSFERRED, ticket.site_id, {
+        "ticket_id": ticket.id, "number": ticket.number, "from": old, "status": ticket.status,
+        "new_ticket_id": new.id, "new_number": new.number, "service_id": ticket.service_id,
+        "to_service_id": target.id, "agency_id": ticket.agency_id,
+        "to_agency_id": target.agency_id, "counter_id": counter.id, "at": ctx.now.isoformat(),
+    }))
+    return new
+
+
+def cancel(ctx: Ctx, ticket: Ticket) -> Ticket:
+    old = _change(ctx, ticket, Action.CANCEL)
+    ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None = None,
+              all_today: bool = False) -> int:
+    """End of day: close out unserved tickets and close counters; returns tickets closed."""
+    session = ctx.session
+    sites = session.scalars(
+        sa.select(Site).where(Site.id == site_id) if site_id else sa.select(Site)
+    ).all()
+    closed = 0
+    for site in sites:
+        today = local_day(site, ctx.now)
+        cutoff = before_day or today
+        cond = Ticket.day <= cutoff if all_today else Ticket.day < cutoff
+        stale = session.scalars(
+            sa.select(Ticket).where(
+                Ticket.site_id == site.id, cond,
+                Ticket.status.in_(("waiting", "called", "serving", "held")),
+            )
+        ).all()
+        for ticket in stale:
+            old = _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
+            ctx.emit(_status_event(ticket, old, ctx.now))
+            closed += 1
+        if all_today:
+            for counter in session.scalars(
+                sa.select(Counter).join(Counter.agency).where(
+                    Counter.is_open.is_(True), Counter.agency.has(site_id=site.id)
+                )
+            ):
+                close_counter(ctx, counter)
+    return closed
+
+
+def open_counter(ctx: Ctx, counter: Counter, *, take_over: bool = False) -> Counter:
+    actor = ctx.actor
+    assert actor is not None
+    if not counter.is_active:
+        raise NotFound("Loket", "Counter")
+    if counter.is_open and counter.officer_id not in (None, actor.user_id) and not take_over:
+        from app.db.models import User
+
+        other = ctx.session.get(User, counter.officer_id)
+        name = (other.full_name or other.username) if other else "-"
+        raise DomainError("counter_in_use", officer=name)
+    previous = counter.officer_id
+    counter.is_open = True
+    counter.officer_id = actor.user_id
+    counter.opened_at = ctx.now
+    ctx.emit(Event(ev.COUNTER_CHANGED, counter.agency.site_id, {
+        "counter_id": counter.id, "counter": _counter_label(counter), "name": counter.name,
+        "agency_id": counter.agency_id, "is_open": True, "zone": counter.zone,
+        "taken_over_from": previous if previous not in (None, actor.user_id) else None,
+    }))
+    return counter
+
+
+def close_counter(ctx: Ctx, counter: Counter) -> Counter:
+    counter.is_open = False
+    counter.officer_id = None
+    counter.priority_streak = 0
+    ctx.emit(Event(ev.COUNTER_CHANGED, counter.agency.site_id, {
+        "counter_id": counter.id, "counter": _counter_label(counter), "name": counter.name,
+        "agency_id": counter.agency_id, "is_open": False, "zone": counter.zone,
+    }))
+    return counter
+
+
+def find_by_tracking(session: Session, code: str) -> Ticket:
+    ticket = session.scalar(sa.select(Ticket).where(Ticket.tracking_code == code))
+    if ticket is None:
+        raise NotFound("Tiket", "Ticket")
+    return ticket
+
+
+def has_survey(session: Session, ticket_id: int) -> bool:
+    from app.db.models import SurveyResponse
+
+    stmt = sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket_id)
+    return session.scalar(stmt) is not None

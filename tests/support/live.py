@@ -1,0 +1,117 @@
+"""Real uvicorn processes on loopback ports, for concurrency, multi-process and browser tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "admin-rahasia-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    port: int
+    env: dict[str, str]
+    workers: int = 1
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 30.0) -> LiveServer:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        cmd = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1",
+               "--port", str(self.port), "--workers", str(self.workers), "--log-level",
+               "warning", *self.extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready; see {self.log_path}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def token(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        r = httpx.post(f"{self.url}/api/v1/auth/token",
+                       data={"username": username, "password": password}, timeout=30)
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+
+def prepare_database(url: str, *, demo: bool = False, always_open: bool = True,
+                     passwords: dict[str, str] | None = None) -> dict[str, str]:
+    """Migrate (and optionally load the demo mall) before a server starts."""
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory, unit_of_work
+
+    upgrade(url)
+    if not demo:
+        return {}
+    from app.services import yamlio
+    from app.services.mallfile import load_mall
+
+    doc = yamlio.load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
+    engine = make_engine(url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            return load_mall(session, doc, always_open=always_open, passwords=passwords)
+    finally:
+        engine.dispose()
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
+    env.update({
+        "MPP_DATABASE_URL": database_url,
+        "MPP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "MPP_ENV": "test",
+        "MPP_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "PYTHONPATH": str(ROOT),
+    })
+    env.update(extra)
+    return env
+
+
+def start_server(database_url: str, *, workers: int = 1, log_path: Path | None = None,
+                 **env: str) -> LiveServer:
+    port = free_port()
+    server = LiveServer(url=f"http://127.0.0.1:{port}", database_url=database_url, port=port,
+                        env=server_env(database_url, **env), workers=workers, log_path=log_path)
+    return server.start()
