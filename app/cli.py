@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     m = sub.add_parser("migrate", help="migrate the database to the newest revision")
-    m.add_argument("revision", nargs="?", default="head")
+    m.add_argument("revision", nargs="?", default="heads")
     m.set_defaults(func=cmd_migrate)
 
     u = sub.add_parser("create-user", help="create a user")

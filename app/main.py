@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     # Modules may register coroutines run at start (daily jobs); each returns a task or None.
     app.state.background_starters = []
     install_error_handlers(app)
+    from app.web import pages
+
+    pages.install(app)
 
     @app.middleware("http")
     async def _observe(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]

@@ -1,0 +1,46 @@
+"""Helpers for server-rendered staff pages: who is signed in, and the redirect when nobody is."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.domain.errors import DomainError
+from app.services.context import Ctx, Principal
+from app.web.session import csrf_of
+from app.web.templating import render
+
+
+class PageRedirect(Exception):
+    """Raised by page helpers; turned into a redirect to the sign-in page."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def page_user(request: Request, ctx: Ctx, *roles: str) -> Principal:
+    """The signed-in staff member, or a redirect to /login (or 403 for the wrong role)."""
+    actor = ctx.actor
+    if actor is None or actor.kind != "user":
+        query = f"?{request.url.query}" if request.url.query else ""
+        target = quote(str(request.url.path) + query)
+        raise PageRedirect(RedirectResponse(f"/login?next={target}", status_code=303))
+    if roles and actor.role not in roles:
+        raise DomainError("forbidden")
+    return actor
+
+
+def render_page(request: Request, template: str, *, status_code: int = 200, **context: Any
+                ) -> HTMLResponse:
+    """Render a staff page with the CSRF token the page's scripts send as X-CSRF-Token."""
+    return render(request, template, status_code=status_code,
+                  csrf_token_session=csrf_of(request) or "", **context)
+
+
+def install(app: Any) -> None:
+    @app.exception_handler(PageRedirect)
+    async def _redirect(request: Request, exc: PageRedirect) -> Response:
+        return exc.response
