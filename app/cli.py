@@ -1,4 +1,4 @@
-"""The `mpp` command: serve, demo, migrate, create-user."""
+"""The `mpp` command: serve, demo, migrate, create-user, config export/import, purge."""
 
 from __future__ import annotations
 
@@ -22,9 +22,32 @@ def _serve(host: str, port: int, workers: int, url: str | None = None) -> None:
         print("SQLite serves from one process; use PostgreSQL for several workers.",
               file=sys.stderr)
         workers = 1
+    from app.logging_setup import configure_logging
+
+    # The same (JSON in production) log format for the master, the migration and the workers.
+    log_config = configure_logging(settings)
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _prepare_metrics_dir()
     upgrade(settings.database_url)
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True, log_config=log_config)
+
+
+def _prepare_metrics_dir() -> None:
+    """Several workers share their Prometheus values through files in one, empty, directory."""
+    import tempfile
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        import atexit
+        import shutil
+
+        directory = tempfile.mkdtemp(prefix="mpp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the workers
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink(missing_ok=True)  # values of a previous run would be added to ours
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -39,25 +62,39 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("database is at revision", args.revision)
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
+def load_demo(path: Path, *, reset: bool = False, real_hours: bool = False
+              ) -> dict[str, str] | None:
+    """Migrate the SQLite file and load the demo MPP into it when it is new.
+
+    Returns username -> password of the created users, or None when the file already existed.
+    """
     from app.db.migrate import upgrade
     from app.db.session import make_engine, make_session_factory, unit_of_work
     from app.services import yamlio
     from app.services.mallfile import load_mall
 
-    path = Path(args.db).resolve()
-    if path.exists() and args.reset:
+    if path.exists() and reset:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     fresh = not path.exists()
     upgrade(url)
-    if fresh:
-        doc = yamlio.load((Path(__file__).parent / "data" / "demo_mall.yaml").read_text())
-        engine = make_engine(url)
+    if not fresh:
+        return None
+    doc = yamlio.load((Path(__file__).parent / "data" / "demo_mall.yaml").read_text())
+    engine = make_engine(url)
+    try:
         with unit_of_work(make_session_factory(engine)) as session:
-            made = load_mall(session, doc, always_open=not args.real_hours)
+            return load_mall(session, doc, always_open=not real_hours)
+    finally:
         engine.dispose()
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    path = Path(args.db).resolve()
+    url = f"sqlite:///{path}"
+    made = load_demo(path, reset=args.reset, real_hours=args.real_hours)
+    if made is not None:
         base = f"http://{args.host}:{args.port}"
         print("\nDemo MPP loaded into", path)
         print("Passwords are shown once; they are not stored anywhere in clear text.\n")
@@ -101,6 +138,94 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     engine.dispose()
 
 
+def cmd_config_export(args: argparse.Namespace) -> None:
+    from app.config import get_settings
+    from app.db.session import make_engine, make_session_factory, unit_of_work
+    from app.services import mallfile
+
+    engine = make_engine(get_settings().database_url)
+    with unit_of_work(make_session_factory(engine), write=False) as session:
+        text = mallfile.dump(mallfile.export_mall(session))
+    engine.dispose()
+    if args.output and args.output != "-":
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_config_import(args: argparse.Namespace) -> None:
+    """Check the whole file, show the diff, then apply it in one transaction (or not)."""
+    from app.config import get_settings
+    from app.db.session import make_engine, make_session_factory
+    from app.services import mallfile
+
+    lang = "en" if args.lang == "en" else "id"
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        sys.exit(f"{args.file}: {exc.strerror}")
+    engine = make_engine(get_settings().database_url)
+    session = make_session_factory(engine)()
+    try:
+        result = mallfile.import_text(session, text)
+        if args.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except mallfile.ConfigFileError as err:
+        session.rollback()
+        print(err.text(lang, args.file), file=sys.stderr)
+        print("Nothing was changed." if lang == "en" else "Tidak ada yang diubah.",
+              file=sys.stderr)
+        sys.exit(1)
+    finally:
+        session.close()
+        engine.dispose()
+    for change in result.changes:
+        print(change)
+    if not result.changes:
+        print("No changes." if lang == "en" else "Tidak ada perubahan.")
+    elif args.dry_run:
+        print(f"\n{len(result.changes)} " + (
+            "changes; nothing written (--dry-run)." if lang == "en"
+            else "perubahan; belum ada yang ditulis (--dry-run)."))
+    else:
+        print(f"\n{len(result.changes)} " + (
+            "changes applied." if lang == "en" else "perubahan diterapkan."))
+    if result.passwords and not args.dry_run:
+        print("\nNew users (passwords are shown once):" if lang == "en"
+              else "\nPengguna baru (kata sandi hanya ditampilkan sekali):")
+        for username, password in result.passwords.items():
+            print(f"  {username:28} {password}")
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from datetime import UTC, datetime
+
+    from app.config import get_settings
+    from app.db.session import make_engine, make_session_factory
+    from app.services import purge
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    session = make_session_factory(engine)()
+    try:
+        days = args.days or purge.retention_days(session, settings.retention_days)
+        result = purge.purge(session, now=datetime.now(UTC), days=days)
+        if args.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    finally:
+        session.close()
+        engine.dispose()
+    verb = "would clear" if args.dry_run else "cleared"
+    print(f"retention {days} days (before {result.cutoff}): {verb} "
+          f"{result.bookings} booking contacts, {result.survey_comments} survey comments, "
+          f"{result.ticket_notes} ticket notes, {result.event_notes} event notes, "
+          f"{result.audit_ips} audit IP addresses")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mpp", description="MPP queue system")
     sub = p.add_subparsers(dest="command", required=True)
@@ -132,6 +257,22 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--agency-id", type=int)
     u.add_argument("--site-id", type=int)
     u.set_defaults(func=cmd_create_user)
+
+    c = sub.add_parser("config", help="configuration as a file (export / import)")
+    csub = c.add_subparsers(dest="config_command", required=True)
+    ce = csub.add_parser("export", help="write the configuration as YAML (stdout by default)")
+    ce.add_argument("-o", "--output", help="file to write (default: stdout)")
+    ce.set_defaults(func=cmd_config_export)
+    ci = csub.add_parser("import", help="check a YAML file, show the diff and apply it")
+    ci.add_argument("file")
+    ci.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
+    ci.add_argument("--lang", choices=["id", "en"], default="id")
+    ci.set_defaults(func=cmd_config_import)
+
+    pg = sub.add_parser("purge", help="clear personal data older than the retention period")
+    pg.add_argument("--days", type=int, help="default: the admin setting or MPP_RETENTION_DAYS")
+    pg.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    pg.set_defaults(func=cmd_purge)
     return p
 
 

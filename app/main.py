@@ -33,9 +33,12 @@ ROUTER_MODULES = [
     "app.api.routes_admin",
     "app.api.routes_booking",
     "app.api.ws",
+    "app.api.ws_dashboard",
+    "app.api.routes_boards",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",
+    "app.web.survey_pages",
     "app.web.admin_pages",
     "kiosk_ui.routes",
     "display_board.routes",
@@ -123,4 +126,19 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     for prefix, directory in STATIC_DIRS.items():
         if directory.is_dir():
             app.mount(prefix, StaticFiles(directory=directory), name=prefix.strip("/"))
+    from app.api.limits import InFlightLimit
+
+    # Requests wait in the event loop, not in pool threads (see app/api/limits.py).
+    app.add_middleware(InFlightLimit, limit=32, serialize_writes=settings.is_sqlite)
+    from app.logging_setup import RequestIdMiddleware
+
+    if settings.allowed_hosts and "*" not in settings.allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        # Refuse requests for other Host names (DNS rebinding, poisoned absolute URLs); local
+        # names stay allowed for the container's health check and probes on the host itself.
+        hosts = [*settings.allowed_hosts, "localhost", "127.0.0.1"]
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    # Added after every other middleware, so outermost: every response carries X-Request-ID.
+    app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,14 +1,32 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics.
+
+- `/healthz`: the process answers (no database involved: a load balancer must not restart every
+  worker because the database blinked).
+- `/readyz`: the database answers `SELECT 1` and the event bus is connected; 503 otherwise, so a
+  load balancer stops sending traffic to this worker until it recovers.
+- `/metrics`: Prometheus text format; with several workers, the sum over all of them (see
+  app/metrics.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+# A readiness probe must answer quickly even when the database hangs.
+DB_TIMEOUT_SECONDS = 2.0
+GAUGE_REFRESH_SECONDS = 5.0
 
 
 @router.get("/healthz")
@@ -21,25 +39,52 @@ async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
 
     def ping() -> bool:
+        # Through the session factory: the same path (and pool) as real requests take.
         try:
-            with state.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+            with state.session_factory() as session:
+                session.execute(sa.text("SELECT 1"))
             return True
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
 
-    db_ok = await run_in_threadpool(ping)
-    bus_ok = state.bus.healthy
+    start = time.perf_counter()
+    try:
+        db_ok = await asyncio.wait_for(run_in_threadpool(ping), DB_TIMEOUT_SECONDS)
+    except TimeoutError:
+        db_ok = False
+    db_ms = round((time.perf_counter() - start) * 1000, 1)
+    bus_ok = bool(state.bus.healthy)
     ok = db_ok and bus_ok
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "database": db_ok, "bus": bus_ok,
-         "bus_backend": state.bus.name},
+         "bus_backend": state.bus.name, "database_ms": db_ms},
         status_code=200 if ok else 503,
+        headers=None if ok else {"Retry-After": "2"},
     )
 
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     m = request.app.state.metrics
-    m.bus_lag.set(request.app.state.bus.last_lag_seconds)
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    m.observe_bus(request.app.state.bus)
+    return Response(generate_latest(m.exposition_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_gauges(app: FastAPI) -> asyncio.Task[Any]:
+    """Each worker copies its bus state into the gauges now and then.
+
+    With several workers a scrape reaches only one of them; without this loop the others'
+    bus gauges would never move.
+    """
+
+    async def loop() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                app.state.metrics.observe_bus(app.state.bus)
+            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+
+    return asyncio.create_task(loop(), name="metrics-gauges")
+
+
+def setup(app: FastAPI) -> None:
+    app.state.background_starters.append(_refresh_gauges)

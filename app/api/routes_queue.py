@@ -144,10 +144,25 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
 # --- counter officers -----------------------------------------------------------------------
 
 
-def _operable_counter(ctx: Ctx, counter_id: int, *, lock: bool = False) -> Any:
+def _operable_counter(ctx: Ctx, counter_id: int, *, lock: bool = False,
+                      operator: bool = True) -> Any:
     counter = tickets.get_counter(ctx.session, counter_id, lock=lock)
     ensure_can_operate(ctx.actor, counter.agency_id)
+    if operator:
+        _ensure_operator(ctx, counter)
     return counter
+
+
+def _ensure_operator(ctx: Ctx, counter: Any) -> None:
+    """One officer per counter: after a take-over the previous officer only watches."""
+    actor = ctx.actor
+    if (actor is not None and actor.role == "officer" and counter.is_open
+            and counter.officer_id not in (None, actor.user_id)):
+        from app.db.models import User
+
+        other = ctx.session.get(User, counter.officer_id)
+        raise DomainError("counter_in_use",
+                          officer=(other.full_name or other.username) if other else "-")
 
 
 def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
@@ -155,6 +170,7 @@ def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
     if ticket.counter_id is not None:
         counter = tickets.get_counter(ctx.session, ticket.counter_id)
         ensure_can_operate(ctx.actor, counter.agency_id)
+        _ensure_operator(ctx, counter)
     else:
         ensure_can_operate(ctx.actor, ticket.agency_id)
     return ticket
@@ -163,12 +179,14 @@ def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
 @router.post("/counters/{counter_id}/open", tags=["counter"])
 def open_counter(counter_id: Id, ctx: CtxDep, body: OpenCounterIn | None = None
                  ) -> dict[str, Any]:
-    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter = _operable_counter(ctx, counter_id, lock=True, operator=False)
+    previous = counter.officer_id if counter.is_open else None
     tickets.open_counter(ctx, counter, take_over=bool(body and body.take_over))
     from app.services.config import audit
 
+    taken_from = previous if previous not in (None, counter.officer_id) else None
     audit(ctx, "counter_open", "counter", counter.id,
-          {"take_over": bool(body and body.take_over)})
+          {"take_over": bool(body and body.take_over), "taken_over_from": taken_from})
     return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
 
 

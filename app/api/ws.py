@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -28,9 +28,38 @@ router = APIRouter()
 # A screen that cannot take 500 events in its queue is too slow; it is dropped and reconnects.
 QUEUE_SIZE = 500
 PING_SECONDS = 20.0
+# A client whose socket takes longer than this to accept one message is dead or too slow:
+# it is closed so its task and buffers go away (the others never wait for it either way).
+SEND_TIMEOUT = 5.0
 
 Snapshot = Callable[[], dict[str, Any]]
 Accept = Callable[[Event], bool]
+# Extra message sent after an accepted event (e.g. a board's fresh waiting counts), or None.
+After = Callable[[Event], Awaitable[dict[str, Any] | str | None]]
+
+_texts: dict[int, tuple[Event, str]] = {}
+
+
+def event_text(event: Event) -> str:
+    """The event's JSON, encoded once per process however many screens receive it."""
+    hit = _texts.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    text = json.dumps(event.message(), separators=(",", ":"), default=str)
+    if len(_texts) >= 256:
+        _texts.clear()
+    # The entry keeps the event alive, so its id cannot be reused while cached.
+    _texts[id(event)] = (event, text)
+    return text
+
+
+async def _send(ws: WebSocket, message: dict[str, Any] | str) -> None:
+    # asyncio.timeout, not wait_for: no extra task per message when a thousand boards listen.
+    async with asyncio.timeout(SEND_TIMEOUT):
+        if isinstance(message, str):
+            await ws.send_text(message)
+        else:
+            await ws.send_json(message)
 
 
 def _read(ws: WebSocket, fn: Callable[[Any], Any]) -> Any:
@@ -44,7 +73,8 @@ def _read(ws: WebSocket, fn: Callable[[Any], Any]) -> Any:
 
 
 async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Accept,
-                       resnapshot_on: frozenset[str] = frozenset()) -> None:
+                       resnapshot_on: frozenset[str] = frozenset(),
+                       after: After | None = None) -> None:
     """Send a snapshot, then matching events, until the client leaves or falls behind."""
     state = ws.app.state
     bus = state.bus
@@ -52,21 +82,31 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
     gauge = state.metrics.ws_clients.labels(kind)
     gauge.inc()
     try:
-        await ws.send_json(await run_in_threadpool(snapshot))
+        await _send(ws, await run_in_threadpool(snapshot))
         while True:
             try:
                 event = await asyncio.wait_for(sub.get(), timeout=PING_SECONDS)
             except TimeoutError:
-                await ws.send_json({"type": "ping"})
+                await _send(ws, {"type": "ping"})
                 continue
             if event.type == ev.RESYNC or (event.type in resnapshot_on and accept(event)):
-                await ws.send_json(await run_in_threadpool(snapshot))
+                await _send(ws, await run_in_threadpool(snapshot))
                 continue
             if accept(event):
-                await ws.send_json(event.message())
-    except SubscriberOverflow:
+                await _send(ws, event_text(event))
+                if after is not None:
+                    extra = await after(event)
+                    if extra is not None:
+                        await _send(ws, extra)
+    except (SubscriberOverflow, TimeoutError):
         with contextlib.suppress(Exception):
-            await ws.close(code=1013, reason="too slow")
+            await asyncio.wait_for(ws.close(code=1013, reason="too slow"), 1.0)
+    except DomainError as exc:
+        # E.g. the board was removed or its device token revoked while it was connected.
+        with contextlib.suppress(Exception):
+            await _send(ws, {"type": "error",
+                             "error": {"code": exc.code, "message": exc.message()}})
+            await asyncio.wait_for(ws.close(code=1008), 1.0)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
@@ -108,6 +148,56 @@ def _ws_principal(ws: WebSocket, session: Any) -> Principal | None:
     return None
 
 
+def _display_problem(ws: WebSocket, session: Any, site: Site) -> str | None:
+    """Why this screen may not show the site, when the site requires display device tokens."""
+    if not site.require_display_token:
+        return None
+    principal = _ws_principal(ws, session)
+    if principal is None or principal.role not in ("display", "admin", "manager"):
+        return "not_authenticated"
+    if principal.site_id not in (None, site.id):
+        return "forbidden"
+    return None
+
+
+def _changes_waiting(e: Event) -> bool:
+    d = e.data
+    if e.type in (ev.TICKET_ISSUED, ev.TICKET_TRANSFERRED):
+        return True
+    if e.type == ev.TICKET_CALLED:
+        return not d.get("recall")
+    return e.type == ev.TICKET_STATUS and "waiting" in (d.get("from"), d.get("status"))
+
+
+_waiting: dict[int, tuple[Event, asyncio.Future[str]]] = {}
+
+
+def _waiting_message(ws: WebSocket, event: Event) -> Awaitable[str]:
+    now = ws.app.state.clock
+
+    def read(session: Any) -> str:
+        counts = snapshots.waiting_now(session, event.site_id, now())
+        return json.dumps({"type": "waiting", "counts": counts}, separators=(",", ":"))
+
+    return _read(ws, read)  # type: ignore[no-any-return]
+
+
+async def _waiting_after(ws: WebSocket, event: Event) -> str | None:
+    """Fresh waiting counts after an event: one query per process, shared by every board."""
+    if not _changes_waiting(event):
+        return None
+    hit = _waiting.get(id(event))
+    if hit is None or hit[0] is not event:
+        fut = asyncio.ensure_future(_waiting_message(ws, event))
+        if len(_waiting) >= 256:
+            _waiting.clear()
+        _waiting[id(event)] = hit = (event, fut)
+    try:
+        return await asyncio.shield(hit[1])
+    except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
+        return None
+
+
 @router.websocket("/ws/display")
 async def ws_display(ws: WebSocket) -> None:
     q = ws.query_params
@@ -118,16 +208,10 @@ async def ws_display(ws: WebSocket) -> None:
             session, site_id=_int(q.get("site_id")), zone=q.get("zone") or None,
             agency_id=_int(q.get("agency_id")), board_id=_int(q.get("board")))
         site = session.get(Site, flt.site_id)
-        if site.require_display_token:
-            principal = _ws_principal(ws, session)
-            if principal is None or principal.role not in ("display", "admin", "manager"):
-                return flt, board, "not_authenticated"
-            if principal.site_id not in (None, flt.site_id):
-                return flt, board, "forbidden"
-        return flt, board, None
+        return flt, board, _display_problem(ws, session, site)
 
     try:
-        flt, board, problem = await _read(ws, setup)
+        flt, _board, problem = await _read(ws, setup)
     except DomainError as exc:
         await _refuse(ws, exc.code, exc.message())
         return
@@ -135,13 +219,30 @@ async def ws_display(ws: WebSocket) -> None:
         await _refuse(ws, problem, DomainError(problem).message())
         return
     await ws.accept()
+    current = [flt]
 
     def snap() -> dict[str, Any]:
+        # Each snapshot re-reads the board's configuration and the device token, so an edited
+        # board shows its new filter and a revoked token is cut off at the next snapshot.
         with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            flt, board, problem = setup(session)
+            if problem:
+                raise DomainError(problem)
+            current[0] = flt
             return snapshots.display_snapshot(session, flt, now(), board)
 
-    await serve_events(ws, "display", snap, lambda e: flt.matches(e.site_id, e.data),
-                       resnapshot_on=frozenset({ev.CONFIG_CHANGED}))
+    def accept(e: Event) -> bool:
+        flt = current[0]
+        if e.type == ev.CONFIG_CHANGED:
+            return e.site_id == flt.site_id
+        return flt.matches(e.site_id, e.data)
+
+    async def after(e: Event) -> str | None:
+        return await _waiting_after(ws, e)
+
+    await serve_events(ws, "display", snap, accept,
+                       resnapshot_on=frozenset({ev.CONFIG_CHANGED, ev.COUNTER_CHANGED}),
+                       after=after)
 
 
 @router.websocket("/ws/counter/{counter_id}")

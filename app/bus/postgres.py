@@ -96,7 +96,8 @@ class PostgresBus(EventBus):
             self._conn = None
             first = False
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            # Capped low: boards must be back in sync within seconds of the database's return.
+            delay = min(delay * 2, 2.0)
 
     def _on_notify(self, payload: str) -> None:
         try:

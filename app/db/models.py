@@ -195,11 +195,17 @@ class ServiceDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(default=0)
     quota_used: Mapped[int] = mapped_column(default=0)
+    # Bookings held for this day (also counted in quota_used); see app/services/booking.py.
+    booked: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Booking(Base):
     __tablename__ = "booking"
-    __table_args__ = (sa.Index("ix_booking_service_slot", "service_id", "slot_start"),)
+    __table_args__ = (
+        sa.Index("ix_booking_service_slot", "service_id", "slot_start"),
+        sa.Index("ix_booking_status_slot_end", "status", "slot_end"),
+        sa.Index("ix_booking_phone", "phone"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
@@ -225,6 +231,15 @@ class SlotCount(Base):
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(primary_key=True)
     booked: Mapped[int] = mapped_column(default=0)
+
+
+class RateLimitHit(Base):
+    """Fixed-window request counters shared by every server process (app/api/ratelimit.py)."""
+
+    __tablename__ = "rate_limit_hit"
+    bucket: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
 
 
 class Ticket(Base):
@@ -270,6 +285,7 @@ class TicketEvent(Base):
         sa.Index("ix_ticket_event_site_day", "site_id", "day", "type"),
         sa.Index("ix_ticket_event_service_day", "service_id", "day"),
         sa.Index("ix_ticket_event_counter_day", "counter_id", "day"),
+        sa.Index("ix_ticket_event_agency_day", "agency_id", "day"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
@@ -304,7 +320,8 @@ class IdempotencyKey(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_response"
-    __table_args__ = (sa.Index("ix_survey_site_day", "site_id", "day"),)
+    __table_args__ = (sa.Index("ix_survey_site_day", "site_id", "day"),
+                      sa.Index("ix_survey_agency_day", "agency_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))

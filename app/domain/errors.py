@@ -100,6 +100,26 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     ),
     "slot_full": (409, "Slot waktu ini sudah penuh", "This time slot is full"),
     "booking_not_allowed": (409, "{reason_id}", "{reason_en}"),
+    "booking_quota_exhausted": (
+        409,
+        "Kuota antrean online untuk tanggal ini sudah habis",
+        "The online booking quota for this date is used up",
+    ),
+    "booking_too_early": (
+        409,
+        "Terlalu awal: check-in dibuka pukul {opens_at_id}. Silakan tunggu.",
+        "Too early: check-in opens at {opens_at_en}. Please wait.",
+    ),
+    "booking_expired": (
+        409,
+        "Waktu check-in pemesanan ini sudah lewat (sampai {closed_at_id}); ambil antrean biasa",
+        "The check-in window of this booking has passed ({closed_at_en}); take a regular ticket",
+    ),
+    "booking_state": (
+        409,
+        "Pemesanan ini berstatus '{status}' dan tidak dapat {action_id}",
+        "This booking is '{status}' and cannot be {action_en}",
+    ),
     "database_unavailable": (
         503,
         "Basis data sedang tidak tersedia; coba lagi sebentar",
@@ -124,7 +144,7 @@ class _SafeDict(dict[str, Any]):
 class DomainError(Exception):
     """A rule was broken; carries a stable code and parameters for the message."""
 
-    def __init__(self, code: str, **params: Any) -> None:
+    def __init__(self, code: str, /, **params: Any) -> None:
         if code not in ERRORS:
             raise ValueError(f"unknown error code {code!r}")
         self.code = code

@@ -254,8 +254,18 @@ def list_services(ctx: Ctx, agency_id: int | None = None, site_id: int | None = 
 
 
 def get_service(ctx: Ctx, service_id: int) -> Service:
-    require_role(ctx.actor, "admin", "manager", "officer")
-    return _get(ctx.session, Service, service_id)
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    service = _get(ctx.session, Service, service_id)
+    # The same scope as list_services: officers see their site, managers their agencies.
+    if actor.role == "officer":
+        sites = site_ids_in_scope(ctx.session, actor)
+        if sites is not None and service.site_id not in sites:
+            raise NotFound("Layanan", "Service")
+    else:
+        scope = agency_ids_in_scope(ctx.session, actor)
+        if scope is not None and service.agency_id not in scope:
+            raise NotFound("Layanan", "Service")
+    return service
 
 
 def _check_service(session: Session, data: dict[str, Any], site_id: int,

@@ -20,9 +20,21 @@ def _ticket_row(t: Ticket, now: datetime) -> dict[str, Any]:
         "issued_at": t.issued_at.isoformat(),
         "waiting_minutes": max(0, int((now - t.issued_at).total_seconds() // 60)),
         "called_at": t.called_at.isoformat() if t.called_at else None,
+        # The console shows how long the citizen waited before the first call.
+        "first_called_at": t.first_called_at.isoformat() if t.first_called_at else None,
         "started_at": t.started_at.isoformat() if t.started_at else None,
         "call_count": t.call_count, "note": t.note,
     }
+
+
+def _officer_name(session: Session, user_id: int | None) -> str | None:
+    """Staff name for "in use by ..." (staff screens only; never on public screens)."""
+    if user_id is None:
+        return None
+    from app.db.models import User
+
+    user = session.get(User, user_id)
+    return (user.full_name or user.username) if user else None
 
 
 def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: int = 15
@@ -52,6 +64,7 @@ def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: i
             "id": counter.id, "number": counter.number, "name": counter.name,
             "agency_id": counter.agency_id, "agency": counter.agency.name,
             "is_open": counter.is_open, "officer_id": counter.officer_id,
+            "officer": _officer_name(session, counter.officer_id),
             "services": [{"id": s.id, "name": s.name, "prefix": s.prefix}
                          for s in counter.services if s.is_active],
         },

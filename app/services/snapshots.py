@@ -118,3 +118,12 @@ def display_snapshot(session: Session, flt: BoardFilter, now: datetime, board: A
             for s in services
         ],
     }
+
+
+def waiting_now(session: Session, site_id: int, now: datetime) -> dict[str, int]:
+    """Waiting tickets per service id (as text, like JSON keys) for the site's current day."""
+    site = session.get(Site, site_id)
+    if site is None:
+        return {}
+    counts = waiting_counts(session, site.id, local_now(site, now).date())
+    return {str(sid): n for sid, n in counts.items()}

@@ -23,7 +23,7 @@ from app.db.models import (
 )
 from app.db.session import is_postgres
 from app.domain import events as ev
-from app.domain import numbering, waiting
+from app.domain import numbering, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import PriorityGroup, choose_next, next_streak
@@ -183,11 +183,23 @@ def issue_ticket(
     if not service.is_active or not service.agency.is_active:
         raise DomainError("service_inactive")
     site = service.agency.site
+    if ctx.actor is not None and ctx.actor.role != "admin":
+        from app.services.scope import site_ids_in_scope
+
+        # A kiosk or staff member of one MPP never issues into another MPP's queue.
+        sites = site_ids_in_scope(session, ctx.actor)
+        if sites is not None and site.id not in sites:
+            raise DomainError("forbidden")
     if check_hours:
         ensure_open(session, service, site, ctx.now)
     day = local_day(site, ctx.now)
     if count_quota and quota_limit is None:
         quota_limit = service.daily_quota
+        if service.booking_enabled and quota_limit is not None:
+            # Walk-ins leave the unbooked share held for online bookings (booking imports us).
+            from app.services.booking import walkin_quota_limit
+
+            quota_limit = walkin_quota_limit(session, service, site, day, ctx.now)
     seq = _next_seq(session, service, day, count_quota=count_quota, quota_limit=quota_limit)
     if seq is None:
         from app.services.sitetime import service_open_state, special_days
@@ -353,6 +365,10 @@ def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: boo
         "agency_id": ticket.agency_id, "service_id": ticket.service_id,
         "zone": counter.zone or counter.agency.zone, "at": at.isoformat(), "recall": recall,
         "priority": ticket.priority is not None,
+        # What boards say, from the domain's rules, so no screen re-implements them.
+        "announcement": speech.announcement(ticket.number, _counter_label(counter)),
+        "announcement_en": speech.announcement_en(ticket.number, _counter_label(counter)),
+        "clips": speech.clip_sequence(ticket.number, _counter_label(counter)),
     })
 
 
@@ -417,14 +433,17 @@ def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
     return ticket
 
 
-def _ticket_counter(ctx: Ctx, ticket: Ticket) -> Counter:
+def _ticket_counter(ctx: Ctx, ticket: Ticket, action: Action | None = None) -> Counter:
+    if action is not None:
+        # A wrong transition (finish a waiting ticket) says so, not "not at your counter".
+        transition(ticket.status, action)
     if ticket.counter_id is None:
         raise DomainError("ticket_not_at_counter")
     return get_counter(ctx.session, ticket.counter_id)
 
 
 def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
-    counter = _ticket_counter(ctx, ticket)
+    counter = _ticket_counter(ctx, ticket, Action.RECALL)
     ticket.called_at = ctx.now
     ticket.call_count += 1
     _change(ctx, ticket, Action.RECALL, counter=counter)
@@ -433,7 +452,7 @@ def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
 
 
 def start(ctx: Ctx, ticket: Ticket) -> Ticket:
-    counter = _ticket_counter(ctx, ticket)
+    counter = _ticket_counter(ctx, ticket, Action.START)
     ticket.started_at = ctx.now
     old = _change(ctx, ticket, Action.START, counter=counter)
     ctx.emit(_status_event(ticket, old, ctx.now))
@@ -441,7 +460,7 @@ def start(ctx: Ctx, ticket: Ticket) -> Ticket:
 
 
 def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
-    counter = counter or _ticket_counter(ctx, ticket)
+    counter = counter or _ticket_counter(ctx, ticket, Action.FINISH)
     duration = None
     if ticket.started_at is not None:
         duration = int((ctx.now - ticket.started_at).total_seconds())
@@ -452,7 +471,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
 
 
 def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
-    counter = _ticket_counter(ctx, ticket)
+    counter = _ticket_counter(ctx, ticket, Action.NO_SHOW)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
     ctx.emit(_status_event(ticket, old, ctx.now))
@@ -461,7 +480,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
 
 def hold(ctx: Ctx, ticket: Ticket, note: str | None = None) -> Ticket:
     """Put a ticket aside (the citizen fetches a document); it stays with this counter."""
-    counter = _ticket_counter(ctx, ticket)
+    counter = _ticket_counter(ctx, ticket, Action.HOLD)
     old = _change(ctx, ticket, Action.HOLD, counter=counter, note=note)
     ctx.emit(_status_event(ticket, old, ctx.now))
     return ticket
@@ -482,7 +501,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
         raise DomainError("service_inactive")
     if target.site_id != ticket.site_id:
         raise DomainError("forbidden")
-    counter = _ticket_counter(ctx, ticket)
+    counter = _ticket_counter(ctx, ticket, Action.TRANSFER)
     old = _change(ctx, ticket, Action.TRANSFER, counter=counter, note=note)
     ticket.finished_at = ctx.now
     issued = issue_ticket(

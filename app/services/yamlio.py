@@ -21,7 +21,12 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-# Drop the sexagesimal int/float resolvers: "07:30" stays a string.
+# Drop the sexagesimal int/float resolvers: "07:30" stays a string. Work on a copy: the
+# inherited dict is shared with PyYAML's own SafeLoader/SafeDumper, and changing it in place
+# made yaml.safe_load read every integer as a string (and the dumper write `!!int '1'`).
+_Loader.yaml_implicit_resolvers = {
+    k: list(v) for k, v in _Loader.yaml_implicit_resolvers.items()
+}
 for _first, _resolvers in list(_Loader.yaml_implicit_resolvers.items()):
     _Loader.yaml_implicit_resolvers[_first] = [
         (tag, rx) for tag, rx in _resolvers

@@ -1,0 +1,112 @@
+"""Kiosk and display devices: issue a token once, list, revoke. Every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from app.db.models import Device, DisplayBoard, Site
+from app.domain.errors import DomainError, InvalidValue, NotFound
+from app.services import auth
+from app.services.config import audit
+from app.services.context import Ctx, Principal
+from app.services.scope import require_role
+
+KINDS = ("kiosk", "display")
+
+
+@dataclass
+class Issued:
+    """A new device and its token: the token exists in clear text only in this answer."""
+
+    device: Device
+    token: str
+    url: str
+
+
+def _ensure_manage_site(ctx: Ctx, site_id: int) -> Principal:
+    """Admins everywhere; managers only for the whole site they manage (not one agency)."""
+    actor = require_role(ctx.actor, "admin", "manager")
+    if actor.role == "manager" and (actor.agency_id is not None or actor.site_id != site_id):
+        raise DomainError("forbidden")
+    return actor
+
+
+def device_path(device: Device, token: str) -> str:
+    """The path to open on the device; the token signs the screen in."""
+    if device.kind == "kiosk":
+        # The kiosk page learns its site from the token (and then drops it from the URL).
+        return "/kiosk?" + urlencode({"token": token})
+    params: dict[str, Any] = {"board": device.board_id} if device.board_id else {
+        "site_id": device.site_id}
+    return "/display?" + urlencode({**params, "token": token})
+
+
+def list_devices(ctx: Ctx, site_id: int | None = None) -> list[Device]:
+    actor = require_role(ctx.actor, "admin", "manager")
+    stmt = sa.select(Device).order_by(Device.site_id, Device.kind, Device.name, Device.id)
+    if actor.role == "manager":
+        if actor.agency_id is not None or actor.site_id is None:
+            raise DomainError("forbidden")
+        stmt = stmt.where(Device.site_id == actor.site_id)
+    if site_id is not None:
+        stmt = stmt.where(Device.site_id == site_id)
+    return list(ctx.session.scalars(stmt))
+
+
+def _board_for(ctx: Ctx, board_id: int | None, site_id: int) -> int | None:
+    if board_id is None:
+        return None
+    board = ctx.session.get(DisplayBoard, board_id)
+    if board is None:
+        raise NotFound("Papan display", "Display board")
+    if board.site_id != site_id:
+        raise InvalidValue("board_id", "papan display harus di lokasi yang sama",
+                           "the display board must be at the same site")
+    return board.id
+
+
+def issue_device(ctx: Ctx, data: dict[str, Any]) -> Issued:
+    site = ctx.session.get(Site, data["site_id"])
+    if site is None:
+        raise NotFound("Lokasi", "Site")
+    _ensure_manage_site(ctx, site.id)
+    kind = data["kind"]
+    if kind not in KINDS:
+        raise InvalidValue("kind", "jenis perangkat harus kiosk atau display",
+                           "the device kind must be kiosk or display")
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise InvalidValue("name", "nama perangkat wajib diisi", "the device name is required")
+    board_id = data.get("board_id")
+    if kind == "kiosk" and board_id is not None:
+        raise InvalidValue("board_id", "kiosk tidak memakai papan display",
+                           "a kiosk has no display board")
+    token, token_hash = auth.new_device_token()
+    device = Device(site_id=site.id, kind=kind, name=name, token_hash=token_hash,
+                    board_id=_board_for(ctx, board_id, site.id), created_at=ctx.now)
+    ctx.session.add(device)
+    ctx.session.flush()
+    audit(ctx, "create", "device", device.id,
+          {"site_id": site.id, "kind": kind, "name": name, "board_id": device.board_id})
+    return Issued(device=device, token=token, url=device_path(device, token))
+
+
+def get_device(ctx: Ctx, device_id: int) -> Device:
+    device = ctx.session.get(Device, device_id)
+    if device is None:
+        raise NotFound("Perangkat", "Device")
+    _ensure_manage_site(ctx, device.site_id)
+    return device
+
+
+def revoke_device(ctx: Ctx, device_id: int) -> Device:
+    """The token stops working at the device's next request; the row stays for history."""
+    device = get_device(ctx, device_id)
+    if device.is_active:
+        device.is_active = False
+        audit(ctx, "revoke", "device", device.id, {"name": device.name})
+    return device

@@ -1,0 +1,251 @@
+"""SKM survey (PermenPANRB 14/2017): one anonymous response per finished ticket, IKM reports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import Agency, Counter, Service, Setting, SurveyResponse, Ticket, TicketEvent
+from app.domain import events as ev
+from app.domain.errors import DomainError, InvalidValue
+from app.domain.events import Event
+from app.domain.ikm import DEFAULT_WEIGHTS, N_UNSUR, UNSUR, validate_weights
+from app.domain.reporting import ikm_from_sums, sample_status
+from app.services.context import Ctx
+from app.services.scope import require_role
+from app.services.sitetime import local_day
+from app.services.stats import Scope
+
+WEIGHTS_KEY = "ikm_weights"
+COMMENT_MAX = 1000
+# The counter tablet offers the survey for a ticket finished at most this long ago.
+TABLET_WINDOW = timedelta(minutes=15)
+_U = [getattr(SurveyResponse, f"u{i}") for i in range(1, N_UNSUR + 1)]
+
+
+# --- weights --------------------------------------------------------------------------------
+
+
+def get_weights(session: Session) -> list[Fraction]:
+    """The configured IKM weights (exact fractions); 1/9 each unless an admin changed them."""
+    row = session.get(Setting, WEIGHTS_KEY)
+    if row is None or not isinstance(row.value, dict) or "weights" not in row.value:
+        return list(DEFAULT_WEIGHTS)
+    return validate_weights([Fraction(str(w)) for w in row.value["weights"]])
+
+
+def weights_out(weights: list[Fraction]) -> dict[str, Any]:
+    return {"weights": [str(w) for w in weights], "weights_float": [float(w) for w in weights],
+            "is_default": weights == list(DEFAULT_WEIGHTS)}
+
+
+def set_weights(ctx: Ctx, raw: list[Any] | None) -> list[Fraction]:
+    """Store nine weights adding up to 1 ("1/9", 0.2, ...); None restores the default 1/9."""
+    require_role(ctx.actor, "admin")
+    from app.services.config import audit
+
+    if raw is None:
+        weights = list(DEFAULT_WEIGHTS)
+    else:
+        parsed: list[Any] = []
+        for w in raw:
+            if isinstance(w, str) and "/" in w:
+                try:
+                    parsed.append(Fraction(w.strip()))
+                except (ValueError, ZeroDivisionError):
+                    raise InvalidValue("weights", f"bobot '{w}' bukan angka",
+                                       f"weight '{w}' is not a number") from None
+            else:
+                parsed.append(w)
+        weights = validate_weights(parsed)
+    value = {"weights": [str(w) for w in weights]}
+    row = ctx.session.get(Setting, WEIGHTS_KEY)
+    if row is None:
+        ctx.session.add(Setting(key=WEIGHTS_KEY, value=value))
+    else:
+        row.value = value
+    ctx.session.flush()
+    audit(ctx, "update", "setting", None, {"key": WEIGHTS_KEY, **value})
+    return weights
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def submit(ctx: Ctx, *, tracking_code: str, answers: list[int], comment: str | None) -> Any:
+    """Record one response for a finished ticket; no personal data is asked or kept."""
+    from app.services.tickets import find_by_tracking
+
+    if len(answers) != N_UNSUR or any(
+        isinstance(a, bool) or not isinstance(a, int) or not 1 <= a <= 4 for a in answers
+    ):
+        raise InvalidValue("answers", f"harus {N_UNSUR} nilai 1-4",
+                           f"{N_UNSUR} scores of 1-4 are required")
+    comment = (comment or "").strip()[:COMMENT_MAX] or None
+    session = ctx.session
+    ticket = find_by_tracking(session, tracking_code)
+    if ticket.status != "done":
+        raise DomainError("survey_not_allowed")
+    if session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket.id)):
+        raise DomainError("survey_already_submitted")
+    response = SurveyResponse(
+        ticket_id=ticket.id, site_id=ticket.site_id, agency_id=ticket.agency_id,
+        service_id=ticket.service_id, counter_id=ticket.counter_id,
+        # The service day, so a late answer still counts for the period the service was in.
+        day=ticket.day, comment=comment, submitted_at=ctx.now,
+        **{f"u{i + 1}": a for i, a in enumerate(answers)},
+    )
+    try:
+        with session.begin_nested():
+            session.add(response)
+            session.flush()
+    except IntegrityError:
+        # A twin submission won the race; the unique ticket_id is the backstop.
+        raise DomainError("survey_already_submitted") from None
+    ctx.emit(Event(ev.SURVEY_SUBMITTED, ticket.site_id, {
+        "agency_id": ticket.agency_id, "service_id": ticket.service_id,
+        "counter_id": ticket.counter_id, "at": ctx.now.isoformat()}))
+    return response
+
+
+def pending_for_counter(ctx: Ctx, counter_id: int) -> Ticket | None:
+    """The ticket just finished at this counter that still awaits its survey (tablet mode)."""
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    session = ctx.session
+    counter = session.get(Counter, counter_id)
+    if counter is None:
+        from app.domain.errors import NotFound
+
+        raise NotFound("Loket", "Counter")
+    from app.services.scope import agency_ids_in_scope
+
+    scope = agency_ids_in_scope(session, actor)
+    if actor.role == "officer" and actor.agency_id != counter.agency_id:
+        raise DomainError("forbidden")
+    if scope is not None and counter.agency_id not in scope:
+        raise DomainError("forbidden")
+    e = TicketEvent.__table__.c
+    # Today's events of this counter only (the (counter_id, day) index): constant cost.
+    ticket_id = session.scalar(
+        sa.select(e.ticket_id).where(
+            e.counter_id == counter_id, e.day == local_day(counter.agency.site, ctx.now),
+            e.type == "finished", e.at >= ctx.now - TABLET_WINDOW)
+        .order_by(e.id.desc()).limit(1))
+    if ticket_id is None:
+        return None
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status != "done":
+        return None
+    if session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket_id)):
+        return None
+    return ticket
+
+
+# --- IKM report -----------------------------------------------------------------------------
+
+
+def _survey_where(scope: Scope) -> list[Any]:
+    s = SurveyResponse.__table__.c
+    conds: list[Any] = [s.site_id.in_(scope.site_ids), s.day >= scope.start, s.day <= scope.end]
+    if scope.agency_ids is not None:
+        conds.append(s.agency_id.in_(sorted(scope.agency_ids)))
+    if scope.service_id is not None:
+        conds.append(s.service_id == scope.service_id)
+    if scope.counter_id is not None:
+        conds.append(s.counter_id == scope.counter_id)
+    return conds
+
+
+def _population(session: Session, scope: Scope, by_service: bool = False) -> Any:
+    """Service users in the period: tickets finished ('done'), from ticket_event."""
+    e = TicketEvent.__table__.c
+    conds = [*Scope(scope.start, scope.end, scope.site_ids, scope.agency_ids,
+                    scope.service_id, scope.counter_id).where(), e.type == "finished"]
+    if by_service:
+        return dict(session.execute(sa.select(e.service_id, sa.func.count()).where(*conds)
+                                    .group_by(e.service_id)).all())
+    return int(session.scalar(sa.select(sa.func.count()).where(*conds)) or 0)
+
+
+def _result(sums: list[int], n: int, weights: list[Fraction], population: int
+            ) -> dict[str, Any]:
+    r = ikm_from_sums(sums, n, weights)
+    return {
+        "respondents": r.respondents,
+        "nrr": r.nrr_rounded if n else [None] * N_UNSUR,
+        "nrr_weighted": [round(v * float(w), 4) for v, w in zip(r.nrr, weights, strict=True)]
+        if n else [None] * N_UNSUR,
+        "ikm_nrr": r.ikm_nrr_rounded if n else None,
+        "ikm": r.ikm if n else None,
+        "mutu": r.mutu, "kinerja": r.kinerja,
+        "sample": sample_status(n, population),
+    }
+
+
+def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str, Any]:
+    """NRR per unsur, IKM (weights), IKM x 25, mutu and kinerja, sample size, per service."""
+    session = ctx.session
+    weights = get_weights(session)
+    conds = _survey_where(scope)
+    totals = session.execute(
+        sa.select(sa.func.count(), *[sa.func.coalesce(sa.func.sum(u), 0) for u in _U])
+        .where(*conds)).one()
+    n = int(totals[0])
+    sums = [int(v) for v in totals[1:]]
+    # Answer distribution per unsur (how many chose 1, 2, 3, 4).
+    dist_cols = [sa.func.count().filter(u == score) for u in _U for score in (1, 2, 3, 4)]
+    dist_row = session.execute(sa.select(*dist_cols).where(*conds)).one()
+    distribution = [[int(dist_row[i * 4 + j] or 0) for j in range(4)] for i in range(N_UNSUR)]
+    s = SurveyResponse.__table__.c
+    per_service_rows = session.execute(
+        sa.select(s.service_id, sa.func.count(), *[sa.func.sum(u) for u in _U])
+        .where(*conds).group_by(s.service_id)).all()
+    population_by_service = _population(session, scope, by_service=True)
+    services = {sv.id: sv for sv in session.scalars(sa.select(Service).where(
+        Service.id.in_(set(population_by_service) | {r[0] for r in per_service_rows})))}
+    per_service = []
+    seen = set()
+    for row in per_service_rows:
+        sid = row[0]
+        seen.add(sid)
+        sv = services.get(sid)
+        per_service.append({
+            "service_id": sid, "name": sv.name if sv else str(sid),
+            "agency": sv.agency.name if sv else "-", "prefix": sv.prefix if sv else "",
+            **_result([int(v) for v in row[2:]], int(row[1]), weights,
+                      int(population_by_service.get(sid, 0)))})
+    for sid, pop in population_by_service.items():
+        if sid not in seen and sid in services:
+            sv = services[sid]
+            per_service.append({"service_id": sid, "name": sv.name, "agency": sv.agency.name,
+                                "prefix": sv.prefix,
+                                **_result([0] * N_UNSUR, 0, weights, int(pop))})
+    per_service.sort(key=lambda r: (r["agency"], r["prefix"]))
+    comment_rows = session.execute(
+        sa.select(s.day, s.service_id, s.comment)
+        .where(*conds, s.comment.is_not(None), s.comment != "")
+        .order_by(s.day.desc(), s.id.desc()).limit(comments_limit)).all()
+    names = {sv.id: sv.name for sv in services.values()}
+    agency_names = []
+    if scope.agency_ids is not None and len(scope.agency_ids) <= 3:
+        agency_names = list(session.scalars(sa.select(Agency.name)
+                                            .where(Agency.id.in_(sorted(scope.agency_ids)))))
+    return {
+        **scope.as_params(),
+        "agency_names": agency_names,
+        "service_name": names.get(scope.service_id) if scope.service_id else None,
+        "unsur": [{"code": u.code, "name": u.name_id, "name_en": u.name_en,
+                   "labels": list(u.labels_id), "labels_en": list(u.labels_en)} for u in UNSUR],
+        "weights": [str(w) for w in weights],
+        "weights_default": weights == list(DEFAULT_WEIGHTS),
+        **_result(sums, n, weights, _population(session, scope)),
+        "distribution": distribution,
+        "per_service": per_service,
+        "comments": [{"day": d.isoformat(), "service": names.get(sid, ""), "comment": c}
+                     for d, sid, c in comment_rows],
+    }

@@ -1,0 +1,76 @@
+"""Public online booking page (/booking, mobile-first) and the kiosk check-in page.
+
+Both pages are shells: their scripts talk to /api/v1/booking* and /api/v1/bookings*. The booking
+page needs no sign-in; the check-in page uses the kiosk's device token (kept in localStorage by
+/kiosk?token=..., or set here with ?token=...) or a signed-in staff session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.web.i18n import translations
+from app.web.pages import render_page
+from app.web.templating import page_lang
+
+router = APIRouter(include_in_schema=False)
+
+# Strings the scripts show; translated here so the .po catalog holds them all.
+BOOKING_STRINGS = {
+    "slots_left": "sisa {n}",
+    "slot_full": "penuh",
+    "no_slots": "Tidak ada slot pada tanggal ini.",
+    "closed_day": "Layanan tutup pada tanggal ini",
+    "fee": "Biaya",
+    "requirements": "Persyaratan",
+    "completion": "Jangka waktu",
+    "none": "-",
+    "booked_title": "Pemesanan berhasil",
+    "checkin_window": "Check-in di kiosk MPP antara {from} dan {to}.",
+    "status_booked": "Terpesan",
+    "status_checked_in": "Sudah check-in",
+    "status_cancelled": "Dibatalkan",
+    "status_no_show": "Tidak hadir",
+    "status_late": "Terlambat (antrean biasa)",
+    "cancel_confirm": "Batalkan pemesanan ini?",
+    "cancelled": "Pemesanan dibatalkan.",
+    "network_error": "Tidak dapat terhubung ke server. Coba lagi.",
+    "choose_slot": "Pilih slot waktu terlebih dahulu.",
+}
+
+CHECKIN_STRINGS = {
+    "no_token": "Kiosk ini belum memiliki token perangkat; check-in belum bisa dilakukan.",
+    "people_ahead": "{n} antrean sebelum Anda",
+    "estimate": "Perkiraan menunggu {a}-{b} menit",
+    "late_note": "Anda terlambat dari slot pemesanan; nomor ini antrean biasa.",
+    "network_error": "Tidak dapat terhubung ke server. Coba lagi.",
+    "enter_code": "Masukkan kode pemesanan.",
+    "working": "Memproses…",
+}
+
+
+def _strings(request: Request, table: dict[str, str]) -> dict[str, str]:
+    t = translations(page_lang(request))
+    return {k: t.gettext(v) for k, v in table.items()}
+
+
+@router.get("/booking", response_class=HTMLResponse)
+def booking_page(request: Request) -> HTMLResponse:
+    config: dict[str, Any] = {
+        "lang": page_lang(request),
+        "site_code": request.query_params.get("site") or None,
+        "code": request.query_params.get("code") or None,
+        "strings": _strings(request, BOOKING_STRINGS),
+    }
+    return render_page(request, "booking.html", config=config)
+
+
+@router.get("/kiosk/checkin", response_class=HTMLResponse)
+def checkin_page(request: Request) -> HTMLResponse:
+    config = {"lang": page_lang(request), "strings": _strings(request, CHECKIN_STRINGS)}
+    response = render_page(request, "booking_checkin.html", config=config)
+    response.headers["Cache-Control"] = "no-store"
+    return response

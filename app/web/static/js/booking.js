@@ -1,0 +1,251 @@
+// Public online booking: agency -> service -> date and slot -> (contact + consent) -> code + QR.
+// Every piece of data goes into the DOM with textContent, never innerHTML.
+(function () {
+  "use strict";
+
+  const CFG = JSON.parse(document.getElementById("booking-config").textContent);
+  const T = CFG.strings;
+  const LOCALE = CFG.lang === "en" ? "en-GB" : "id-ID";
+  const $ = (id) => document.getElementById(id);
+  const fmt = (s, vals) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vals ? String(vals[k]) : m));
+  const state = { site: null, agencies: [], agency: null, service: null, day: null, slot: null,
+                  booking: null };
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function headers(write) {
+    const h = { "Accept": "application/json", "Accept-Language": CFG.lang };
+    if (write) {
+      h["Content-Type"] = "application/json";
+      const meta = document.querySelector('meta[name="csrf-token"]');
+      if (meta) h["X-CSRF-Token"] = meta.content;  // a signed-in staff member's browser
+    }
+    return h;
+  }
+
+  async function api(method, path, body) {
+    let r;
+    try {
+      r = await fetch(path, { method, headers: headers(method !== "GET"), credentials: "same-origin",
+                             body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new Error(T.network_error);
+    }
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      const err = new Error((data.error && data.error.message) || T.network_error);
+      err.code = data.error && data.error.code;
+      throw err;
+    }
+    return data;
+  }
+
+  function showError(msg) {
+    const box = $("error");
+    box.textContent = msg || "";
+    box.hidden = !msg;
+    if (msg) box.scrollIntoView({ block: "nearest" });
+  }
+
+  function show(step) {
+    for (const s of ["agency", "service", "slot", "form", "done"]) {
+      $("step-" + s).hidden = s !== step;
+    }
+    showError("");
+  }
+
+  const zone = () => (state.site ? state.site.timezone : undefined);
+  function timeOf(iso) {
+    return new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", hour12: false,
+                                             timeZone: zone() }).format(new Date(iso));
+  }
+  function dayLabel(isoDay, long) {
+    const d = new Date(isoDay + "T12:00:00Z");
+    const opts = long ? { weekday: "long", day: "numeric", month: "long", year: "numeric" }
+                      : { weekday: "short", day: "numeric", month: "short" };
+    return new Intl.DateTimeFormat(LOCALE, Object.assign(opts, { timeZone: "UTC" })).format(d);
+  }
+  function addDays(isoDay, n) {
+    const d = new Date(isoDay + "T12:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  // --- steps --------------------------------------------------------------------------------
+  async function loadCatalog() {
+    const q = CFG.site_code ? "?site_code=" + encodeURIComponent(CFG.site_code) : "";
+    const data = await api("GET", "/api/v1/booking/catalog" + q);
+    state.site = data.site;
+    state.agencies = data.agencies;
+    $("site-name").textContent = "· " + data.site.name;
+    const box = $("agencies");
+    box.replaceChildren();
+    for (const a of data.agencies) {
+      const b = el("button", "bk-item");
+      b.type = "button";
+      b.append(el("span", "bk-strong", a.name));
+      b.append(el("span", "muted", a.services.map((s) => s.name).join(", ")));
+      b.addEventListener("click", () => chooseAgency(a));
+      box.append(b);
+    }
+  }
+
+  function chooseAgency(a) {
+    state.agency = a;
+    const box = $("services");
+    box.replaceChildren();
+    for (const s of a.services) {
+      const b = el("button", "bk-item");
+      b.type = "button";
+      b.append(el("span", "bk-strong", s.name));
+      b.append(el("span", "muted", (T.fee + ": " + (s.fee || T.none))));
+      b.addEventListener("click", () => chooseService(s));
+      box.append(b);
+    }
+    show("service");
+  }
+
+  function chooseService(s) {
+    state.service = s;
+    const info = $("service-info");
+    info.replaceChildren(el("div", "bk-strong", s.name));
+    for (const [label, value] of [[T.requirements, s.requirements], [T.fee, s.fee],
+                                  [T.completion, s.completion_time]]) {
+      const row = el("div", "bk-fact");
+      row.append(el("span", "muted", label + ": "), el("span", null, value || T.none));
+      info.append(row);
+    }
+    const dates = $("dates");
+    dates.replaceChildren();
+    let day = s.first_day;
+    while (day <= s.last_day) {
+      const d = day;
+      const b = el("button", "bk-date", dayLabel(d, false));
+      b.type = "button";
+      b.dataset.day = d;
+      b.addEventListener("click", () => chooseDay(d));
+      dates.append(b);
+      day = addDays(day, 1);
+    }
+    show("slot");
+    chooseDay(s.first_day);
+  }
+
+  async function chooseDay(day) {
+    state.day = day;
+    for (const b of $("dates").children) b.setAttribute("aria-pressed", String(b.dataset.day === day));
+    const box = $("slots");
+    box.replaceChildren();
+    $("day-note").textContent = "";
+    let data;
+    try {
+      data = await api("GET", `/api/v1/booking/slots?service_id=${state.service.id}&date=${day}`);
+    } catch (e) {
+      showError(e.message);
+      return;
+    }
+    if (data.closed) {
+      $("day-note").textContent = T.closed_day + (data.note ? " (" + data.note + ")" : "");
+      return;
+    }
+    // Slots that have already started are of no use to anyone: leave them out.
+    const slots = data.slots.filter((s) => !s.past);
+    if (!slots.some((s) => s.available)) $("day-note").textContent = T.no_slots;
+    for (const s of slots) {
+      const b = el("button", "bk-slot");
+      b.type = "button";
+      b.append(el("span", "bk-strong", timeOf(s.start)));
+      b.append(el("span", "bk-left", s.left > 0 ? fmt(T.slots_left, { n: s.left }) : T.slot_full));
+      b.disabled = !s.available;
+      b.dataset.start = s.start;
+      b.addEventListener("click", () => chooseSlot(s));
+      box.append(b);
+    }
+  }
+
+  function chooseSlot(slot) {
+    state.slot = slot;
+    $("chosen").textContent = `${state.service.name} · ${dayLabel(state.day, true)} · ` +
+      `${timeOf(slot.start)}–${timeOf(slot.end)}`;
+    const needs = state.service.requires_contact;
+    $("contact").hidden = !needs;
+    $("no-contact").hidden = needs;
+    show("form");
+  }
+
+  async function submit(ev) {
+    ev.preventDefault();
+    if (!state.slot) { showError(T.choose_slot); return; }
+    const body = { service_id: state.service.id, slot_start: state.slot.start };
+    if (state.service.requires_contact) {
+      body.name = $("name").value;
+      body.phone = $("phone").value;
+      body.consent = $("consent").checked;
+    }
+    $("submit").disabled = true;
+    try {
+      showBooking(await api("POST", "/api/v1/bookings", body));
+    } catch (e) {
+      showError(e.message);
+      if (e.code === "slot_full" || e.code === "booking_quota_exhausted") chooseDay(state.day);
+    } finally {
+      $("submit").disabled = false;
+    }
+  }
+
+  function showBooking(b) {
+    state.booking = b;
+    if (!state.site) state.site = b.site;
+    show("done");
+    $("done-title").textContent = T.booked_title;
+    $("code").textContent = b.code_display;
+    $("qr").src = b.qr_svg_url;
+    $("status").textContent = T["status_" + b.status] || b.status;
+    $("status").dataset.status = b.status;
+    $("result-service").textContent = `${b.agency.name} · ${b.service.name}`;
+    $("result-when").textContent = `${dayLabel(b.day, true)} · ${timeOf(b.slot_start)}–${timeOf(b.slot_end)}`;
+    $("result-window").textContent = fmt(T.checkin_window, { from: timeOf(b.checkin_opens),
+                                                             to: timeOf(b.checkin_closes) });
+    $("cancel").hidden = b.status !== "booked";
+    const url = new URL(window.location.href);
+    url.searchParams.set("code", b.code);
+    history.replaceState(null, "", url.pathname + url.search);
+  }
+
+  async function cancel() {
+    if (!state.booking || !window.confirm(T.cancel_confirm)) return;
+    try {
+      showBooking(await api("POST", `/api/v1/bookings/${encodeURIComponent(state.booking.code)}/cancel`));
+      showError("");
+      $("done-title").textContent = T.cancelled;
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  async function lookup(code) {
+    const clean = (code || "").replace(/[^A-Za-z0-9]/g, "");
+    if (!clean) return;
+    try {
+      const b = await api("GET", `/api/v1/bookings/${encodeURIComponent(clean)}`);
+      showBooking(b);
+      $("done-title").textContent = T["status_" + b.status] || b.status;
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  for (const b of document.querySelectorAll("[data-back]")) {
+    b.addEventListener("click", () => show(b.dataset.back));
+  }
+  $("book-form").addEventListener("submit", submit);
+  $("cancel").addEventListener("click", cancel);
+  $("lookup-form").addEventListener("submit", (ev) => { ev.preventDefault(); lookup($("lookup-code").value); });
+
+  loadCatalog().catch((e) => showError(e.message)).then(() => { if (CFG.code) lookup(CFG.code); });
+})();

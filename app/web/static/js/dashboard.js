@@ -1,0 +1,154 @@
+/* Live board: a snapshot over WS /ws/dashboard on every change; waits tick locally between. */
+"use strict";
+(function () {
+  const { api, el, fmt, minutes, num, T } = window.MPP;
+  const root = document.getElementById("dash");
+  const siteId = root.dataset.site;
+  const isAdmin = root.dataset.role === "admin";
+  const conn = document.getElementById("conn");
+  let snap = null;
+  let offsetMs = 0; // server clock minus browser clock
+  let retry = 1000;
+  let thresholdsLoaded = false;
+
+  function setConn(state) {
+    conn.dataset.state = state;
+    conn.textContent = T[state] || state;
+  }
+
+  function longest(row) {
+    if (!row.oldest_waiting_since) return 0;
+    const since = Date.parse(row.oldest_waiting_since);
+    return Math.max(0, Math.floor((Date.now() + offsetMs - since) / 1000));
+  }
+
+  function render() {
+    if (!snap) return;
+    const t = snap.totals;
+    document.getElementById("k-waiting").textContent = num(t.waiting);
+    document.getElementById("k-issued").textContent = num(t.issued);
+    document.getElementById("k-served").textContent = num(t.served);
+    document.getElementById("k-noshow").textContent = num(t.no_shows);
+    document.getElementById("k-open").textContent = num(t.open_counters);
+    document.getElementById("dash-day").textContent = snap.day;
+    const body = document.getElementById("dash-body");
+    const rows = [];
+    const alerts = [];
+    for (const a of snap.agencies) {
+      let agencyLongest = 0;
+      const serviceRows = [];
+      const onlyActive = document.getElementById("only-active").checked;
+      for (const s of a.services) {
+        const wait = longest(s);
+        const idle = !s.waiting && !s.issued && !s.in_service && !s.held && !s.served;
+        agencyLongest = Math.max(agencyLongest, wait);
+        const alert = s.waiting > 0 && wait >= s.alert_minutes * 60;
+        if (alert) alerts.push({ s, wait });
+        if (idle && onlyActive) continue;
+        serviceRows.push(el("tr", { class: "svc" + (alert ? " is-alert" : ""), "data-service": s.id },
+          el("td", {}, el("span", { class: "prefix", text: s.prefix }), " ", s.name),
+          el("td", { class: "num", "data-col": "waiting", text: num(s.waiting) }),
+          el("td", { class: "num", "data-col": "longest", text: s.waiting ? minutes(wait) : "—" }),
+          el("td", { class: "num", text: num(s.open_counters) }),
+          el("td", { class: "num", "data-col": "served", text: num(s.served) }),
+          el("td", { class: "num", text: num(s.no_shows) }),
+          el("td", { class: "num", text: minutes(s.avg_wait_seconds) }),
+          el("td", { class: "num", text: minutes(s.avg_service_seconds) }),
+          el("td", { class: "num muted", text: String(s.alert_minutes) })));
+      }
+      const agencyAlert = serviceRows.some((r) => r.classList.contains("is-alert"));
+      rows.push(el("tr", { class: "agency" + (agencyAlert ? " is-alert" : ""), "data-agency": a.id },
+        el("th", { scope: "row", text: a.name }),
+        el("td", { class: "num", text: num(a.waiting) }),
+        el("td", { class: "num", text: a.waiting ? minutes(agencyLongest) : "—" }),
+        el("td", { class: "num", text: fmt(T.counters_of, { open: a.open_counters, total: a.counters }) }),
+        el("td", { class: "num", text: num(a.served) }),
+        el("td", { class: "num", text: num(a.no_shows) }),
+        el("td", { class: "num", text: minutes(a.avg_wait_seconds) }),
+        el("td", { class: "num", text: minutes(a.avg_service_seconds) }),
+        el("td", {})));
+      rows.push(...serviceRows);
+    }
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "9", class: "muted", text: T.none })));
+    body.replaceChildren(...rows);
+    const box = document.getElementById("alerts");
+    const list = document.getElementById("alert-list");
+    alerts.sort((x, y) => y.wait - x.wait);
+    list.replaceChildren(...alerts.map(({ s, wait }) => el("li", {
+      text: fmt(T.alert, { name: s.prefix + " · " + s.name, minutes: Math.floor(wait / 60), limit: s.alert_minutes }),
+    })));
+    box.hidden = alerts.length === 0;
+    if (!thresholdsLoaded) renderThresholds();
+  }
+
+  function renderThresholds() {
+    thresholdsLoaded = true;
+    const tb = document.getElementById("th-body");
+    const defaultInput = document.getElementById("th-default");
+    if (defaultInput) defaultInput.value = snap.thresholds.default_minutes;
+    const rows = [];
+    for (const a of snap.agencies) {
+      for (const s of a.services) {
+        const own = snap.thresholds.services[String(s.id)];
+        rows.push(el("tr", {},
+          el("td", { text: a.name }),
+          el("td", {}, el("span", { class: "prefix", text: s.prefix }), " ", s.name),
+          el("td", {}, el("input", {
+            type: "number", min: "1", max: "600", name: "svc-" + s.id, "data-service": s.id,
+            value: own !== undefined ? String(own) : "", placeholder: T.service_default + " " + snap.thresholds.default_minutes,
+          }))));
+      }
+    }
+    tb.replaceChildren(...rows);
+  }
+
+  document.getElementById("threshold-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const status = document.getElementById("th-status");
+    const services = {};
+    document.querySelectorAll("#th-body input[data-service]").forEach((inp) => {
+      services[inp.dataset.service] = inp.value === "" ? null : parseInt(inp.value, 10);
+    });
+    const body = { services };
+    const d = document.getElementById("th-default");
+    if (isAdmin && d && d.value !== "") body.default_minutes = parseInt(d.value, 10);
+    try {
+      await api("PUT", "/api/v1/stats/settings/alerts", body);
+      status.textContent = T.saved;
+      status.className = "ok";
+      const fresh = await api("GET", "/api/v1/stats/dashboard?site_id=" + siteId);
+      accept(fresh);
+    } catch (e) {
+      status.textContent = e.message;
+      status.className = "alert";
+    }
+  });
+
+  function accept(msg) {
+    offsetMs = Date.parse(msg.now) - Date.now();
+    snap = msg;
+    render();
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(proto + location.host + "/ws/dashboard?site_id=" + encodeURIComponent(siteId));
+    setConn("connecting");
+    ws.onopen = () => { retry = 1000; setConn("connected"); };
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.type === "snapshot") accept(msg);
+      else if (msg.type === "error") setConn("offline");
+    };
+    ws.onclose = () => {
+      setConn("offline");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  document.getElementById("only-active").addEventListener("change", render);
+  connect();
+  // Waits grow between events: re-render the ticking columns every five seconds.
+  setInterval(render, 5000);
+})();

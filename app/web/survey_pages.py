@@ -1,0 +1,88 @@
+"""The SKM survey for citizens: /survey/{tracking_code} (phone, from the tracking page) and the
+counter tablet /survey?counter=ID, which offers the survey for the ticket just finished there.
+
+The public page is a plain HTML form (works without JavaScript); it asks for no personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.api.deps import AnonCtxDep, CtxDep
+from app.domain.errors import DomainError
+from app.domain.ikm import N_UNSUR, UNSUR
+from app.services import survey, tickets
+from app.services.context import Ctx
+from app.web.pages import page_user, render_page
+from app.web.templating import page_lang, render
+
+router = APIRouter(include_in_schema=False)
+Score = Annotated[int | None, Form(ge=1, le=4)]
+
+
+def _state(ctx: Ctx, code: str) -> dict[str, object]:
+    ticket = tickets.find_by_tracking(ctx.session, code)
+    return {"ticket": ticket, "service": ticket.service, "agency": ticket.service.agency,
+            "submitted": tickets.has_survey(ctx.session, ticket.id),
+            "done": ticket.status == "done"}
+
+
+@router.get("/survey/{tracking_code}")
+def survey_page(request: Request, tracking_code: str, ctx: AnonCtxDep) -> Response:
+    if len(tracking_code) > 64:
+        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    try:
+        state = _state(ctx, tracking_code)
+    except DomainError:
+        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    return render(request, "survey.html", missing=False, code=tracking_code, unsur=UNSUR,
+                  error=None, answers={}, thanks=request.query_params.get("ok") == "1",
+                  **state)
+
+
+@router.post("/survey/{tracking_code}")
+def survey_submit(
+    request: Request, tracking_code: str, ctx: AnonCtxDep,
+    u1: Score = None, u2: Score = None, u3: Score = None, u4: Score = None, u5: Score = None,
+    u6: Score = None, u7: Score = None, u8: Score = None, u9: Score = None,
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    answers = [u1, u2, u3, u4, u5, u6, u7, u8, u9]
+    if len(tracking_code) > 64:
+        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    try:
+        state = _state(ctx, tracking_code)
+    except DomainError:
+        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    error = None
+    status = 422
+    if any(a is None for a in answers):
+        error = DomainError("invalid_value", field="jawaban",
+                            reason_id=f"semua {N_UNSUR} pertanyaan harus dijawab",
+                            reason_en=f"all {N_UNSUR} questions must be answered")
+    else:
+        try:
+            survey.submit(ctx, tracking_code=tracking_code,
+                          answers=[int(a) for a in answers if a is not None], comment=comment)
+        except DomainError as exc:
+            error, status = exc, exc.status
+    if error is None:
+        return RedirectResponse(f"/survey/{tracking_code}?ok=1", status_code=303)
+    return render(request, "survey.html", status_code=status, missing=False, code=tracking_code,
+                  unsur=UNSUR, error=error.message(page_lang(request)), thanks=False,
+                  answers={f"u{i + 1}": a for i, a in enumerate(answers)}, comment=comment,
+                  **state)
+
+
+@router.get("/survey")
+def survey_tablet(request: Request, ctx: CtxDep, counter: int | None = None) -> Response:
+    """A tablet at the counter, signed in by the officer: shows the survey after each service."""
+    page_user(request, ctx, "officer", "manager", "admin")
+    if counter is None:
+        return RedirectResponse("/counter", status_code=303)
+    survey.pending_for_counter(ctx, counter)  # checks the counter exists and is in scope
+    c = tickets.get_counter(ctx.session, counter)
+    return render_page(request, "survey_tablet.html", counter=c, unsur=UNSUR)

@@ -1,0 +1,198 @@
+"""Display fan-out: N boards on 2 server processes sharing one PostgreSQL (LISTEN/NOTIFY).
+
+For each N, N websocket boards connect to /ws/display, half to each process. A counter then
+calls tickets one at a time, alternately through process A and B; every board records when the
+ticket.called event arrives. Latency = arrival minus the moment the call-next API request
+returned (both on this machine's wall clock; negative means the board had it before the API
+answer). Boards run in several client processes so the measuring side is not the bottleneck.
+
+    MPP_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        python bench/display_fanout.py [--boards 100 500 1000] [--calls 20]
+
+Target: p99 under 100 ms at 1,000 boards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def client_main(urls: list[str], count: int, offset: int, calls: int, ready: mp.Queue,
+                results: mp.Queue, go: mp.Event) -> None:
+    asyncio.run(_clients(urls, count, offset, calls, ready, results, go))
+
+
+async def _clients(urls: list[str], count: int, offset: int, calls: int, ready: mp.Queue,
+                   results: mp.Queue, go: mp.Event) -> None:
+    import websockets
+
+    arrivals: list[tuple[str, float]] = []
+    socks = []
+    # Connect in small batches: a thousand handshakes at once is a different benchmark.
+    for i in range(count):
+        url = urls[(offset + i) % len(urls)]
+        socks.append(await websockets.connect(url, max_queue=None, open_timeout=60,
+                                              ping_interval=None))
+    for ws in socks:
+        while json.loads(await ws.recv())["type"] != "snapshot":
+            pass
+    ready.put(count)
+
+    async def listen(ws) -> None:
+        seen = 0
+        try:
+            while seen < calls:
+                raw = await ws.recv()
+                now = time.time()
+                # Cheap check first: parse only the calls.
+                if '"ticket.called"' in raw[:40]:
+                    arrivals.append((json.loads(raw)["number"], now))
+                    seen += 1
+        except Exception:  # noqa: BLE001 - a dropped board shows up as missing arrivals
+            return
+
+    tasks = [asyncio.create_task(listen(ws)) for ws in socks]
+    await asyncio.get_running_loop().run_in_executor(None, go.wait)
+    await asyncio.wait(tasks, timeout=60 + calls * 2)
+    for ws in socks:
+        await ws.close()
+    results.put(arrivals)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def run_round(servers, world, officer: dict[str, str], boards: int, calls: int,
+              client_procs: int) -> dict[str, float]:
+    import httpx
+
+    kiosk = {"Authorization": f"Bearer {world['kiosk_token']}"}
+    urls = [s.url.replace("http://", "ws://") + f"/ws/display?site_id={world['site_id']}"
+            for s in servers]
+    ready: mp.Queue = mp.Queue()
+    results: mp.Queue = mp.Queue()
+    go = mp.Event()
+    share = [boards // client_procs + (1 if i < boards % client_procs else 0)
+             for i in range(client_procs)]
+    procs = [mp.Process(target=client_main, args=(urls, n, i, calls, ready, results, go))
+             for i, n in enumerate(share) if n]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    connected = sum(ready.get(timeout=300) for _ in procs)
+    connect_s = time.perf_counter() - t0
+    returned: dict[str, float] = {}
+    with httpx.Client(timeout=30) as http:
+        for _ in range(calls):
+            r = http.post(f"{servers[0].url}/api/v1/tickets",
+                          json={"service_id": world["service_id"]}, headers=kiosk)
+            r.raise_for_status()
+        go.set()
+        time.sleep(0.5)
+        for i in range(calls):
+            server = servers[i % 2]
+            r = http.post(f"{server.url}/api/v1/counters/{world['counter_id']}/call-next",
+                          headers=officer)
+            returned_at = time.time()
+            r.raise_for_status()
+            number = r.json()["number"]
+            returned[number] = returned_at
+            # Start serving so the next call-next may finish it; pause between calls.
+            http.post(f"{server.url}/api/v1/tickets/{r.json()['id']}/start",
+                      headers=officer).raise_for_status()
+            time.sleep(0.3)
+    arrivals: list[tuple[str, float]] = []
+    for _ in procs:
+        arrivals += results.get(timeout=300)
+    for p in procs:
+        p.join(30)
+    lat = [(at - returned[num]) * 1000 for num, at in arrivals if num in returned]
+    expected = connected * calls
+    return {
+        "boards": connected, "calls": calls, "received": len(lat), "expected": expected,
+        "p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
+        "min": min(lat), "mean": statistics.fmean(lat), "connect_s": connect_s,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="serve websockets without permessage-deflate compression")
+    args = parser.parse_args()
+    base = os.environ.get("MPP_BENCH_DATABASE_URL") or os.environ.get("MPP_TEST_DATABASE_URL")
+    if not base or not base.startswith("postgresql"):
+        print("set MPP_TEST_DATABASE_URL (or MPP_BENCH_DATABASE_URL) to a PostgreSQL URL")
+        return 2
+    os.environ["MPP_TEST_DATABASE_URL"] = base
+
+    import httpx
+    from sqlalchemy.orm import sessionmaker
+
+    from app.db.session import make_engine
+    from tests.support.databases import create_database, drop_database
+    from tests.support.live import LiveServer, free_port, prepare_database, server_env
+    from tests.support.world import PASSWORD, build_world
+
+    tmp = Path(tempfile.mkdtemp(prefix="fanout-"))
+    url = create_database("postgresql", tmp)
+    prepare_database(url)
+    engine = make_engine(url)
+    with sessionmaker(engine, expire_on_commit=False)() as s:
+        w = build_world(s, now=datetime.now(UTC))
+        s.commit()
+        world = {"site_id": w.site.id, "service_id": w.ktp.id, "counter_id": w.c1.id,
+                 "kiosk_token": w.kiosk_token, "officer": w.officer_d.username}
+    engine.dispose()
+    servers = []
+    try:
+        extra = ["--ws-per-message-deflate", "false"] if args.no_deflate else []
+        for name in ("a", "b"):
+            port = free_port()
+            servers.append(LiveServer(
+                url=f"http://127.0.0.1:{port}", database_url=url, port=port,
+                env=server_env(url, MPP_LOG_LEVEL="WARNING"), log_path=tmp / f"{name}.log",
+                extra_args=extra).start())
+        r = httpx.post(f"{servers[0].url}/api/v1/auth/token",
+                       data={"username": world["officer"], "password": PASSWORD})
+        officer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        httpx.post(f"{servers[0].url}/api/v1/counters/{world['counter_id']}/open",
+                   headers=officer).raise_for_status()
+        print(f"display fan-out: 2 server processes, PostgreSQL LISTEN/NOTIFY, "
+              f"{args.calls} calls per run, {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}, permessage-deflate {'off' if extra else 'on'}")
+        print(f"{'boards':>7} {'received':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+              f"{'min ms':>8} {'connect s':>10}")
+        for n in args.boards:
+            res = run_round(servers, world, officer, n, args.calls, args.client_procs)
+            print(f"{res['boards']:>7} {res['received']:>5}/{res['expected']:<5}"
+                  f"{res['p50']:>8.1f} {res['p99']:>8.1f} {res['max']:>8.1f} "
+                  f"{res['min']:>8.1f} {res['connect_s']:>10.1f}", flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+        drop_database(url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The citizen's screens: the touch kiosk (/kiosk), its ticket QR code, and /t/{code} tracking.
+
+The kiosk page is a shell; its script reads the public catalog and issues tickets through the
+REST API with the device token it keeps in localStorage. The tracking page renders the ticket's
+state server-side and then polls /api/v1/track.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
+
+from app.api.deps import CtxDep, require
+from app.api.routes_queue import track as track_api
+from app.domain.errors import DomainError
+from app.services import catalog, tickets
+from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.web.templating import page_lang, render
+
+router = APIRouter(include_in_schema=False)
+
+TRACKING_RE = r"^[A-Za-z0-9_-]{1,64}$"
+PAPERS = ("58", "80")
+# Paths under /kiosk/ that belong to other screens (e.g. booking check-in) or to this module.
+RESERVED = ("checkin", "booking", "qr", "api", "setup", "device", "devices")
+
+
+class KioskSite(Convertor[str]):
+    """A site code in /kiosk/{site_code} that never swallows /kiosk/checkin and friends."""
+
+    regex = r"(?!(?:" + "|".join(RESERVED) + r")(?:$|/))[A-Za-z0-9_.-]{1,32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("kiosksite", KioskSite())
+
+ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
+               "Asia/Jayapura": "WIT"}
+
+
+def _int_param(request: Request, name: str, low: int, high: int) -> int:
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isdigit() and low <= int(raw) <= high else 0
+
+
+def _kiosk_page(request: Request, site_code: str | None) -> HTMLResponse:
+    paper = request.query_params.get("paper")
+    response = render(
+        request, "kiosk.html", site_code=site_code or "",
+        paper=paper if paper in PAPERS else "",
+        # Setup knobs in the kiosk's start URL (and short ones for tests).
+        idle_seconds=_int_param(request, "idle", 5, 600),
+        ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
+        zone_labels=ZONE_LABELS,
+    )
+    # A kiosk page must never be served from a stale cache after an upgrade.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/kiosk", response_class=HTMLResponse)
+def kiosk(request: Request) -> HTMLResponse:
+    return _kiosk_page(request, None)
+
+
+@router.get("/kiosk/{site_code:kiosksite}", response_class=HTMLResponse)
+def kiosk_for_site(request: Request, site_code: str) -> HTMLResponse:
+    return _kiosk_page(request, site_code)
+
+
+@router.get("/kiosk/api/device")
+def kiosk_device(ctx: CtxDep) -> dict[str, Any]:
+    """Who this kiosk is (from its bearer token): lets the page pick its site and fail early."""
+    actor = require(ctx, "kiosk")
+    site = catalog.resolve_site(ctx.session, actor.site_id) if actor.site_id else None
+    return {"name": actor.name, "site_code": site.code if site else None}
+
+
+@router.get("/kiosk/api/reopen/{service_id}")
+def kiosk_reopen(service_id: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: CtxDep,
+                 request: Request) -> dict[str, Any]:
+    """When a service whose quota ran out today issues tickets again (tomorrow or later)."""
+    service = tickets.get_service(ctx.session, service_id)
+    site = service.agency.site
+    lnow = local_now(site, ctx.now)
+    tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
+                                tzinfo=lnow.tzinfo)
+    is_open, nxt = service_open_state(ctx.session, service, site, tomorrow,
+                                      special_days(ctx.session, site.id, lnow.date()))
+    if is_open:
+        nxt = tomorrow
+    hint_id, hint_en = opening_hint(nxt, lnow.date())
+    hint = hint_en if page_lang(request) == "en" else hint_id
+    return {"next_opening": nxt.isoformat() if nxt else None,
+            "hint": hint.removeprefix("; ")}
+
+
+@router.get("/kiosk/qr/{tracking_code}.svg")
+def ticket_qr(request: Request, ctx: CtxDep,
+              tracking_code: Annotated[str, Path(pattern=TRACKING_RE)]) -> Response:
+    """The QR code printed on a ticket: the public tracking page of that ticket."""
+    import segno
+
+    tickets.find_by_tracking(ctx.session, tracking_code)  # only real tickets get a code
+    url = str(request.base_url).rstrip("/") + f"/t/{tracking_code}"
+    buf = io.BytesIO()
+    # A standalone file (with the SVG namespace) so it loads as an <img> on screen and on paper.
+    segno.make(url, error="m").save(buf, kind="svg", scale=4, border=2, dark="#000",
+                                    light="#fff", xmldecl=False, omitsize=True)
+    return Response(buf.getvalue(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/t/{tracking_code}", response_class=HTMLResponse)
+def tracking_page(request: Request, ctx: CtxDep,
+                  tracking_code: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
+    """Public, mobile-first page for one ticket; no personal data, updated by short polling."""
+    state = None
+    try:
+        state = track_api(tracking_code, ctx)
+    except DomainError as err:
+        if err.code != "not_found":
+            raise
+    if state is None:
+        return render(request, "track.html", status_code=404, state=None,
+                      tracking_code="", poll_ms=0)
+    poll = request.query_params.get("poll", "")
+    poll_ms = int(poll) if poll.isdigit() and 500 <= int(poll) <= 60000 else 4000
+    site_tz = tickets.find_by_tracking(ctx.session, tracking_code).service.agency.site.timezone
+    response = render(request, "track.html", state=state, tracking_code=tracking_code,
+                      poll_ms=poll_ms, site_tz=site_tz)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+

@@ -1,0 +1,116 @@
+"""PostgresBus: real LISTEN/NOTIFY on MPP_TEST_DATABASE_URL (skipped without PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from app.bus.postgres import PostgresBus
+from app.domain import events as ev
+from app.domain.events import Event
+from tests.support.databases import PG_URL, create_database, drop_database
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="MPP_TEST_DATABASE_URL is not set")
+
+
+async def wait_until(cond, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def pg_url(tmp_path) -> str:
+    """A database of its own: NOTIFY is per database, so nobody else's test can interfere."""
+    url = create_database("postgresql", tmp_path)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def buses(pg_url: str) -> AsyncIterator[list[PostgresBus]]:
+    """Two buses, as two server processes would each have one."""
+    pair = [PostgresBus(pg_url), PostgresBus(pg_url)]
+    for bus in pair:
+        await bus.start()
+    await wait_until(lambda: all(b.connected for b in pair))
+    yield pair
+    for bus in pair:
+        await bus.stop()
+
+
+@pytest.fixture
+def engine(pg_url: str) -> sa.Engine:
+    eng = sa.create_engine(pg_url)
+    yield eng
+    eng.dispose()
+
+
+def send(engine: sa.Engine, bus: PostgresBus, events: list[Event], *, commit: bool) -> None:
+    """What a request does: NOTIFY inside its transaction, then commit or roll back."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        bus.emit_in_transaction(conn, events)
+        bus.publish_after_commit(events)  # a no-op for postgres: delivery is via LISTEN
+        if commit:
+            trans.commit()
+        else:
+            trans.rollback()
+
+
+def marker(n: int, site_id: int = 1) -> Event:
+    return Event(ev.TICKET_CALLED, site_id, {"number": f"A-{n:03d}", "counter": "2"})
+
+
+async def test_committed_notify_reaches_every_process(buses, engine) -> None:
+    subs = [b.subscribe(16) for b in buses]
+    events = [marker(1), marker(2), marker(3)]
+    await asyncio.to_thread(send, engine, buses[0], events, commit=True)
+    for sub in subs:
+        got = [await asyncio.wait_for(sub.get(), 5) for _ in range(3)]
+        assert got == events  # same content and order in the sender and the other process
+    assert buses[1].last_lag_seconds < 5
+
+
+async def test_rolled_back_notify_is_never_heard(buses, engine) -> None:
+    subs = [b.subscribe(16) for b in buses]
+    await asyncio.to_thread(send, engine, buses[0], [marker(13)], commit=False)
+    # A committed marker sent afterwards is the first thing anyone hears.
+    await asyncio.to_thread(send, engine, buses[1], [marker(14)], commit=True)
+    for sub in subs:
+        first = await asyncio.wait_for(sub.get(), 5)
+        assert first.data["number"] == "A-014"
+        await asyncio.sleep(0.2)
+        assert sub.queue.empty()
+
+
+async def test_lost_listen_connection_reconnects_and_resyncs(buses, engine) -> None:
+    bus = buses[1]
+    sub = bus.subscribe(16)
+    await bus.drop_connection()
+    # Screens are told to take a fresh snapshot: events may have been missed meanwhile.
+    first = await asyncio.wait_for(sub.get(), 15)
+    assert first.type == ev.RESYNC
+    await wait_until(lambda: bus.connected and bus.reconnects == 1)
+    await asyncio.to_thread(send, engine, buses[0], [marker(21)], commit=True)
+    nxt = await asyncio.wait_for(sub.get(), 5)
+    assert nxt.data["number"] == "A-021"
+
+
+async def test_foreign_payload_on_the_channel_is_ignored(buses, engine) -> None:
+    sub = buses[0].subscribe(16)
+
+    def junk() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_notify('mpp_events', 'not json at all')"))
+
+    await asyncio.to_thread(junk)
+    await asyncio.to_thread(send, engine, buses[0], [marker(31)], commit=True)
+    got = await asyncio.wait_for(sub.get(), 5)
+    assert got.data["number"] == "A-031" and buses[0].connected
