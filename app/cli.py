@@ -30,7 +30,9 @@ def _serve(host: str, port: int, workers: int, url: str | None = None) -> None:
         _prepare_metrics_dir()
     upgrade(settings.database_url)
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True, log_config=log_config)
+                log_level=settings.log_level.lower(), proxy_headers=True, log_config=log_config,
+                # Board messages are tiny; compressing each costs ~10-15 % of fan-out CPU.
+                ws_per_message_deflate=False)
 
 
 def _prepare_metrics_dir() -> None:

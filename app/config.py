@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     session_minutes: int = 10 * 60
     secure_cookies: bool = False
     allowed_hosts: list[str] = ["*"]
+    # The address citizens' phones use (QR codes on tickets and bookings); default: as requested.
+    public_url: str | None = None
+    # Database connections per process (PostgreSQL allows 100 in all by default).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
     # Bus backend: "auto" = postgres when the database is PostgreSQL, memory otherwise.
     bus: Literal["auto", "memory", "postgres"] = "auto"
     # Waiting-time estimate: how many recent service durations to look at.

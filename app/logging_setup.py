@@ -20,6 +20,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+# Probes and scrapes every few seconds would drown the access log.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Client-supplied ids end up in logs: accept only short, plain tokens (no log injection).
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -139,7 +141,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if scope["type"] == "http" and scope.get("path") not in ("/healthz", "/metrics"):
+            if scope["type"] == "http" and scope.get("path") not in QUIET_PATHS:
                 access_log.info(
                     "%s %s %s", scope.get("method"), scope.get("path"), status["code"] or 500,
                     extra={"method": scope.get("method"), "path": scope.get("path"),

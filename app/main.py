@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from app.services.bootstrap import bootstrap
 
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_max_overflow)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         bootstrap(app.state.session_factory, settings)

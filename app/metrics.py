@@ -62,7 +62,8 @@ class Metrics:
                                       registry=reg)
         self.request_latency = Histogram(
             "mpp_request_seconds", "Request latency", ["method", "route", "status"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1,
+                     1.5, 2.5, 5, 10),
             registry=reg,
         )
         # Gauges: how values of several workers combine (ignored with one process).

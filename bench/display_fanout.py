@@ -72,6 +72,12 @@ async def _clients(urls: list[str], count: int, offset: int, calls: int, ready: 
     results.put(arrivals)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to show cost apart from machine load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
@@ -98,6 +104,7 @@ def run_round(servers, world, officer: dict[str, str], boards: int, calls: int,
     connected = sum(ready.get(timeout=300) for _ in procs)
     connect_s = time.perf_counter() - t0
     returned: dict[str, float] = {}
+    sent: dict[str, float] = {}
     with httpx.Client(timeout=30) as http:
         for _ in range(calls):
             r = http.post(f"{servers[0].url}/api/v1/tickets",
@@ -105,29 +112,39 @@ def run_round(servers, world, officer: dict[str, str], boards: int, calls: int,
             r.raise_for_status()
         go.set()
         time.sleep(0.5)
+        cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
         for i in range(calls):
             server = servers[i % 2]
+            sent_at = time.time()
             r = http.post(f"{server.url}/api/v1/counters/{world['counter_id']}/call-next",
                           headers=officer)
             returned_at = time.time()
             r.raise_for_status()
             number = r.json()["number"]
             returned[number] = returned_at
+            sent[number] = sent_at
             # Start serving so the next call-next may finish it; pause between calls.
             http.post(f"{server.url}/api/v1/tickets/{r.json()['id']}/start",
                       headers=officer).raise_for_status()
             time.sleep(0.3)
+        cpu1 = [cpu_seconds(s.proc.pid) for s in servers]
+    # Server CPU per call (call-next + start, each fanned out to every board of the process).
+    cpu_ms = max(b - a for a, b in zip(cpu0, cpu1, strict=True)) * 1000 / calls
     arrivals: list[tuple[str, float]] = []
     for _ in procs:
         arrivals += results.get(timeout=300)
     for p in procs:
         p.join(30)
     lat = [(at - returned[num]) * 1000 for num, at in arrivals if num in returned]
+    # Upper bound that no slow HTTP answer can hide: from the request leaving the client.
+    lat_sent = [(at - sent[num]) * 1000 for num, at in arrivals if num in sent]
     expected = connected * calls
     return {
         "boards": connected, "calls": calls, "received": len(lat), "expected": expected,
         "p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
         "min": min(lat), "mean": statistics.fmean(lat), "connect_s": connect_s,
+        "p50_sent": percentile(lat_sent, 50), "p99_sent": percentile(lat_sent, 99),
+        "cpu_ms": cpu_ms,
     }
 
 
@@ -180,13 +197,17 @@ def main() -> int:
         print(f"display fan-out: 2 server processes, PostgreSQL LISTEN/NOTIFY, "
               f"{args.calls} calls per run, {os.cpu_count()} CPUs, load average "
               f"{os.getloadavg()[0]:.1f}, permessage-deflate {'off' if extra else 'on'}")
-        print(f"{'boards':>7} {'received':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-              f"{'min ms':>8} {'connect s':>10}")
+        print("latency from the call-next API request returning (and, last two columns, from "
+              "it being sent)")
+        print(f"{'boards':>7} {'received':>11} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+              f"{'min ms':>8} {'connect s':>10} {'p50 sent':>9} {'p99 sent':>9} "
+              f"{'cpu ms/call':>11}")
         for n in args.boards:
             res = run_round(servers, world, officer, n, args.calls, args.client_procs)
             print(f"{res['boards']:>7} {res['received']:>5}/{res['expected']:<5}"
                   f"{res['p50']:>8.1f} {res['p99']:>8.1f} {res['max']:>8.1f} "
-                  f"{res['min']:>8.1f} {res['connect_s']:>10.1f}", flush=True)
+                  f"{res['min']:>8.1f} {res['connect_s']:>10.1f} {res['p50_sent']:>9.1f} "
+                  f"{res['p99_sent']:>9.1f} {res['cpu_ms']:>11.1f}", flush=True)
     finally:
         for s in servers:
             s.stop()

@@ -249,6 +249,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        import shutil
+
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def start_server(database_url: str, *, workers: int = 2, log_path: Path,
@@ -788,6 +791,42 @@ def scrape_metrics(base_url: str) -> dict[str, float]:
     return out
 
 
+def server_latency(base_url: str) -> dict[str, tuple[int, float, float]]:
+    """Per route, from the workers' own histogram: (count, p50 bound, p99 bound) in ms.
+
+    Measured inside the server, so it leaves out client-side queueing and the load generator's
+    own CPU starvation; a bound is the histogram bucket the percentile falls in.
+    """
+    buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    pat = re.compile(r'^mpp_request_seconds_bucket\{(.*)\} ([0-9.e+]+)$')
+    with contextlib.suppress(Exception):
+        for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+            m = pat.match(line)
+            if not m:
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            if labels.get("route", "").startswith(("/metrics", "/readyz", "/healthz")):
+                continue
+            le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+            buckets[f"{labels['method']} {labels['route']}"][le] += float(m.group(2))
+    out = {}
+    for route, by_le in buckets.items():
+        bounds = sorted(by_le)
+        total = by_le[bounds[-1]]
+        if not total:
+            continue
+
+        def q(p: float, bounds: list[float] = bounds, by_le: dict[float, float] = by_le,
+              total: float = total) -> float:
+            for le in bounds:
+                if by_le[le] >= p * total:
+                    return le * 1000
+            return float("inf")
+
+        out[route] = (int(total), q(0.5), q(0.99))
+    return out
+
+
 def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
            metrics: dict[str, float], workers: int) -> str:
     rec = day.rec
@@ -805,6 +844,9 @@ def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
     busiest = max(profile.values()) / plan.visitors
     lines.append(f"arrivals: {before10:.0%} before 10.00, busiest hour {busiest:.0%}; by hour "
                  + " ".join(f"{h:02d}:{profile[h]}" for h in sorted(profile)))
+    lines.append(f"machine: {os.cpu_count()} CPUs, load average now "
+                 f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (the load generator runs on "
+                 f"the same CPUs)")
     lines.append(f"throughput: {n} requests in {elapsed:.1f} s = {n / elapsed:.1f} req/s; "
                  f"tickets issued {len(rec.acks)} ({len(rec.acks) / elapsed:.1f}/s), "
                  f"calls {rec.calls}")
@@ -844,7 +886,10 @@ def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
                  f"a fresh snapshot: {sync['boards'] - len(sync['out_of_sync'])}/{sync['boards']}")
     closes = sum((b.closes for b in day.boards), Tally())
     if closes:
-        lines.append(f"board connections ended: {dict(closes)}")
+        at = getattr(day, "closing_at", None)
+        during = sum(1 for b in day.boards for t in b.disconnects if at is None or t < at)
+        lines.append(f"board connections ended: {dict(closes)}; {during} during the day, "
+                     f"{sum(closes.values()) - during} after close-day began")
     lines.append("")
     s = acct["by_status"]
     ok = "OK" if acct["balanced"] else "MISMATCH"
@@ -856,6 +901,12 @@ def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
                  f"{acct['kiosk_answers_found']} (numbers match {acct['kiosk_numbers_match']}); "
                  f"duplicate numbers {acct['duplicate_numbers']}; services with gaps "
                  f"{acct['services_with_gaps']}")
+    inside = server_latency(day.base)
+    if inside:
+        lines.append("")
+        lines.append("inside the server (mpp_request_seconds, all workers; bucket bounds):")
+        for route, (count, p50, p99) in sorted(inside.items(), key=lambda x: -x[1][0])[:8]:
+            lines.append(f"  {route:44} {count:6}  p50 <= {p50:6.0f} ms  p99 <= {p99:6.0f} ms")
     if metrics:
         lines.append("prometheus (/metrics, all workers): " + ", ".join(
             f"{k} {v:.0f}" for k, v in sorted(metrics.items())))
@@ -896,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
 
         async def play() -> dict[str, Any]:
             await day.run()
+            day.closing_at = time.time()
             closed = await asyncio.to_thread(close_day, server.url, mall.site_id, url)
             sync = await day.boards_in_sync(within=10.0)
             await day.stop_boards()

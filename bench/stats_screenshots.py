@@ -82,7 +82,7 @@ def main() -> int:
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "report.png"), full_page=True)
             page.goto(server.url + "/dashboard/ikm?period=quarter")
-            page.screenshot(path=str(OUT / "ikm.png"), full_page=True)
+            page.screenshot(path=str(OUT / "ikm.png"))
             browser.close()
         print("saved", ", ".join(str(OUT / f"{n}.png") for n in ("dashboard", "report", "ikm")))
     finally:

@@ -112,7 +112,9 @@ def ticket_qr(request: Request, ctx: CtxDep,
     import segno
 
     tickets.find_by_tracking(ctx.session, tracking_code)  # only real tickets get a code
-    url = str(request.base_url).rstrip("/") + f"/t/{tracking_code}"
+    # Phones scan this: behind a proxy or on a LAN, MPP_PUBLIC_URL says how they reach us.
+    base = request.app.state.settings.public_url or str(request.base_url)
+    url = base.rstrip("/") + f"/t/{tracking_code}"
     buf = io.BytesIO()
     # A standalone file (with the SVG namespace) so it loads as an <img> on screen and on paper.
     segno.make(url, error="m").save(buf, kind="svg", scale=4, border=2, dark="#000",

@@ -22,7 +22,7 @@ from app.api.routes_queue import ticket_out
 from app.api.schemas import Id
 from app.db.models import Booking, Service
 from app.db.session import unit_of_work
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, NotFound
 from app.services import booking as svc
 from app.services import catalog
 from app.services.config import audit
@@ -188,7 +188,7 @@ def list_bookings(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
     actor = require(ctx, "admin", "manager", "officer")
     service = ctx.session.get(Service, service_id)
     if service is None:
-        raise DomainError("not_found", what="Layanan")
+        raise NotFound("Layanan", "Service")
     ensure_agency_visible(ctx.session, actor, service.agency_id)
     rows = ctx.session.scalars(
         sa.select(Booking).where(Booking.service_id == service.id, Booking.day == date_)

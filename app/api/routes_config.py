@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from app.api.deps import CtxDep
 from app.api.schemas import (
@@ -23,9 +26,21 @@ from app.api.schemas import (
     UserRead,
     UserUpdate,
 )
+from app.db.models import Agency, Counter, Service, Site, User
+from app.domain.errors import InvalidValue
 from app.services import config
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
+
+
+def _changes(body: BaseModel, model: type) -> dict[str, Any]:
+    """The fields a PATCH sent; an explicit null only where the column may be empty."""
+    data = body.model_dump(exclude_unset=True)
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    for key, value in data.items():
+        if value is None and not (key in columns and columns[key].nullable):
+            raise InvalidValue(key, "tidak boleh kosong (null)", "cannot be null")
+    return data
 
 
 # sites
@@ -46,7 +61,7 @@ def get_site(site_id: Id, ctx: CtxDep) -> object:
 
 @router.patch("/sites/{site_id}", response_model=SiteRead)
 def update_site(site_id: Id, body: SiteUpdate, ctx: CtxDep) -> object:
-    return config.update_site(ctx, site_id, body.model_dump(exclude_unset=True))
+    return config.update_site(ctx, site_id, _changes(body, Site))
 
 
 # agencies
@@ -68,7 +83,7 @@ def get_agency(agency_id: Id, ctx: CtxDep) -> object:
 
 @router.patch("/agencies/{agency_id}", response_model=AgencyRead)
 def update_agency(agency_id: Id, body: AgencyUpdate, ctx: CtxDep) -> object:
-    return config.update_agency(ctx, agency_id, body.model_dump(exclude_unset=True))
+    return config.update_agency(ctx, agency_id, _changes(body, Agency))
 
 
 @router.delete("/agencies/{agency_id}", status_code=204)
@@ -96,7 +111,7 @@ def get_service(service_id: Id, ctx: CtxDep) -> object:
 
 @router.patch("/services/{service_id}", response_model=ServiceRead)
 def update_service(service_id: Id, body: ServiceUpdate, ctx: CtxDep) -> object:
-    return config.update_service(ctx, service_id, body.model_dump(exclude_unset=True))
+    return config.update_service(ctx, service_id, _changes(body, Service))
 
 
 @router.delete("/services/{service_id}", status_code=204)
@@ -125,8 +140,7 @@ def get_counter(counter_id: Id, ctx: CtxDep) -> object:
 
 @router.patch("/counters/{counter_id}", response_model=CounterRead)
 def update_counter(counter_id: Id, body: CounterUpdate, ctx: CtxDep) -> object:
-    return CounterRead.of(config.update_counter(ctx, counter_id,
-                                                body.model_dump(exclude_unset=True)))
+    return CounterRead.of(config.update_counter(ctx, counter_id, _changes(body, Counter)))
 
 
 @router.delete("/counters/{counter_id}", status_code=204)
@@ -153,7 +167,7 @@ def get_user(user_id: Id, ctx: CtxDep) -> object:
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(user_id: Id, body: UserUpdate, ctx: CtxDep) -> object:
-    return config.update_user(ctx, user_id, body.model_dump(exclude_unset=True))
+    return config.update_user(ctx, user_id, _changes(body, User))
 
 
 @router.delete("/users/{user_id}", status_code=204)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from app.bus import SubscriberOverflow
@@ -32,10 +35,10 @@ PING_SECONDS = 20.0
 # it is closed so its task and buffers go away (the others never wait for it either way).
 SEND_TIMEOUT = 5.0
 
-Snapshot = Callable[[], dict[str, Any]]
+Snapshot = Callable[[], dict[str, Any] | str]
 Accept = Callable[[Event], bool]
-# Extra message sent after an accepted event (e.g. a board's fresh waiting counts), or None.
-After = Callable[[Event], Awaitable[dict[str, Any] | str | None]]
+# How an accepted event reaches this kind of screen (e.g. with fresh waiting counts added).
+Render = Callable[[Event], Awaitable[str]]
 
 _texts: dict[int, tuple[Event, str]] = {}
 
@@ -74,7 +77,7 @@ def _read(ws: WebSocket, fn: Callable[[Any], Any]) -> Any:
 
 async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Accept,
                        resnapshot_on: frozenset[str] = frozenset(),
-                       after: After | None = None) -> None:
+                       render: Render | None = None) -> None:
     """Send a snapshot, then matching events, until the client leaves or falls behind."""
     state = ws.app.state
     bus = state.bus
@@ -85,7 +88,8 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
         await _send(ws, await run_in_threadpool(snapshot))
         while True:
             try:
-                event = await asyncio.wait_for(sub.get(), timeout=PING_SECONDS)
+                async with asyncio.timeout(PING_SECONDS):
+                    event = await sub.get()
             except TimeoutError:
                 await _send(ws, {"type": "ping"})
                 continue
@@ -93,11 +97,7 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
                 await _send(ws, await run_in_threadpool(snapshot))
                 continue
             if accept(event):
-                await _send(ws, event_text(event))
-                if after is not None:
-                    extra = await after(event)
-                    if extra is not None:
-                        await _send(ws, extra)
+                await _send(ws, event_text(event) if render is None else await render(event))
     except (SubscriberOverflow, TimeoutError):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code=1013, reason="too slow"), 1.0)
@@ -107,6 +107,10 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
             await _send(ws, {"type": "error",
                              "error": {"code": exc.code, "message": exc.message()}})
             await asyncio.wait_for(ws.close(code=1008), 1.0)
+    except OperationalError:
+        # A snapshot could not be read (database away): the client reconnects and retries.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(code=1013, reason="database unavailable"), 1.0)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
@@ -169,33 +173,73 @@ def _changes_waiting(e: Event) -> bool:
     return e.type == ev.TICKET_STATUS and "waiting" in (d.get("from"), d.get("status"))
 
 
-_waiting: dict[int, tuple[Event, asyncio.Future[str]]] = {}
+_with_counts: dict[int, tuple[Event, asyncio.Future[str]]] = {}
 
 
-def _waiting_message(ws: WebSocket, event: Event) -> Awaitable[str]:
+def _event_with_counts(ws: WebSocket, event: Event) -> Awaitable[str]:
     now = ws.app.state.clock
 
     def read(session: Any) -> str:
         counts = snapshots.waiting_now(session, event.site_id, now())
-        return json.dumps({"type": "waiting", "counts": counts}, separators=(",", ":"))
+        return json.dumps({**event.message(), "waiting_counts": counts},
+                          separators=(",", ":"), default=str)
 
     return _read(ws, read)  # type: ignore[no-any-return]
 
 
-async def _waiting_after(ws: WebSocket, event: Event) -> str | None:
-    """Fresh waiting counts after an event: one query per process, shared by every board."""
+async def _display_text(ws: WebSocket, event: Event) -> str:
+    """The event as a board gets it: with the waiting counts read after it committed.
+
+    One query per event per process, shared by every board; one message per board (the
+    counts ride along instead of following in a second message, halving the sends).
+    """
     if not _changes_waiting(event):
-        return None
-    hit = _waiting.get(id(event))
+        return event_text(event)
+    hit = _with_counts.get(id(event))
     if hit is None or hit[0] is not event:
-        fut = asyncio.ensure_future(_waiting_message(ws, event))
-        if len(_waiting) >= 256:
-            _waiting.clear()
-        _waiting[id(event)] = hit = (event, fut)
+        fut = asyncio.ensure_future(_event_with_counts(ws, event))
+        if len(_with_counts) >= 256:
+            _with_counts.clear()
+        _with_counts[id(event)] = hit = (event, fut)
     try:
         return await asyncio.shield(hit[1])
     except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
-        return None
+        return event_text(event)
+
+
+class _SharedSnapshots:
+    """Boards with the same view share one snapshot while no event has arrived since.
+
+    After a server restart every board reconnects within seconds; without this each one would
+    run the same queries. A snapshot is reused only if the bus delivered nothing since it was
+    taken (so it cannot predate an event a new subscriber missed) and for at most MAX_AGE.
+    """
+
+    MAX_AGE = 2.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[Any, threading.Lock] = {}
+        self._hits: dict[Any, tuple[int, float, str]] = {}
+
+    def get(self, key: Any, bus: Any, make: Callable[[], dict[str, Any]]) -> str:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one computes, the others wait and reuse
+            hit = self._hits.get(key)
+            if (hit is not None and hit[0] == bus.delivered
+                    and time.monotonic() - hit[1] < self.MAX_AGE):
+                return hit[2]
+            seen = bus.delivered
+            text = json.dumps(make(), separators=(",", ":"), default=str)
+            with self._lock:
+                if len(self._hits) > 1024:
+                    self._hits.clear()
+                self._hits[key] = (seen, time.monotonic(), text)
+            return text
+
+
+_shared_snapshots = _SharedSnapshots()
 
 
 @router.websocket("/ws/display")
@@ -215,21 +259,40 @@ async def ws_display(ws: WebSocket) -> None:
     except DomainError as exc:
         await _refuse(ws, exc.code, exc.message())
         return
+    except OperationalError:
+        # The database is away (restart, failover): "try again later", never a 500.
+        await _refuse(ws, "database_unavailable", DomainError("database_unavailable").message(),
+                      close_code=1013)
+        return
     if problem:
         await _refuse(ws, problem, DomainError(problem).message())
         return
     await ws.accept()
     current = [flt]
+    fresh = [True]
 
-    def snap() -> dict[str, Any]:
-        # Each snapshot re-reads the board's configuration and the device token, so an edited
-        # board shows its new filter and a revoked token is cut off at the next snapshot.
-        with unit_of_work(ws.app.state.session_factory, write=False) as session:
-            flt, board, problem = setup(session)
-            if problem:
-                raise DomainError(problem)
-            current[0] = flt
-            return snapshots.display_snapshot(session, flt, now(), board)
+    def snap() -> str:
+        # Each later snapshot re-reads the board's configuration and the device token, so an
+        # edited board shows its new filter and a revoked token is cut off at the next one.
+        if not fresh[0]:
+            with unit_of_work(ws.app.state.session_factory, write=False) as session:
+                flt, board, problem = setup(session)
+                if problem:
+                    raise DomainError(problem)
+                current[0] = flt
+        fresh[0] = False
+        flt = current[0]
+        board_id = _int(q.get("board"))
+
+        def make() -> dict[str, Any]:
+            with unit_of_work(ws.app.state.session_factory, write=False) as session:
+                board = snapshots.board_filter(
+                    session, site_id=None, zone=None, agency_id=None, board_id=board_id
+                )[1] if board_id is not None else None
+                return snapshots.display_snapshot(session, flt, now(), board)
+
+        key = (id(ws.app), flt, board_id, now().date())
+        return _shared_snapshots.get(key, ws.app.state.bus, make)
 
     def accept(e: Event) -> bool:
         flt = current[0]
@@ -237,12 +300,12 @@ async def ws_display(ws: WebSocket) -> None:
             return e.site_id == flt.site_id
         return flt.matches(e.site_id, e.data)
 
-    async def after(e: Event) -> str | None:
-        return await _waiting_after(ws, e)
+    async def render(e: Event) -> str:
+        return await _display_text(ws, e)
 
     await serve_events(ws, "display", snap, accept,
                        resnapshot_on=frozenset({ev.CONFIG_CHANGED, ev.COUNTER_CHANGED}),
-                       after=after)
+                       render=render)
 
 
 @router.websocket("/ws/counter/{counter_id}")
@@ -266,6 +329,11 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     except DomainError as exc:
         await _refuse(ws, exc.code, exc.message())
         return
+    except OperationalError:
+        # The database is away (restart, failover): "try again later", never a 500.
+        await _refuse(ws, "database_unavailable", DomainError("database_unavailable").message(),
+                      close_code=1013)
+        return
     if problem:
         await _refuse(ws, problem, DomainError(problem).message())
         return
@@ -279,6 +347,8 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     def accept(e: Event) -> bool:
         if e.site_id != site_id:
             return False
+        if e.type == ev.CONFIG_CHANGED:
+            return True
         d = e.data
         return (d.get("service_id") in service_ids or d.get("to_service_id") in service_ids
                 or d.get("counter_id") == counter_id)

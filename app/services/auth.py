@@ -55,7 +55,6 @@ def principal_from_token(session: Session, signer: TokenSigner, token: str) -> P
 def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
                  lock_seconds: int) -> User:
     """Check a password; repeated failures lock the account for a growing time."""
-    from app.services.config import audit
 
     session = ctx.session
     user = session.scalar(sa.select(User).where(User.username == username))
@@ -70,14 +69,25 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
         if user.failed_logins >= max_failures:
             extra = user.failed_logins - max_failures
             user.locked_until = ctx.now + timedelta(seconds=lock_seconds * (2 ** min(extra, 6)))
-        audit(ctx, "login_failed", "user", user.id)
+        _audit_as(ctx, user, "login_failed")
         # The failure count must persist although the request fails.
         session.commit()
         raise DomainError("invalid_credentials")
     user.failed_logins = 0
     user.locked_until = None
-    audit(ctx, "login", "user", user.id)
+    _audit_as(ctx, user, "login")
     return user
+
+
+def _audit_as(ctx: Ctx, user: User, action: str) -> None:
+    """Sign-ins are audited under the account they concern (nobody is signed in yet)."""
+    from app.services.config import audit
+
+    actor, ctx.actor = ctx.actor, principal_for_user(user)
+    try:
+        audit(ctx, action, "user", user.id)
+    finally:
+        ctx.actor = actor
 
 
 # --- devices --------------------------------------------------------------------------------

@@ -626,5 +626,5 @@ def public_view(booking: Booking, service: Service, policy: Policy) -> dict[str,
         "site": {"id": site.id, "name": site.name, "timezone": site.timezone,
                  "address": site.address},
         "has_contact": booking.phone is not None,
-        "ticket_id": booking.ticket_id,
+        "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else None,
     }

@@ -121,7 +121,13 @@ def catalog(session: Session, site: Site, now: datetime) -> list[AgencyEntry]:
         avg = waiting.average_service_minutes(recent.get(s.id, []), float(s.typical_minutes))
         quota_left = None
         if s.daily_quota is not None:
-            quota_left = max(0, s.daily_quota - used.get(s.id, 0))
+            limit = s.daily_quota
+            if s.booking_enabled:
+                from app.services.booking import walkin_quota_limit
+
+                # Places held for online bookings are not a walk-in's to take.
+                limit = walkin_quota_limit(session, s, site, day, now) or 0
+            quota_left = max(0, limit - used.get(s.id, 0))
         entries[s.agency_id].services.append(ServiceState(
             service=s, is_open=is_open, next_opening=nxt, waiting=n_wait, quota_left=quota_left,
             open_counters=open_counters.get(s.id, 0),

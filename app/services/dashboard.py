@@ -153,18 +153,17 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
         counts[row.service_id] = dict(row._mapping)
     open_by_service: dict[int, set[int]] = defaultdict(set)
     open_by_agency: dict[int, set[int]] = defaultdict(set)
-    for cid, sid, aid in session.execute(
-        sa.select(Counter.id, cs.c.service_id, Counter.agency_id)
-        .join(cs, cs.c.counter_id == Counter.id)
-        .where(Counter.agency_id.in_(agency_ids), Counter.is_open.is_(True),
-               Counter.is_active.is_(True))
+    counters_by_agency: dict[int, set[int]] = defaultdict(set)
+    for cid, sid, aid, is_open in session.execute(
+        sa.select(Counter.id, cs.c.service_id, Counter.agency_id, Counter.is_open)
+        .outerjoin(cs, cs.c.counter_id == Counter.id)
+        .where(Counter.agency_id.in_(agency_ids), Counter.is_active.is_(True))
     ):
-        open_by_service[sid].add(cid)
-        open_by_agency[aid].add(cid)
-    counters_total = dict(session.execute(
-        sa.select(Counter.agency_id, sa.func.count()).where(
-            Counter.agency_id.in_(agency_ids), Counter.is_active.is_(True))
-        .group_by(Counter.agency_id)).all())
+        counters_by_agency[aid].add(cid)
+        if is_open:
+            open_by_agency[aid].add(cid)
+            if sid is not None:
+                open_by_service[sid].add(cid)
     thresholds = get_thresholds(session)
     alerts = []
     by_agency: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -201,7 +200,7 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
             "waiting": sum(r["waiting"] for r in rows),
             "longest_wait_seconds": max((r["longest_wait_seconds"] for r in rows), default=0),
             "open_counters": len(open_by_agency.get(a.id, ())),
-            "counters": int(counters_total.get(a.id, 0)),
+            "counters": len(counters_by_agency.get(a.id, ())),
             "issued": sum(r["issued"] for r in rows), "served": served,
             "no_shows": sum(r["no_shows"] for r in rows),
             "avg_wait_seconds": _weighted(rows, "avg_wait_seconds", counts, "first_calls"),

@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from app.db.models import Device, DisplayBoard, Site
+from app.domain import events as ev
 from app.domain.errors import DomainError, InvalidValue, NotFound
+from app.domain.events import Event
 from app.services import auth
 from app.services.config import audit
 from app.services.context import Ctx, Principal
@@ -109,4 +111,6 @@ def revoke_device(ctx: Ctx, device_id: int) -> Device:
     if device.is_active:
         device.is_active = False
         audit(ctx, "revoke", "device", device.id, {"name": device.name})
+        # Connected boards re-check their token on the fresh snapshot this triggers.
+        ctx.emit(Event(ev.CONFIG_CHANGED, device.site_id, {"entity": "device", "id": device.id}))
     return device

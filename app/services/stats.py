@@ -154,51 +154,87 @@ def _count_columns() -> list[Any]:
     return [sa.func.count().filter(cond).label(name) for name, cond in COUNTS.items()]
 
 
-def by_day_hour(session: Session, scope: Scope) -> list[sa.Row[Any]]:
-    """Counts per (day, hour): the one scan that per-day, per-hour and heat map come from."""
-    stmt = (sa.select(E.day, E.hour, *_count_columns())
-            .where(*scope.where()).group_by(E.day, E.hour))
-    return list(session.execute(stmt))
+# Key of the whole-scope figures in the dicts below (real keys are ids or None).
+ALL = "*"
 
 
-def _counts_by(session: Session, scope: Scope, key: Any) -> dict[Any, dict[str, int]]:
-    cols = [key.label("k")] if key is not None else []
-    stmt = sa.select(*cols, *_count_columns()).where(*scope.where())
+def by_day_hour(session: Session, scope: Scope, key: Any = None
+                ) -> tuple[list[dict[str, Any]], dict[Any, dict[str, int]]]:
+    """Counts per (day, hour) and, if `key` is given, per key: one scan on PostgreSQL.
+
+    Per-day, per-hour, weekday heat map and totals all come from the (day, hour) cells.
+    """
+    counts = _count_columns()
+    cells: list[dict[str, Any]] = []
+    by_key: dict[Any, dict[str, int]] = {}
+
+    def figures(m: Any) -> dict[str, int]:
+        return {n: int(m[n] or 0) for n in COUNTS}
+
+    if key is not None and is_postgres(session):
+        stmt = (sa.select(E.day, E.hour, key.label("k"), sa.func.grouping(key).label("gk"),
+                          *counts).where(*scope.where())
+                .group_by(sa.func.grouping_sets(sa.tuple_(E.day, E.hour), sa.tuple_(key))))
+        for row in session.execute(stmt):
+            m = row._mapping
+            if m["gk"] == 0:
+                by_key[m["k"]] = figures(m)
+            else:
+                cells.append({"day": m["day"], "hour": int(m["hour"]), **figures(m)})
+        return cells, by_key
+    stmt = sa.select(E.day, E.hour, *counts).where(*scope.where()).group_by(E.day, E.hour)
+    cells = [{"day": r._mapping["day"], "hour": int(r._mapping["hour"]), **figures(r._mapping)}
+             for r in session.execute(stmt)]
     if key is not None:
-        stmt = stmt.group_by(key)
-    out: dict[Any, dict[str, int]] = {}
-    for row in session.execute(stmt):
-        m = row._mapping
-        out[m["k"] if key is not None else None] = {n: int(m[n] or 0) for n in COUNTS}
-    return out
+        stmt = sa.select(key.label("k"), *counts).where(*scope.where()).group_by(key)
+        by_key = {r._mapping["k"]: figures(r._mapping) for r in session.execute(stmt)}
+    return cells, by_key
 
 
 def _durations_by(session: Session, scope: Scope, key: Any
                   ) -> dict[Any, dict[str, dict[str, Any]]]:
-    """{key: {"wait": summary, "service": summary}} (key None for the whole scope)."""
+    """{key: {"wait": summary, "service": summary}}, with the whole scope under ALL.
+
+    One pass: PostgreSQL groups by (key, type) and (type) at once (GROUPING SETS); on SQLite
+    the period's durations are fetched once and summarised per key and overall.
+    """
     base = [*scope.where(), E.type.in_(tuple(DURATIONS.values())),
             E.duration_seconds.is_not(None)]
     out: dict[Any, dict[str, dict[str, Any]]] = defaultdict(dict)
-    cols = [key.label("k")] if key is not None else [sa.literal(None).label("k")]
     if is_postgres(session):
         d = E.duration_seconds
+        cols = [key.label("k"), sa.func.grouping(key).label("gk")] if key is not None else []
         stmt = sa.select(
             *cols, E.type, sa.func.count(), sa.func.avg(d),
             sa.func.percentile_cont(0.5).within_group(d),
             sa.func.percentile_cont(0.9).within_group(d),
         ).where(*base)
-        stmt = stmt.group_by(key, E.type) if key is not None else stmt.group_by(E.type)
-        for k, typ, n, mean, med, p90 in session.execute(stmt):
+        if key is not None:
+            stmt = stmt.group_by(sa.func.grouping_sets(sa.tuple_(key, E.type),
+                                                       sa.tuple_(E.type)))
+        else:
+            stmt = stmt.group_by(E.type)
+        for row in session.execute(stmt):
+            if key is not None:
+                k, gk, typ, n, mean, med, p90 = row
+                k = ALL if gk else k
+            else:
+                typ, n, mean, med, p90 = row
+                k = ALL
             out[k][_dname(typ)] = {"count": int(n), "mean": _r(mean), "median": _r(med),
                                    "p90": _r(p90)}
     else:
         values: dict[tuple[Any, str], list[float]] = defaultdict(list)
+        cols = [key.label("k")] if key is not None else [sa.literal(None).label("k")]
         for k, typ, d in session.execute(sa.select(*cols, E.type, E.duration_seconds)
                                          .where(*base)):
             values[(k, typ)].append(float(d))
+            if key is not None:
+                values[(ALL, typ)].append(float(d))
         for (k, typ), vals in values.items():
-            out[k][_dname(typ)] = duration_summary(vals)
+            out[ALL if key is None else k][_dname(typ)] = duration_summary(vals)
     empty = duration_summary([])
+    out.setdefault(ALL, {})
     for per in out.values():
         for name in DURATIONS:
             per.setdefault(name, dict(empty))
@@ -285,15 +321,16 @@ def labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
 def summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     """The API.md summary: counts, waiting now, wait/service time, arrivals and calls per hour."""
     session = ctx.session
-    counts = _counts_by(session, scope, None).get(None) or dict.fromkeys(COUNTS, 0)
-    durations = _durations_by(session, scope, None).get(None) or {
-        n: duration_summary([]) for n in DURATIONS}
+    counts = dict.fromkeys(COUNTS, 0)
     hours = {h: {"hour": h, "arrivals": 0, "calls": 0} for h in range(24)}
     stmt = (sa.select(E.hour, *_count_columns()).where(*scope.where()).group_by(E.hour))
     for row in session.execute(stmt):
         m = row._mapping
-        hours[int(m["hour"])]["arrivals"] += int(m["issued"])
-        hours[int(m["hour"])]["calls"] += int(m["called"])
+        for name in COUNTS:
+            counts[name] += int(m[name] or 0)
+        hours[int(m["hour"])]["arrivals"] += int(m["issued"] or 0)
+        hours[int(m["hour"])]["calls"] += int(m["called"] or 0)
+    durations = _durations_by(session, scope, None)[ALL]
     return {
         **scope.as_params(),
         "issued": counts["issued"], "served": counts["served"],
@@ -305,14 +342,18 @@ def summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     }
 
 
-def breakdown(session: Session, scope: Scope, by: str) -> list[dict[str, Any]]:
+def breakdown(session: Session, scope: Scope, by: str,
+              counts: dict[Any, dict[str, int]] | None = None,
+              durs: dict[Any, dict[str, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """One row per site/agency/service/counter/officer with counts and time figures."""
     if by not in DIMENSIONS:
         raise InvalidValue("by", "dimensi tidak dikenal", "unknown dimension")
     key = _KEY_COLUMNS[by]
-    counts = _counts_by(session, scope, key)
-    durs = _durations_by(session, scope, key)
-    keys = sorted(set(counts) | set(durs), key=lambda k: (k is None, k or 0))
+    if counts is None:
+        counts = by_day_hour(session, scope, key)[1]
+    if durs is None:
+        durs = _durations_by(session, scope, key)
+    keys = sorted((set(counts) | set(durs)) - {ALL}, key=lambda k: (k is None, k or 0))
     names = labels(session, by, keys)
     empty = {n: duration_summary([]) for n in DURATIONS}
     rows = []
@@ -328,14 +369,21 @@ def breakdown(session: Session, scope: Scope, by: str) -> list[dict[str, Any]]:
 def report(ctx: Ctx, scope: Scope, by: str = "service") -> dict[str, Any]:
     """The richer report: totals, per day, per hour, weekday x hour heat map, breakdown, quota."""
     session = ctx.session
-    cells = by_day_hour(session, scope)
+    if by not in DIMENSIONS:
+        raise InvalidValue("by", "dimensi tidak dikenal", "unknown dimension")
+    key = _KEY_COLUMNS[by]
+    if is_postgres(session):
+        # Percentiles sort the period's durations: keep a month's sort in memory, not on disk.
+        session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    # Two scans of the period's events on PostgreSQL: counts (cells + per key), durations.
+    cells, counts_by_key = by_day_hour(session, scope, key)
+    durs = _durations_by(session, scope, key)
     per_day: dict[date, dict[str, int]] = {}
     per_hour = {h: dict.fromkeys(COUNTS, 0) for h in range(24)}
     heat_arr = [[0] * 24 for _ in range(7)]
     heat_calls = [[0] * 24 for _ in range(7)]
     totals = dict.fromkeys(COUNTS, 0)
-    for row in cells:
-        m = row._mapping
+    for m in cells:
         day_, hour = m["day"], int(m["hour"])
         d = per_day.setdefault(day_, dict.fromkeys(COUNTS, 0))
         for name in COUNTS:
@@ -346,8 +394,7 @@ def report(ctx: Ctx, scope: Scope, by: str = "service") -> dict[str, Any]:
         # The weekday follows from the site-local day, so no time-zone work is needed in SQL.
         heat_arr[day_.weekday()][hour] += int(m["issued"] or 0)
         heat_calls[day_.weekday()][hour] += int(m["called"] or 0)
-    durations = _durations_by(session, scope, None).get(None) or {
-        n: duration_summary([]) for n in DURATIONS}
+    durations = durs[ALL]
     days = []
     cur = scope.start
     while cur <= scope.end:
@@ -364,7 +411,7 @@ def report(ctx: Ctx, scope: Scope, by: str = "service") -> dict[str, Any]:
                       "calls": per_hour[h]["called"], "served": per_hour[h]["served"]}
                      for h in range(24)],
         "heatmap": {"weekdays": WEEKDAYS_ID, "arrivals": heat_arr, "calls": heat_calls},
-        "rows": breakdown(session, scope, by),
+        "rows": breakdown(session, scope, by, counts_by_key, durs),
         "quota": quota_use(session, scope),
     }
 

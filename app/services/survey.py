@@ -161,15 +161,13 @@ def _survey_where(scope: Scope) -> list[Any]:
     return conds
 
 
-def _population(session: Session, scope: Scope, by_service: bool = False) -> Any:
-    """Service users in the period: tickets finished ('done'), from ticket_event."""
+def _population(session: Session, scope: Scope) -> dict[int, int]:
+    """Service users in the period per service: tickets finished ('done'), from ticket_event."""
     e = TicketEvent.__table__.c
     conds = [*Scope(scope.start, scope.end, scope.site_ids, scope.agency_ids,
                     scope.service_id, scope.counter_id).where(), e.type == "finished"]
-    if by_service:
-        return dict(session.execute(sa.select(e.service_id, sa.func.count()).where(*conds)
-                                    .group_by(e.service_id)).all())
-    return int(session.scalar(sa.select(sa.func.count()).where(*conds)) or 0)
+    return {int(k): int(v) for k, v in session.execute(
+        sa.select(e.service_id, sa.func.count()).where(*conds).group_by(e.service_id))}
 
 
 def _result(sums: list[int], n: int, weights: list[Fraction], population: int
@@ -192,20 +190,19 @@ def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str
     session = ctx.session
     weights = get_weights(session)
     conds = _survey_where(scope)
-    totals = session.execute(
-        sa.select(sa.func.count(), *[sa.func.coalesce(sa.func.sum(u), 0) for u in _U])
-        .where(*conds)).one()
-    n = int(totals[0])
-    sums = [int(v) for v in totals[1:]]
-    # Answer distribution per unsur (how many chose 1, 2, 3, 4).
-    dist_cols = [sa.func.count().filter(u == score) for u in _U for score in (1, 2, 3, 4)]
-    dist_row = session.execute(sa.select(*dist_cols).where(*conds)).one()
-    distribution = [[int(dist_row[i * 4 + j] or 0) for j in range(4)] for i in range(N_UNSUR)]
     s = SurveyResponse.__table__.c
+    # One scan: per service the count, the score sums and how many chose 1, 2, 3, 4 per unsur;
+    # the unit's totals are their sums.
+    dist_cols = [sa.func.count().filter(u == score) for u in _U for score in (1, 2, 3, 4)]
     per_service_rows = session.execute(
-        sa.select(s.service_id, sa.func.count(), *[sa.func.sum(u) for u in _U])
+        sa.select(s.service_id, sa.func.count(), *[sa.func.sum(u) for u in _U], *dist_cols)
         .where(*conds).group_by(s.service_id)).all()
-    population_by_service = _population(session, scope, by_service=True)
+    n = sum(int(r[1]) for r in per_service_rows)
+    sums = [sum(int(r[2 + i] or 0) for r in per_service_rows) for i in range(N_UNSUR)]
+    base = 2 + N_UNSUR
+    distribution = [[sum(int(r[base + i * 4 + j] or 0) for r in per_service_rows)
+                     for j in range(4)] for i in range(N_UNSUR)]
+    population_by_service = _population(session, scope)
     services = {sv.id: sv for sv in session.scalars(sa.select(Service).where(
         Service.id.in_(set(population_by_service) | {r[0] for r in per_service_rows})))}
     per_service = []
@@ -217,7 +214,7 @@ def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str
         per_service.append({
             "service_id": sid, "name": sv.name if sv else str(sid),
             "agency": sv.agency.name if sv else "-", "prefix": sv.prefix if sv else "",
-            **_result([int(v) for v in row[2:]], int(row[1]), weights,
+            **_result([int(v) for v in row[2:base]], int(row[1]), weights,
                       int(population_by_service.get(sid, 0)))})
     for sid, pop in population_by_service.items():
         if sid not in seen and sid in services:
@@ -243,7 +240,7 @@ def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str
                    "labels": list(u.labels_id), "labels_en": list(u.labels_en)} for u in UNSUR],
         "weights": [str(w) for w in weights],
         "weights_default": weights == list(DEFAULT_WEIGHTS),
-        **_result(sums, n, weights, _population(session, scope)),
+        **_result(sums, n, weights, sum(population_by_service.values())),
         "distribution": distribution,
         "per_service": per_service,
         "comments": [{"day": d.isoformat(), "service": names.get(sid, ""), "comment": c}

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db.models import (
+    Agency,
     Counter,
     IdempotencyKey,
     Service,
@@ -182,6 +183,10 @@ def issue_ticket(
     service = get_service(session, service_id)
     if not service.is_active or not service.agency.is_active:
         raise DomainError("service_inactive")
+    actor = ctx.actor
+    if actor is not None and actor.kind == "device" and actor.site_id != service.site_id:
+        # A kiosk issues tickets for its own site only.
+        raise DomainError("forbidden")
     site = service.agency.site
     if ctx.actor is not None and ctx.actor.role != "admin":
         from app.services.scope import site_ids_in_scope
@@ -200,6 +205,11 @@ def issue_ticket(
             from app.services.booking import walkin_quota_limit
 
             quota_limit = walkin_quota_limit(session, service, site, day, ctx.now)
+    # Read what the estimate needs before taking the day's sequence row: every statement after
+    # the upsert runs while the other kiosks of this service wait for that row lock.
+    avg_minutes = waiting.average_service_minutes(
+        recent_service_minutes(session, service.id, day), float(service.typical_minutes))
+    open_counters = open_counter_count(session, service.id)
     seq = _next_seq(session, service, day, count_quota=count_quota, quota_limit=quota_limit)
     if seq is None:
         from app.services.sitetime import service_open_state, special_days
@@ -245,7 +255,7 @@ def issue_ticket(
             .values(ticket_id=ticket.id)
         )
     ahead = people_ahead(session, ticket)
-    estimate = estimate_for(session, service, ahead, day)
+    estimate = waiting.estimate_wait_minutes(ahead, open_counters, avg_minutes)
     ctx.emit(Event(ev.TICKET_ISSUED, site.id, {
         "ticket_id": ticket.id, "number": ticket.number, "service_id": service.id,
         "agency_id": service.agency_id, "priority": priority is not None,
@@ -549,13 +559,16 @@ def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None =
             )
         ).all()
         for ticket in stale:
-            old = _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
-            ctx.emit(_status_event(ticket, old, ctx.now))
+            _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
             closed += 1
+        if stale:
+            # One event for the whole close-out: hundreds of per-ticket events would overflow
+            # every screen's queue at once; screens take a fresh snapshot instead.
+            ctx.emit(Event(ev.CONFIG_CHANGED, site.id, {"entity": "day", "closed": len(stale)}))
         if all_today:
             for counter in session.scalars(
-                sa.select(Counter).join(Counter.agency).where(
-                    Counter.is_open.is_(True), Counter.agency.has(site_id=site.id)
+                sa.select(Counter).join(Agency, Agency.id == Counter.agency_id).where(
+                    Counter.is_open.is_(True), Agency.site_id == site.id
                 )
             ):
                 close_counter(ctx, counter)

@@ -46,7 +46,10 @@ def admin_home(request: Request, ctx: CtxDep) -> Response:
 
 @router.get("/admin/{section}")
 def admin_section(request: Request, ctx: CtxDep, section: str) -> Response:
-    actor = page_user(request, ctx, "admin", "manager")
+    actor = page_user(request, ctx)
+    if actor.role not in ("admin", "manager"):
+        # An officer who follows an old link lands on their own screen, not on an error.
+        return RedirectResponse("/counter", status_code=303)
     if section not in SECTIONS:
         raise NotFound("Halaman", "Page")
     site_wide = actor.role == "manager" and actor.agency_id is None

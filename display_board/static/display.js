@@ -189,6 +189,8 @@
     if (msg.type === "ticket.called") onCalled(msg);
     else if (msg.type === "ticket.status" || msg.type === "ticket.transferred") onStatus(msg);
     else if (msg.type === "waiting") onWaiting(msg.counts || {});
+    // Ticket events carry the waiting counts read after they committed.
+    if (msg.waiting_counts) onWaiting(msg.waiting_counts);
   }
 
   function problem(err) {

@@ -308,3 +308,10 @@ async def test_retention_setting_and_purge_endpoint(api, world):
     assert (await api.post("/api/v1/admin/purge", headers=manager)).status_code == 403
     assert (await api.put("/api/v1/admin/retention", headers=manager,
                           json={"days": 5})).status_code == 403
+
+
+async def test_admin_pages_need_a_staff_session(api, world):
+    r = await api.get("/admin")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/admin"
+    r = await api.get("/admin/audit")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")

@@ -313,3 +313,17 @@ async def test_pages_render_in_both_languages(api, world):
     assert r.headers["cache-control"] == "no-store"
     r = await api.get("/booking?code=%3Cscript%3Ealert(1)%3C/script%3E")
     assert "<script>alert(1)" not in r.text
+
+
+async def test_housekeeping_job_marks_no_shows(api, app, world, session, clock):
+    from app.api.routes_booking import housekeeping
+
+    clock.set(T0)
+    enable(session, world.ktp)
+    code = (await book(api, world.ktp.id, wib(1, 9))).json()["code"]
+    assert housekeeping(app) == {"no_shows": 0}
+    clock.set(T0 + timedelta(hours=1, minutes=30))  # 09:30: the window has ended
+    assert housekeeping(app) == {"no_shows": 1}
+    assert (await api.get(f"/api/v1/bookings/{code}")).json()["status"] == "no_show"
+    r = await api.post(f"/api/v1/bookings/{code}/cancel")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "booking_state"

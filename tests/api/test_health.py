@@ -274,3 +274,14 @@ def test_real_server_writes_json_logs_with_request_ids(backend, tmp_path: Path):
     assert access[0]["path"] == "/api/v1/track/nope" and "duration_ms" in access[0]
     # The production checklist warned about the insecure cookie setting.
     assert any("MPP_SECURE_COOKIES" in x["message"] for x in records)
+
+
+def test_board_websocket_when_database_down_says_so(app, world):
+    """A board connecting while the database is away hears "try again later", not a 500."""
+    from starlette.testclient import TestClient
+
+    app.state.session_factory = sessionmaker(make_engine("sqlite:////nonexistent-dir/x.db"))
+    client = TestClient(app)
+    with client.websocket_connect(f"/ws/display?site_id={world.site.id}") as ws:
+        msg = ws.receive_json()
+        assert msg["type"] == "error" and msg["error"]["code"] == "database_unavailable"

@@ -35,27 +35,32 @@ def without_lifespan(app: Any) -> Any:
     return wrapped
 
 
+def _first_server_error(operation: Any, headers: dict[str, str]) -> str | None:
+    """Run one operation's examples; describe the first 5xx, if any."""
+    found: list[str] = []
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    def run(case: Any) -> None:
+        response = case.call(headers=headers)
+        if response.status_code >= 500 and not found:
+            found.append(f"{operation.label} -> {response.status_code} "
+                         f"{case.as_curl_command()}\n{response.text[:300]}")
+
+    run()
+    return found[0] if found else None
+
+
 def fuzz(app: Any, headers: dict[str, str]) -> tuple[int, list[str]]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", without_lifespan(app))
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
         operations += 1
-        seen: list[str] = []
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck),
-                  phases=[Phase.explicit, Phase.generate])
-        def run(case: Any, seen: list[str] = seen, label: str = operation.label) -> None:
-            response = case.call(headers=headers)
-            if response.status_code >= 500 and not seen:
-                seen.append(f"{label} -> {response.status_code} "
-                            f"{case.as_curl_command()}\n{response.text[:300]}")
-
-        run()
-        failures.extend(seen)
+        failure = _first_server_error(result.ok(), headers)
+        if failure:
+            failures.append(failure)
     return operations, failures
 
 

@@ -213,3 +213,69 @@ async def test_pages_render(api, world, clock):
         assert 'name="csrf-token"' in r.text
     r = await api.get("/static/vendor/chartjs/chart.umd.min.js")
     assert r.status_code == 200 and "Chart" in r.text[:2000]
+
+
+
+def test_ws_dashboard_auth_and_snapshot(app, world, clock):
+    from starlette.testclient import TestClient
+
+    _morning(clock)
+    signer = app.state.token_signer
+    # No lifespan: the app keeps the test's session factory (and its rolled-back transaction).
+    client = TestClient(app)
+    with client.websocket_connect("/ws/dashboard?token=" + signer.issue(world.officer_d)) as ws:
+        assert ws.receive_json()["error"]["code"] == "forbidden"
+    with client.websocket_connect("/ws/dashboard") as ws:
+        assert ws.receive_json()["error"]["code"] == "not_authenticated"
+    with client.websocket_connect("/ws/dashboard?site_id=x&token="
+                                  + signer.issue(world.manager)) as ws:
+        assert ws.receive_json()["error"]["code"] == "validation_error"
+    with client.websocket_connect("/ws/dashboard?token=" + signer.issue(world.manager)) as ws:
+        snap = ws.receive_json()
+        assert snap["type"] == "snapshot" and snap["site"]["id"] == world.site.id
+        assert {a["id"] for a in snap["agencies"]} == {world.dukcapil.id, world.imigrasi.id}
+
+
+async def test_dashboard_throttle_coalesces_bursts():
+    """Events in a burst give one trailing snapshot per interval, never one per event."""
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from app.api.ws_dashboard import serve_throttled
+    from app.bus import EventBus
+    from app.domain.events import Event
+    from app.metrics import Metrics
+
+    bus = EventBus()
+    await bus.start()
+    sent: list[tuple[float, dict]] = []
+    closed = asyncio.Event()
+    counter = {"n": 0}
+
+    class FakeWS:
+        app = SimpleNamespace(state=SimpleNamespace(bus=bus, metrics=Metrics()))
+
+        async def send_json(self, msg):
+            sent.append((time.monotonic(), msg))
+            if len(sent) >= 3:
+                closed.set()
+                raise RuntimeError("client left")
+
+    def snapshot():
+        counter["n"] += 1
+        return {"type": "snapshot", "n": counter["n"]}
+
+    task = asyncio.create_task(serve_throttled(FakeWS(), snapshot, lambda e: True, interval=0.5))
+    await asyncio.sleep(0.6)  # a quiet spell after the connect snapshot
+    start = time.monotonic()
+    for i in range(20):  # a burst of 20 events within ~0.2 s
+        bus.deliver_local(Event("ticket.issued", 1, {"i": i}))
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(closed.wait(), 5)
+    await asyncio.wait_for(task, 5)
+    await bus.stop()
+    # First snapshot on connect, one at once for the first event, one trailing for the rest.
+    assert [m["n"] for _, m in sent] == [1, 2, 3]
+    assert sent[2][0] - sent[1][0] >= 0.45
+    assert sent[2][0] - start < 2

@@ -115,7 +115,7 @@ def test_service_form_messages_and_save(live_server: Any, page: Any) -> None:
     fri.locator(".range-close").nth(1).fill("16:30")
     page.fill('#admin-form [name="fee"]', "Gratis")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Kartu Keluarga")')
     saved = mall.get(f"/api/v1/services/{mall.kk['id']}")
     assert saved["daily_quota"] == 80 and saved["fee"] == "Gratis"
     assert saved["opening_hours"] == {"mon": [["16:00", "20:00"]],
@@ -131,7 +131,7 @@ def test_service_form_messages_and_save(live_server: Any, page: Any) -> None:
     assert field_error(page, "prefix").startswith("Prefiks 'P' sudah dipakai")
     page.fill('#admin-form [name="prefix"]', "PB")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Penggantian paspor")')
     created = [s for s in mall.get("/api/v1/services") if s["code"] == "PAS2"]
     assert len(created) == 1 and created[0]["prefix"] == "PB"
     row(page, created[0]["id"]).locator("[data-action=deactivate]").click()
@@ -155,7 +155,7 @@ def test_counters_users_and_agencies(live_server: Any, page: Any) -> None:
     page.fill('#admin-form [name="code"]', "IMI")
     page.fill('#admin-form [name="floor"]', "3")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Imigrasi")')
     imi = mall.get(f"/api/v1/agencies/{mall.imi['id']}")
     assert (imi["color"], imi["floor"]) == ("#0b5cad", "3")
 
@@ -173,7 +173,7 @@ def test_counters_users_and_agencies(live_server: Any, page: Any) -> None:
     page.fill('#admin-form [name="number"]', "1")
     page.fill('#admin-form [name="zone"]', "A")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Loket 1")')
     counters = mall.get("/api/v1/counters")
     assert len(counters) == 1 and counters[0]["service_ids"] == sorted([mall.ktp["id"],
                                                                         mall.kk["id"]])
@@ -190,14 +190,14 @@ def test_counters_users_and_agencies(live_server: Any, page: Any) -> None:
     assert field_error(page, "agency_id") == "petugas loket harus punya instansi"
     page.select_option('#admin-form [name="agency_id"]', str(mall.duk["id"]))
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: petugas-duk")')
     user = [u for u in mall.get("/api/v1/users") if u["username"] == "petugas-duk"][0]
     assert user["agency_id"] == mall.duk["id"] and user["role"] == "officer"
     # Reset the password, then sign in with the new one over the API.
     row(page, user["id"]).locator("[data-action=reset-password]").click()
     page.fill('#admin-form [name="password"]', "sandi-baru-67890")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Kata sandi diganti")')
     r = httpx.post(mall.url + "/api/v1/auth/token",
                    data={"username": "petugas-duk", "password": "sandi-baru-67890"})
     assert r.status_code == 200
@@ -319,11 +319,12 @@ def test_manager_stays_in_own_agency(live_server: Any, page: Any) -> None:
     row(page, mall.ktp["id"]).locator("[data-action=edit]").click()
     page.fill('#admin-form [name="daily_quota"]', "175")
     submit(page)
-    page.wait_for_selector("#page-ok:not([hidden])")
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Perekaman KTP-el")')
     assert mall.get(f"/api/v1/services/{mall.ktp['id']}")["daily_quota"] == 175
-    # An officer is not let in at all.
+    # Admin-only sections send a manager back to /admin.
     page.goto(mall.url + "/admin/audit")
     page.wait_for_url("**/admin")
+    page.wait_for_selector("#admin-table")
 
 
 def test_english_labels(live_server: Any, page: Any) -> None:
@@ -336,3 +337,37 @@ def test_english_labels(live_server: Any, page: Any) -> None:
     page.fill('#admin-form [name="prefix"]', "A")
     submit(page)
     assert field_error(page, "prefix") == "Prefix 'A' is already used by another service at this site"
+
+
+def test_sites_and_boards(live_server: Any, page: Any) -> None:
+    mall = Mall(live_server)
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, mall.url, "admin", ADMIN_PASSWORD, "/admin/sites")
+    page.click("#add-btn")
+    page.fill('#admin-form [name="code"]', "mpp-uji")
+    page.fill('#admin-form [name="name"]', "MPP Kedua")
+    page.select_option('#admin-form [name="timezone"]', "Asia/Makassar")
+    submit(page)
+    assert field_error(page, "code") == "Kode 'mpp-uji' sudah dipakai"
+    page.fill('#admin-form [name="code"]', "mpp-kedua")
+    submit(page)
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: MPP Kedua")')
+    site = [s for s in mall.get("/api/v1/sites") if s["code"] == "mpp-kedua"][0]
+    assert site["timezone"] == "Asia/Makassar" and site["is_active"] is True
+    row(page, site["id"]).locator("[data-action=deactivate]").click()
+    page.wait_for_selector(f'#admin-table tr[data-id="{site["id"]}"].inactive')
+    assert mall.get(f"/api/v1/sites/{site['id']}")["is_active"] is False
+
+    page.goto(mall.url + "/admin/boards")
+    page.wait_for_selector("#admin-table")
+    page.click("#add-btn")
+    page.select_option('#admin-form [name="site_id"]', str(mall.site["id"]))
+    page.fill('#admin-form [name="name"]', "Papan Lantai 1")
+    page.check(f'#f-agency_ids input[value="{mall.duk["id"]}"]')
+    page.select_option('#admin-form [name="layout"]', "portrait")
+    page.fill('#admin-form [name="running_text"]', "Selamat datang di MPP")
+    submit(page)
+    page.wait_for_selector('#page-ok:has-text("Tersimpan: Papan Lantai 1")')
+    boards = mall.get("/api/v1/boards")
+    assert [(b["name"], b["agency_ids"], b["layout"]) for b in boards] == [
+        ("Papan Lantai 1", [mall.duk["id"]], "portrait")]

@@ -68,21 +68,20 @@ def test_board_shows_a_call_within_a_second(demo_server, page, browser) -> None:
         "li => li.querySelector('.w-count').textContent === '2')")
     assert page.locator("#offline").is_hidden()
 
-    if True:  # README screenshots (written only with MPP_SCREENSHOTS=1)
-        for other in mall.counters[1:6]:
-            mall.open(other, tickets=2)
-            mall.call(other)
-        for portrait, size in ((False, (1920, 1080)), (True, (1080, 1920))):
-            ctx = browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                      locale="id-ID")
-            p = ctx.new_page()
-            open_board(p, demo_server.url, "audio_rate=8")
-            assert p.evaluate("window.__board.layout") == ("portrait" if portrait else "landscape")
-            # Ticket numbers and counters only: no officer names on a public screen.
-            assert "Petugas" not in p.inner_text("body")
-            screenshot(p, "display-portrait" if portrait else "display-landscape")
-            ctx.close()
-
+    # More counters busy, then both layouts (README screenshots only with MPP_SCREENSHOTS=1).
+    for other in mall.counters[1:6]:
+        mall.open(other, tickets=2)
+        mall.call(other)
+    for portrait, size in ((False, (1920, 1080)), (True, (1080, 1920))):
+        ctx = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                  locale="id-ID")
+        p = ctx.new_page()
+        open_board(p, demo_server.url, "audio_rate=8")
+        assert p.evaluate("window.__board.layout") == ("portrait" if portrait else "landscape")
+        # Ticket numbers and counters only: no officer names on a public screen.
+        assert "Petugas" not in p.inner_text("body")
+        screenshot(p, "display-portrait" if portrait else "display-landscape")
+        ctx.close()
 
 def test_board_recovers_after_server_restart(demo_server, page) -> None:
     mall = Mall(demo_server)
@@ -145,3 +144,32 @@ def test_blocked_autoplay_asks_for_one_tap(demo_server, playwright_instance) -> 
         assert page.locator("#sound").is_hidden()
     finally:
         b.close()
+
+
+def test_display_token_is_kept_and_a_revoked_one_refused(demo_server, page) -> None:
+    mall = Mall(demo_server)
+    site = httpx.get(f"{mall.url}/api/v1/sites", headers=mall.h, timeout=30).json()[0]
+    r = httpx.patch(f"{mall.url}/api/v1/sites/{site['id']}", headers=mall.h, timeout=30,
+                    json={"require_display_token": True})
+    assert r.status_code == 200, r.text
+    page.goto(f"{mall.url}/display")
+    page.locator("#problem").wait_for(state="visible")
+    assert "token perangkat" in page.inner_text("#problem-text")
+    assert not page.evaluate("window.__board.connected")
+
+    device = mall.post("/api/v1/devices", json={"site_id": site["id"], "kind": "display",
+                                               "name": "TV Lobi"}).json()
+    page.goto(f"{mall.url}/display?token={device['token']}&audio_rate=8")
+    page.wait_for_function(READY)
+    assert "token" not in page.url  # moved to the browser's storage, out of the address bar
+    assert page.evaluate("localStorage.getItem('mpp_display_token')") == device["token"]
+    assert page.locator("#problem").is_hidden()
+
+    mall.post(f"/api/v1/devices/{device['id']}/revoke")
+    # The next snapshot (here after a configuration change) re-checks the token.
+    httpx.patch(f"{mall.url}/api/v1/sites/{site['id']}", headers=mall.h, timeout=30,
+                json={"name": "MPP Kota Contoh"}).raise_for_status()
+    page.locator("#problem").wait_for(state="visible")
+    page.reload()
+    page.locator("#problem").wait_for(state="visible")
+    assert not page.evaluate("window.__board.connected")

@@ -83,6 +83,18 @@ def sites(session, clock) -> list[SiteData]:
     return build_sites(session, clock())
 
 
+def route_paths(routes) -> set[str]:
+    """Every path the app serves (FastAPI may nest included routers)."""
+    out: set[str] = set()
+    for route in routes:
+        if hasattr(route, "path"):
+            out.add(route.path)
+        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if inner is not None and hasattr(inner, "routes") and inner is not route:
+            out |= route_paths(inner.routes)
+    return out
+
+
 async def token_of(api, username: str) -> dict[str, str]:
     r = await api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
@@ -204,16 +216,28 @@ async def test_devices_and_staff_cannot_issue_at_another_site(api, sites, sessio
 
 
 async def test_stats_do_not_cross_sites(api, app, sites):
-    if "/api/v1/stats/summary" not in {getattr(rt, "path", "") for rt in app.routes}:
+    paths = route_paths(app.routes)
+    if "/api/v1/stats/summary" not in paths:
         pytest.skip("no stats endpoint in this build")
     me, other = sites[7], sites[8]
     h = await token_of(api, me.manager.username)
-    r = await api.get("/api/v1/stats/summary", params={"site_id": other.site.id}, headers=h)
-    if r.status_code == 200:
-        body = r.json()
-        assert body.get("issued", 0) == 0, body
-    else:
-        assert r.status_code in (403, 404), r.text
+    for path in ("/api/v1/stats/summary", "/api/v1/stats/report", "/api/v1/stats/ikm",
+                 "/api/v1/stats/dashboard", "/api/v1/stats/export.csv"):
+        if path not in paths:
+            continue
+        r = await api.get(path, params={"site_id": other.site.id}, headers=h)
+        if r.status_code == 200:
+            # Answered for my own scope at most: nothing of the other site in it.
+            assert other.site.name not in r.text and f"kota {other.site.id}" not in r.text, path
+            if path.endswith("summary"):
+                assert r.json().get("issued", 0) in (0, 2), r.json()
+        else:
+            assert r.status_code in (403, 404), (path, r.status_code, r.text)
+        # Another site's agency, named explicitly, is refused or empty too.
+        r = await api.get(path, params={"agency_id": other.agency_ids[0]}, headers=h)
+        assert r.status_code in (200, 403, 404), (path, r.status_code)
+        if r.status_code == 200:
+            assert other.site.name not in r.text and f"kota {other.site.id}" not in r.text, path
     r = await api.get("/api/v1/stats/summary", params={"site_id": me.site.id}, headers=h)
     assert r.status_code == 200, r.text
 
@@ -260,6 +284,12 @@ def test_websockets_refuse_other_sites(app, sites, session):
                                   ) as ws:
         msg = ws.receive_json()
         assert msg["type"] == "error" and msg["error"]["code"] == "forbidden"
+    # The manager's live dashboard of another site.
+    if "/ws/dashboard" in route_paths(app.routes):
+        with client.websocket_connect(f"/ws/dashboard?site_id={other.site.id}"
+                                      f"&token={manager_token}") as ws:
+            msg = ws.receive_json()
+            assert msg["type"] == "error" and msg["error"]["code"] in ("forbidden", "not_found")
     # Its own display device is welcome, and the snapshot shows that site only.
     with client.websocket_connect(
             f"/ws/display?site_id={other.site.id}&token={other.display_token}") as ws:

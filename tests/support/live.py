@@ -104,6 +104,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "MPP_ENV": "test",
         "MPP_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "PYTHONPATH": str(ROOT),
+        # Several test servers share one PostgreSQL (max_connections 100): stay frugal.
+        "MPP_DB_POOL_SIZE": "4",
+        "MPP_DB_MAX_OVERFLOW": "12",
     })
     env.update(extra)
     return env

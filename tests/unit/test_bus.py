@@ -161,3 +161,28 @@ async def test_stuck_websocket_is_dropped_without_delaying_others(monkeypatch) -
         t.cancel()
     await asyncio.gather(*tasks[1:], return_exceptions=True)
     await bus.stop()
+
+
+def test_boards_share_a_snapshot_only_until_the_next_event() -> None:
+    """A reconnect storm costs one snapshot per view, never a snapshot older than an event."""
+    from app.api.ws import _SharedSnapshots
+
+    shared = _SharedSnapshots()
+    bus = SimpleNamespace(delivered=0)
+    made: list[int] = []
+
+    def make() -> dict[str, Any]:
+        made.append(1)
+        return {"type": "snapshot", "n": len(made)}
+
+    results = [shared.get("view-1", bus, make) for _ in range(50)]
+    assert len(made) == 1 and len(set(results)) == 1
+    assert shared.get("view-2", bus, make) != results[0] and len(made) == 2
+    bus.delivered += 1  # an event went by: the next screen must not get the older snapshot
+    assert '"n":3' in shared.get("view-1", bus, make)
+    threads = [threading.Thread(target=shared.get, args=("view-3", bus, make)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 4  # concurrent boards wait for the one computing it

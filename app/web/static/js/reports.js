@@ -92,14 +92,14 @@
       datasets: [
         { label: T.served, data: rows.map((r) => r.served), backgroundColor: COLORS.green },
         { label: T.no_show, data: rows.map((r) => r.no_show), backgroundColor: COLORS.red },
-      ] }, options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } } });
+      ] }, options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true, ticks: { autoSkip: false } } } } });
     const toMin = (s) => (s === null ? null : Math.round(s / 6) / 10);
     draw("chart-wait", { type: "bar", data: {
       labels: rows.map((r) => r.label),
       datasets: [
         { label: T.wait_median, data: rows.map((r) => toMin(r.wait_seconds.median)), backgroundColor: COLORS.blue },
         { label: T.wait_p90, data: rows.map((r) => toMin(r.wait_seconds.p90)), backgroundColor: COLORS.grey },
-      ] }, options: { indexAxis: "y" } });
+      ] }, options: { indexAxis: "y", scales: { y: { ticks: { autoSkip: false } } } } });
 
     // Heat map: weekdays down, hours across; only hours that ever had arrivals or calls.
     const arr = rep.heatmap.arrivals;

@@ -1,0 +1,309 @@
+"""Benchmark: ticket issues and call-next over HTTP against real servers, beside pgbench.
+
+For each configuration (SQLite 1 worker; PostgreSQL 1 and 2 workers) it creates a fresh
+database, loads a mall of 4 services and 20 counters, starts `uvicorn app.asgi:app`, and runs
+  issue  - 50 kiosk clients POST /api/v1/tickets as fast as they can, for --seconds;
+  call   - 20 counter clients loop call-next + start (the next call-next finishes it);
+  mixed  - both at once (50 kiosks and 20 counters).
+Then it runs pgbench on the same PostgreSQL with the bare transaction behind an issue (upsert
+the day's sequence row, insert the ticket, insert its event) on the real schema, 50 clients, and
+prints our issue throughput as a share of pgbench's.
+
+    python bench/issue_and_call.py [--seconds 10] [--only sqlite:1,postgresql:2]
+
+Clients use the standard library's http.client on keep-alive connections (one per thread), so
+the load generator takes as little of the CPU the server needs as possible. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from tests.integration.loadmall import OFFICER_PASSWORD, build_load_mall  # noqa: E402
+from tests.support.live import prepare_database, start_server  # noqa: E402
+
+PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+PGBENCH_SQL = """\\set sid random(1, 4)
+BEGIN;
+INSERT INTO service_day (service_id, day, last_seq, quota_used)
+  VALUES (:sid + {svc0}, DATE '2030-01-01', 1, 1)
+  ON CONFLICT (service_id, day) DO UPDATE
+  SET last_seq = service_day.last_seq + 1, quota_used = service_day.quota_used + 1
+  RETURNING last_seq \\gset
+INSERT INTO ticket (site_id, agency_id, service_id, day, seq, number, status, channel,
+  issued_at, sort_at, call_count, tracking_code)
+  VALUES ({site}, {agency}, :sid + {svc0}, DATE '2030-01-01', :last_seq, 'A-' || :last_seq,
+  'waiting', 'kiosk', now(), now(), 0, left(md5(random()::text || clock_timestamp()::text), 20))
+  RETURNING id \\gset
+INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, type, to_status, at, day,
+  hour, weekday, priority)
+  VALUES (:id, {site}, {agency}, :sid + {svc0}, 'issued', 'waiting', now(), DATE '2030-01-01',
+  10, 2, false);
+END;
+"""
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, dict[int, int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, name: str, seconds: float, ok: bool, status: int = 0) -> None:
+        with self.lock:
+            self.latencies.setdefault(name, []).append(seconds)
+            if not ok:
+                self.errors[name] = self.errors.get(name, 0) + 1
+                codes = self.statuses.setdefault(name, {})
+                codes[status] = codes.get(status, 0) + 1
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict | None = None, **headers: str) -> tuple[int, bytes]:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.conn.request("POST", path, body=data, headers={**self.headers, **headers})
+        r = self.conn.getresponse()
+        return r.status, r.read()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def kiosk_loop(port: int, token: str, services: list[int], stop: threading.Event,
+               start: threading.Barrier, stats: Stats) -> None:
+    c = Client(port, token)
+    i = 0
+    start.wait()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        status, _ = c.post("/api/v1/tickets", {"service_id": services[i % len(services)]},
+                           **{"Idempotency-Key": uuid.uuid4().hex})
+        stats.add("issue", time.perf_counter() - t0, status == 201, status)
+        i += 1
+
+
+def counter_loop(port: int, token: str, counter_id: int, stop: threading.Event,
+                 start: threading.Barrier, stats: Stats) -> None:
+    c = Client(port, token)
+    c.post(f"/api/v1/counters/{counter_id}/open")
+    start.wait()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        status, body = c.post(f"/api/v1/counters/{counter_id}/call-next")
+        stats.add("call-next", time.perf_counter() - t0, status in (200, 204), status)
+        if status == 204:
+            time.sleep(0.01)  # nobody waits; do not spin
+            continue
+        if status != 200:
+            continue
+        t0 = time.perf_counter()
+        status, _ = c.post(f"/api/v1/tickets/{json.loads(body)['id']}/start")
+        stats.add("start", time.perf_counter() - t0, status == 200, status)
+
+
+def run_phase(port: int, seconds: float, kiosks: list[str], services: list[int],
+              counters: list[tuple[str, int]]) -> tuple[Stats, float]:
+    stats, stop = Stats(), threading.Event()
+    start = threading.Barrier(len(kiosks) + len(counters) + 1)
+    threads = [threading.Thread(target=kiosk_loop, args=(port, t, services, stop, start, stats))
+               for t in kiosks]
+    threads += [threading.Thread(target=counter_loop, args=(port, t, cid, stop, start, stats))
+                for t, cid in counters]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return stats, time.perf_counter() - t0
+
+
+def create_pg_database() -> str:
+    name = f"mpp_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    for attempt in range(5):
+        try:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.OperationalError:
+            # Other jobs on a shared machine may restart PostgreSQL under us; try again.
+            time.sleep(2 * (attempt + 1))
+
+
+def pg_url(name: str, driver: bool = True) -> str:
+    base = PG_ADMIN.rpartition("/")[0]
+    url = f"{base}/{name}"
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if driver else url
+
+
+def find_pgbench() -> str | None:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True):
+        return str(candidate)
+    return None
+
+
+def run_pgbench(dbname: str, site: int, agency: int, svc0: int, seconds: int, clients: int
+                ) -> float | None:
+    exe = find_pgbench()
+    if exe is None:
+        print("pgbench not found (apt-get install postgresql-contrib)")
+        return None
+    script = Path(tempfile.mkstemp(suffix=".sql")[1])
+    script.write_text(PGBENCH_SQL.format(site=site, agency=agency, svc0=svc0 - 1))
+    url = pg_url(dbname, driver=False)
+    cmd = [exe, "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
+           "-f", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    script.unlink()
+    for line in out.stdout.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    print(out.stdout, out.stderr)
+    return None
+
+
+def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks: int,
+                 n_counters: int, pgbench_seconds: int) -> dict:
+    dbname = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+    else:
+        dbname = create_pg_database()
+        url = pg_url(dbname)
+    try:
+        prepare_database(url)
+        mall = build_load_mall(url, counters=n_counters, kiosks=n_kiosks)
+        server = start_server(url, workers=workers, log_path=Path(os.environ.get("MPP_BENCH_LOGDIR", tmp)) / f"server-{backend}{workers}.log",
+                              MPP_LOG_LEVEL="WARNING")
+        try:
+            counters = [(server.token(u, OFFICER_PASSWORD), cid)
+                        for u, cid in zip(mall.officers, mall.counter_ids, strict=True)]
+            result: dict = {"config": f"{backend}, {workers} worker{'s' if workers > 1 else ''}"}
+            phases = {
+                "issue": (mall.kiosk_tokens, []),
+                "call": ([], counters),
+                "mixed": (mall.kiosk_tokens, counters),
+            }
+            for phase, (kiosks, ctrs) in phases.items():
+                stats, elapsed = run_phase(server.port, seconds, kiosks, mall.service_ids, ctrs)
+                # Other jobs share this machine; the load says how much CPU the run really had.
+                result.setdefault("loadavg", []).append(round(os.getloadavg()[0], 1))
+                result[phase] = {
+                    name: {"n": len(v), "per_s": len(v) / elapsed, "p50": pct(v, 0.5),
+                           "p99": pct(v, 0.99), "mean": statistics.fmean(v) * 1000,
+                           "errors": stats.errors.get(name, 0),
+                           "error_statuses": stats.statuses.get(name, {})}
+                    for name, v in stats.latencies.items()
+                }
+                print(f"  {result['config']:22} {phase:6} load {result['loadavg'][-1]:5.1f} "
+                      + "  ".join(
+                    f"{n}: {r['per_s']:7.1f}/s p50 {r['p50']:6.1f} ms p99 {r['p99']:7.1f} ms"
+                    f"{' ERR ' + str(r['error_statuses']) if r['errors'] else ''}"
+                    for n, r in result[phase].items()), flush=True)
+        finally:
+            server.stop()
+        if dbname is not None and pgbench_seconds > 0:
+            tps = run_pgbench(dbname, mall.site_id, mall.agency_id, mall.service_ids[0],
+                              pgbench_seconds, n_kiosks)
+            result["pgbench_tps"] = tps
+            print(f"  {result['config']:22} pgbench {tps} tps", flush=True)
+        return result
+    finally:
+        if dbname is not None:
+            drop_pg_database(dbname)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    p.add_argument("--kiosks", type=int, default=50)
+    p.add_argument("--counters", type=int, default=20)
+    p.add_argument("--pgbench-seconds", type=int, default=10)
+    p.add_argument("--only", default="sqlite:1,postgresql:1,postgresql:2",
+                   help="comma-separated backend:workers")
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args()
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mpp-bench-") as tmp:
+        for item in args.only.split(","):
+            backend, _, workers = item.partition(":")
+            print(f"{backend}, {workers or 1} worker(s): {args.kiosks} kiosks, "
+                  f"{args.counters} counters, {args.seconds:g} s per phase", flush=True)
+            results.append(bench_config(backend, int(workers or 1), args.seconds, Path(tmp),
+                                        args.kiosks, args.counters, args.pgbench_seconds))
+
+    print()
+    head = (f"{'configuration':22} {'phase':6} {'issues/s':>9} {'issue p50':>10} "
+            f"{'issue p99':>10} {'calls/s':>8} {'call p50':>9} {'call p99':>9} {'errors':>6}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        for phase in ("issue", "call", "mixed"):
+            i = r[phase].get("issue", {})
+            c = r[phase].get("call-next", {})
+            errors = sum(v["errors"] for v in r[phase].values())
+
+            def f(d: dict, k: str, w: int, fmt: str = ".1f") -> str:
+                return f"{d[k]:{w}{fmt}}" if d else " " * (w - 1) + "-"
+
+            print(f"{r['config']:22} {phase:6} {f(i, 'per_s', 9)} {f(i, 'p50', 10)} "
+                  f"{f(i, 'p99', 10)} {f(c, 'per_s', 8)} {f(c, 'p50', 9)} {f(c, 'p99', 9)} "
+                  f"{errors:6d}")
+    print()
+    for r in results:
+        print(f"{r['config']:22} 1-minute load average after each phase: {r['loadavg']}")
+    for r in results:
+        tps = r.get("pgbench_tps")
+        if tps:
+            share = 100 * r["issue"]["issue"]["per_s"] / tps
+            print(f"{r['config']:22} issues {r['issue']['issue']['per_s']:7.1f}/s = "
+                  f"{share:5.1f} % of pgbench's {tps:7.1f} tps for the bare transaction "
+                  f"(target >= 25 % with 2 workers)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
