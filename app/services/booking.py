@@ -573,7 +573,8 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
 
 def booking_counts(session: Session, site_id: int, day_from: date, day_to: date,
                    agency_id: int | None = None, service_id: int | None = None,
-                   *, now: datetime | None = None) -> dict[str, int]:
+                   *, now: datetime | None = None,
+                   agency_ids: frozenset[int] | set[int] | None = None) -> dict[str, int]:
     """Bookings by outcome for days [day_from, day_to] (site-local slot days).
 
     Keys: ``total`` (all made), ``booked`` (made and not cancelled), ``pending`` (still before
@@ -592,6 +593,8 @@ def booking_counts(session: Session, site_id: int, day_from: date, day_to: date,
     )
     if agency_id is not None:
         stmt = stmt.where(b.agency_id == agency_id)
+    if agency_ids is not None:
+        stmt = stmt.where(b.agency_id.in_(sorted(agency_ids)))
     if service_id is not None:
         stmt = stmt.where(b.service_id == service_id)
     out = {k: 0 for k in ("total", "booked", "pending", "checked_in", "late", "no_show",

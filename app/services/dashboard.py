@@ -219,10 +219,18 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
             "issued": sum(a["issued"] for a in out_agencies),
             "no_shows": sum(a["no_shows"] for a in out_agencies),
             "open_counters": sum(a["open_counters"] for a in out_agencies),
+            "bookings": _bookings_today(session, site, day, agency_ids, now),
         },
         "alerts": sorted(alerts, key=lambda x: -x["longest_wait_seconds"]),
         "agencies": out_agencies,
     }
+
+
+def _bookings_today(session: Session, site: Site, day: Any, agency_ids: list[int],
+                    now: datetime) -> dict[str, int]:
+    from app.services.booking import booking_counts
+
+    return booking_counts(session, site.id, day, day, now=now, agency_ids=set(agency_ids))
 
 
 def _aware(value: Any) -> datetime | None:

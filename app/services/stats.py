@@ -318,6 +318,20 @@ def labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
 # --- use cases ------------------------------------------------------------------------------
 
 
+def bookings(session: Session, scope: Scope, now: datetime) -> dict[str, int]:
+    """Online bookings in the period by outcome (booked, checked in, no-show, ...)."""
+    from app.services.booking import booking_counts
+
+    total: dict[str, int] = {}
+    for site_id in scope.site_ids:
+        counts = booking_counts(session, site_id, scope.start, scope.end,
+                                service_id=scope.service_id, now=now,
+                                agency_ids=scope.agency_ids)
+        for k, v in counts.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 def summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     """The API.md summary: counts, waiting now, wait/service time, arrivals and calls per hour."""
     session = ctx.session
@@ -339,6 +353,7 @@ def summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
         "waiting_now": waiting_now(session, scope, ctx.now),
         "wait_seconds": durations["wait"], "service_seconds": durations["service"],
         "per_hour": [hours[h] for h in range(24)],
+        "bookings": bookings(session, scope, ctx.now),
     }
 
 
@@ -413,6 +428,7 @@ def report(ctx: Ctx, scope: Scope, by: str = "service") -> dict[str, Any]:
         "heatmap": {"weekdays": WEEKDAYS_ID, "arrivals": heat_arr, "calls": heat_calls},
         "rows": breakdown(session, scope, by, counts_by_key, durs),
         "quota": quota_use(session, scope),
+        "bookings": bookings(session, scope, ctx.now),
     }
 
 

@@ -38,7 +38,7 @@ class LiveServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         cmd = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1",
                "--port", str(self.port), "--workers", str(self.workers), "--log-level",
-               "warning", *self.extra_args]
+               "warning", "--timeout-graceful-shutdown", "2", *self.extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -60,7 +60,7 @@ class LiveServer:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(10)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)

@@ -30,6 +30,11 @@
     document.getElementById("k-served").textContent = num(t.served);
     document.getElementById("k-noshow").textContent = num(t.no_shows);
     document.getElementById("k-open").textContent = num(t.open_counters);
+    const b = t.bookings || {};
+    document.getElementById("k-bookings").textContent = num(b.booked || 0);
+    document.getElementById("k-bookings-sub").textContent =
+      (T.checked_in || "check-in") + " " + num(b.checked_in || 0) + " · " +
+      (T.no_show || "") + " " + num(b.no_show || 0);
     document.getElementById("dash-day").textContent = snap.day;
     const body = document.getElementById("dash-body");
     const rows = [];

@@ -70,7 +70,10 @@
       kpi(T.transferred, num(t.transferred)), kpi(T.priority, num(t.priority)),
       kpi(T.wait + " (" + T.mean + ")", minutes(t.wait_seconds.mean), timeSub(t.wait_seconds)),
       kpi(T.service + " (" + T.mean + ")", minutes(t.service_seconds.mean), timeSub(t.service_seconds)),
-      kpi(T.waiting_now, num(rep.waiting_now)));
+      kpi(T.waiting_now, num(rep.waiting_now)),
+      kpi(T.bookings, num((rep.bookings || {}).booked || 0),
+          (T.checked_in || "") + " " + num((rep.bookings || {}).checked_in || 0) + " · " +
+          T.no_show + " " + num((rep.bookings || {}).no_show || 0)));
 
     const hours = rep.per_hour.filter((h) => h.arrivals || h.calls || (h.hour >= 7 && h.hour <= 16));
     draw("chart-hour", { type: "bar", data: {
