@@ -24,7 +24,7 @@ from app.web.session import SessionSigner
 log = logging.getLogger("mpp")
 ROOT = Path(__file__).resolve().parent.parent
 
-# Each screen owns its router module; a module that does not exist yet is skipped.
+# Each screen owns its router module (and may expose setup(app) for start-up jobs).
 ROUTER_MODULES = [
     "app.api.routes_health",
     "app.api.routes_config",
@@ -114,12 +114,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         return response
 
     for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        module = importlib.import_module(name)
         app.include_router(module.router)
         setup = getattr(module, "setup", None)
         if setup is not None:
