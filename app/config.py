@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = ["*"]
     # The address citizens' phones use (QR codes on tickets and bookings); default: as requested.
     public_url: str | None = None
+    # HTTP requests running at once per process; the rest wait in the event loop (see
+    # app/api/limits.py). Fewer threads fighting for the GIL keep row locks short.
+    max_in_flight: int = 8
     # Database connections per process (PostgreSQL allows 100 in all by default).
     db_pool_size: int = 10
     db_max_overflow: int = 20

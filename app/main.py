@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from app.api.limits import InFlightLimit
 
     # Requests wait in the event loop, not in pool threads (see app/api/limits.py).
-    app.add_middleware(InFlightLimit, limit=32, serialize_writes=settings.is_sqlite)
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight,
+                       serialize_writes=settings.is_sqlite)
     from app.logging_setup import RequestIdMiddleware
 
     if settings.allowed_hosts and "*" not in settings.allowed_hosts:

@@ -40,6 +40,9 @@ import psycopg  # noqa: E402
 from tests.integration.loadmall import OFFICER_PASSWORD, build_load_mall  # noqa: E402
 from tests.support.live import prepare_database, start_server  # noqa: E402
 
+# Server settings to try, passed through from the bench's own environment.
+SERVER_ENV = {k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_SIZE",
+                                         "MPP_DB_MAX_OVERFLOW") if k in os.environ}
 PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PGBENCH_SQL = """\\set sid random(1, 4)
@@ -215,7 +218,7 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
         prepare_database(url)
         mall = build_load_mall(url, counters=n_counters, kiosks=n_kiosks)
         server = start_server(url, workers=workers, log_path=Path(os.environ.get("MPP_BENCH_LOGDIR", tmp)) / f"server-{backend}{workers}.log",
-                              MPP_LOG_LEVEL="WARNING")
+                              MPP_LOG_LEVEL="WARNING", **SERVER_ENV)
         try:
             counters = [(server.token(u, OFFICER_PASSWORD), cid)
                         for u, cid in zip(mall.officers, mall.counter_ids, strict=True)]
