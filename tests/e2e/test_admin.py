@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
 from tests.support.live import ADMIN_PASSWORD
@@ -120,7 +121,8 @@ def test_service_form_messages_and_save(live_server: Any, page: Any) -> None:
     assert saved["daily_quota"] == 80 and saved["fee"] == "Gratis"
     assert saved["opening_hours"] == {"mon": [["16:00", "20:00"]],
                                       "fri": [["07:30", "11:30"], ["13:00", "16:30"]]}
-    assert row(page, mall.kk["id"]).locator('[data-col="daily_quota"]').text_content() == "80"
+    # The table reloads after the "saved" message: wait for it instead of reading at once.
+    expect(row(page, mall.kk["id"]).locator('[data-col="daily_quota"]')).to_have_text("80")
     # A new service, then deactivate it.
     page.click("#add-btn")
     page.select_option('#admin-form [name="agency_id"]', str(mall.imi["id"]))
