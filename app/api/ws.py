@@ -135,6 +135,26 @@ async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008
     await ws.close(code=close_code)
 
 
+async def _check_or_refuse(ws: WebSocket, setup: Callable[[Any], tuple[Any, ...]]
+                           ) -> tuple[Any, ...] | None:
+    """Run a socket's access check (its last value names a problem); refuse it on any failure."""
+    try:
+        result = await _read(ws, setup)
+    except DomainError as exc:
+        await _refuse(ws, exc.code, exc.message())
+        return None
+    except OperationalError:
+        # The database is away (restart, failover): "try again later", never a 500.
+        await _refuse(ws, "database_unavailable", DomainError("database_unavailable").message(),
+                      close_code=1013)
+        return None
+    problem = result[-1]
+    if problem:
+        await _refuse(ws, problem, DomainError(problem).message())
+        return None
+    return tuple(result)
+
+
 def _ws_principal(ws: WebSocket, session: Any) -> Principal | None:
     token = ws.query_params.get("token")
     state = ws.app.state
@@ -254,19 +274,10 @@ async def ws_display(ws: WebSocket) -> None:
         site = session.get(Site, flt.site_id)
         return flt, board, _display_problem(ws, session, site)
 
-    try:
-        flt, _board, problem = await _read(ws, setup)
-    except DomainError as exc:
-        await _refuse(ws, exc.code, exc.message())
+    checked = await _check_or_refuse(ws, setup)
+    if checked is None:
         return
-    except OperationalError:
-        # The database is away (restart, failover): "try again later", never a 500.
-        await _refuse(ws, "database_unavailable", DomainError("database_unavailable").message(),
-                      close_code=1013)
-        return
-    if problem:
-        await _refuse(ws, problem, DomainError(problem).message())
-        return
+    flt, _board, _ = checked
     await ws.accept()
     current = [flt]
     fresh = [True]
@@ -324,19 +335,10 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
             return 0, set(), "forbidden"
         return counter.agency.site_id, {s.id for s in counter.services}, None
 
-    try:
-        site_id, service_ids, problem = await _read(ws, setup)
-    except DomainError as exc:
-        await _refuse(ws, exc.code, exc.message())
+    checked = await _check_or_refuse(ws, setup)
+    if checked is None:
         return
-    except OperationalError:
-        # The database is away (restart, failover): "try again later", never a 500.
-        await _refuse(ws, "database_unavailable", DomainError("database_unavailable").message(),
-                      close_code=1013)
-        return
-    if problem:
-        await _refuse(ws, problem, DomainError(problem).message())
-        return
+    site_id, service_ids, _ = checked
     await ws.accept()
 
     def snap() -> dict[str, Any]:
