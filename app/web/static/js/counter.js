@@ -166,7 +166,8 @@
     var lastNow = 0;
     var skew = 0;
     var busy = false;
-    var pendingKey = null;
+    // Shortcuts typed while an action runs, in order (a few at most).
+    var pendingKeys = [];
     var stopped = false;
     var retry = 0;
     var buttons = {};
@@ -339,10 +340,8 @@
         // Busy until the view is re-read, so a key typed meanwhile waits instead of vanishing.
         busy = false;
         render();
-        // A shortcut typed while the last action ran runs now, if still valid.
-        var key = pendingKey;
-        pendingKey = null;
-        if (key) pressKey(key);
+        // Shortcuts typed while the last action ran run now, in order, each if still valid.
+        while (pendingKeys.length && !busy) pressKey(pendingKeys.shift());
       });
     }
 
@@ -406,7 +405,7 @@
       var key = (ev.key || "").toLowerCase();
       if (!$('.act[data-key="' + CSS.escape(key) + '"]')) return;
       ev.preventDefault();
-      if (busy) { pendingKey = key; return; }
+      if (busy) { if (pendingKeys.length < 3) pendingKeys.push(key); return; }
       pressKey(key);
     });
 
