@@ -253,7 +253,7 @@ def bookings_still_open(session: Session, service: Service, site: Site, day: dat
 
 
 def walkin_quota_limit(session: Session, service: Service, site: Site, day: date,
-                       now: datetime) -> int | None:
+                       now: datetime, *, lock: bool = True) -> int | None:
     """The quota_used bound for a walk-in ticket: the day quota minus the unbooked share."""
     quota = service.daily_quota
     share = day_share(service)
@@ -261,8 +261,9 @@ def walkin_quota_limit(session: Session, service: Service, site: Site, day: date
         return quota
     if not bookings_still_open(session, service, site, day, now):
         return quota
-    # Locked on PostgreSQL so the booked count cannot move before our own upsert of this row.
-    sd = _service_day(session, service.id, day, lock=True)
+    # Locked on PostgreSQL (when issuing) so the booked count cannot move before our own upsert
+    # of this row; a display-only read (the kiosk catalog) must not queue behind issues.
+    sd = _service_day(session, service.id, day, lock=lock)
     booked = sd.booked if sd else 0
     return max(0, quota - share + booked)
 

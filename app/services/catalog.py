@@ -126,7 +126,7 @@ def catalog(session: Session, site: Site, now: datetime) -> list[AgencyEntry]:
                 from app.services.booking import walkin_quota_limit
 
                 # Places held for online bookings are not a walk-in's to take.
-                limit = walkin_quota_limit(session, s, site, day, now) or 0
+                limit = walkin_quota_limit(session, s, site, day, now, lock=False) or 0
             quota_left = max(0, limit - used.get(s.id, 0))
         entries[s.agency_id].services.append(ServiceState(
             service=s, is_open=is_open, next_opening=nxt, waiting=n_wait, quota_left=quota_left,
