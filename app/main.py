@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api.errors import install_error_handlers
@@ -25,10 +24,11 @@ log = logging.getLogger("mpp")
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each screen owns its router module (and may expose setup(app) for start-up jobs).
+# Routers are matched in this order; the kiosk and counter API, the busiest, comes first.
 ROUTER_MODULES = [
+    "app.api.routes_queue",
     "app.api.routes_health",
     "app.api.routes_config",
-    "app.api.routes_queue",
     "app.api.routes_stats",
     "app.api.routes_admin",
     "app.api.routes_booking",
@@ -103,15 +103,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     pages.install(app)
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        app.state.metrics.request_latency.labels(
-            request.method, path, str(response.status_code)).observe(time.perf_counter() - start)
-        return response
+    from app.metrics import RequestMetricsMiddleware
+
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
 
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)

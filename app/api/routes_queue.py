@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
-from app.api.deps import AnonCtxDep, CtxDep, require
+from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
     HoldIn,
@@ -83,16 +83,20 @@ def ticket_out(ctx: Ctx, ticket: Ticket, ahead: int | None = None,
 
 @router.post("/tickets", response_model=TicketRead, status_code=201, tags=["kiosk"],
              responses={200: {"description": "A retry with the same Idempotency-Key"}})
-def issue_ticket(
+async def issue_ticket(
+    request: Request,
     body: TicketCreate,
-    ctx: CtxDep,
     idempotency_key: Annotated[IdemKey | None, Header()] = None,
 ) -> object:
-    require(ctx, "kiosk", "admin", "manager", "officer")
-    issued = tickets.issue_ticket(ctx, service_id=body.service_id, priority=body.priority,
-                                  idempotency_key=idempotency_key)
-    out = ticket_out(ctx, issued.ticket, issued.people_ahead, issued.estimated_wait_minutes)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if issued.created else 200)
+    def work(ctx: Ctx) -> tuple[TicketRead, bool]:
+        require(ctx, "kiosk", "admin", "manager", "officer")
+        issued = tickets.issue_ticket(ctx, service_id=body.service_id, priority=body.priority,
+                                      idempotency_key=idempotency_key)
+        return ticket_out(ctx, issued.ticket, issued.people_ahead,
+                          issued.estimated_wait_minutes), issued.created
+
+    out, created = await run_unit_of_work(request, work)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead, tags=["counter"])
@@ -199,19 +203,25 @@ def close_counter(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
 
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
              responses={204: {"description": "Nobody waits for this counter's services"}})
-def call_next(counter_id: Id, ctx: CtxDep) -> object:
-    counter = _operable_counter(ctx, counter_id, lock=True)
-    ticket = tickets.call_next(ctx, counter)
-    if ticket is None:
-        return Response(status_code=204)
-    return ticket_out(ctx, ticket, 0, 0)
+async def call_next(counter_id: Id, request: Request) -> object:
+    def work(ctx: Ctx) -> object:
+        counter = _operable_counter(ctx, counter_id, lock=True)
+        ticket = tickets.call_next(ctx, counter)
+        if ticket is None:
+            return Response(status_code=204)
+        return ticket_out(ctx, ticket, 0, 0)
+
+    return await run_unit_of_work(request, work)
 
 
 def _ticket_action(name: str) -> Any:
-    def endpoint(ticket_id: Id, ctx: CtxDep) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
-        getattr(tickets, name)(ctx, ticket)
-        return ticket_out(ctx, ticket)
+    async def endpoint(ticket_id: Id, request: Request) -> TicketRead:
+        def work(ctx: Ctx) -> TicketRead:
+            ticket = _operable_ticket(ctx, ticket_id)
+            getattr(tickets, name)(ctx, ticket)
+            return ticket_out(ctx, ticket)
+
+        return await run_unit_of_work(request, work)
 
     endpoint.__name__ = f"ticket_{name}"
     return endpoint
@@ -224,24 +234,34 @@ for _path, _name in (("recall", "recall"), ("start", "start"), ("finish", "finis
 
 
 @router.post("/tickets/{ticket_id}/hold", response_model=TicketRead, tags=["counter"])
-def hold(ticket_id: Id, ctx: CtxDep, body: HoldIn | None = None) -> object:
-    ticket = _operable_ticket(ctx, ticket_id)
-    tickets.hold(ctx, ticket, note=body.note if body else None)
-    return ticket_out(ctx, ticket)
+async def hold(ticket_id: Id, request: Request, body: HoldIn | None = None) -> object:
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        tickets.hold(ctx, ticket, note=body.note if body else None)
+        return ticket_out(ctx, ticket)
+
+    return await run_unit_of_work(request, work)
 
 
 @router.post("/tickets/{ticket_id}/call", response_model=TicketRead, tags=["counter"])
-def call_ticket(ticket_id: Id, body: CallTicketIn, ctx: CtxDep) -> object:
+async def call_ticket(ticket_id: Id, body: CallTicketIn, request: Request) -> object:
     """Call a specific ticket (a held one, called back) to a counter."""
-    ticket = _operable_ticket(ctx, ticket_id)
-    counter = _operable_counter(ctx, body.counter_id, lock=True)
-    tickets.call_ticket(ctx, ticket, counter)
-    return ticket_out(ctx, ticket)
+
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        counter = _operable_counter(ctx, body.counter_id, lock=True)
+        tickets.call_ticket(ctx, ticket, counter)
+        return ticket_out(ctx, ticket)
+
+    return await run_unit_of_work(request, work)
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketRead, status_code=201,
              tags=["counter"])
-def transfer(ticket_id: Id, body: TransferIn, ctx: CtxDep) -> object:
-    ticket = _operable_ticket(ctx, ticket_id)
-    new = tickets.transfer(ctx, ticket, service_id=body.service_id, note=body.note)
-    return ticket_out(ctx, new)
+async def transfer(ticket_id: Id, body: TransferIn, request: Request) -> object:
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        new = tickets.transfer(ctx, ticket, service_id=body.service_id, note=body.note)
+        return ticket_out(ctx, new)
+
+    return await run_unit_of_work(request, work)

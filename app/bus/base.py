@@ -118,5 +118,10 @@ class EventBus:
     def emit_in_transaction(self, connection: Any, events: list[Event]) -> None:
         """Transport hook for backends that ride the database transaction (none here)."""
 
+    def commit(self, session: Any, events: list[Event]) -> None:
+        """Commit a unit of work whose use case raised these events (sent by the caller once
+        the commit is done, with publish_after_commit)."""
+        session.commit()
+
     def resync(self) -> None:
         self.deliver_local(Event(type=RESYNC, site_id=0))

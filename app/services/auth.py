@@ -102,10 +102,17 @@ def new_device_token() -> tuple[str, str]:
     return token, _token_hash(token)
 
 
+_DEVICE_BY_TOKEN = sa.select(
+    Device.id, Device.kind, Device.name, Device.site_id, Device.is_active
+).where(Device.token_hash == sa.bindparam("token_hash"))
+
+
 def principal_for_device(session: Session, token: str, now: datetime | None = None
                          ) -> Principal | None:
-    device = session.scalar(sa.select(Device).where(Device.token_hash == _token_hash(token)))
-    if device is None or not device.is_active:
+    # A plain row, not an ORM object: every kiosk request passes here.
+    row = session.connection().execute(
+        _DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)}).first()
+    if row is None or not row.is_active:
         return None
-    return Principal(kind="device", id=device.id, role=device.kind, name=device.name,
-                     site_id=device.site_id)
+    return Principal(kind="device", id=row.id, role=row.kind, name=row.name,
+                     site_id=row.site_id)

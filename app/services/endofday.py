@@ -151,9 +151,10 @@ def run_once(factory: sessionmaker[Session], now: datetime, *, bus: Any = None,
             site = session.get(Site, site_id)
             assert site is not None
             result = close_day(ctx, site, day=day, claim=False)
-            if ctx.outbox and bus is not None and bus.transactional:
-                bus.emit_in_transaction(session.connection(), ctx.outbox)
-            session.commit()
+            if bus is not None:
+                bus.commit(session, ctx.outbox)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

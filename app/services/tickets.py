@@ -5,18 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import (
     Agency,
     Counter,
     IdempotencyKey,
     Service,
-    ServiceDay,
     Site,
     Ticket,
     TicketEvent,
@@ -24,11 +24,12 @@ from app.db.models import (
 )
 from app.db.session import is_postgres
 from app.domain import events as ev
-from app.domain import numbering, speech, waiting
+from app.domain import hours, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import PriorityGroup, choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
+from app.services import issue_sql
 from app.services.context import Ctx
 from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
 
@@ -76,29 +77,6 @@ def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticke
     return ticket
 
 
-def _next_seq(session: Session, service: Service, day: date, *, count_quota: bool,
-              quota_limit: int | None) -> int | None:
-    """Bump the (service, day) sequence atomically; None when the quota is used up."""
-    used = 1 if count_quota else 0
-    if count_quota and quota_limit is not None and quota_limit <= 0:
-        return None
-    stmt = _insert(session, ServiceDay).values(
-        service_id=service.id, day=day, last_seq=1, quota_used=used
-    )
-    where = None
-    if count_quota and quota_limit is not None:
-        where = ServiceDay.__table__.c.quota_used < quota_limit
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["service_id", "day"],
-        set_={
-            "last_seq": ServiceDay.__table__.c.last_seq + 1,
-            "quota_used": ServiceDay.__table__.c.quota_used + used,
-        },
-        where=where,
-    ).returning(ServiceDay.__table__.c.last_seq)
-    return session.execute(stmt).scalar()
-
-
 def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_status: str | None,
                  *, counter_id: int | None = None, duration: int | None = None,
                  note: str | None = None) -> None:
@@ -129,16 +107,25 @@ def request_fingerprint(service_id: int, priority: str | None) -> str:
     return hashlib.sha256(f"{service_id}|{priority or ''}".encode()).hexdigest()
 
 
+def _claim_statement(dialect: Any) -> sa.Insert:
+    k = IdempotencyKey.__table__.c
+    return (
+        dialect.insert(IdempotencyKey.__table__)
+        .values(scope=sa.bindparam("scope"), key=sa.bindparam("key"),
+                request_hash=sa.bindparam("hash"), ticket_id=None, created_at=sa.bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(k.key)
+    )
+
+
+_CLAIM = {"sqlite": _claim_statement(sqlite), "postgresql": _claim_statement(postgresql)}
+
+
 def _claim_idempotency_key(ctx: Ctx, scope: str, key: str, fingerprint: str) -> Ticket | None:
     """Claim the key first; a racing twin blocks here until the first commits, then reads it."""
-    stmt = (
-        _insert(ctx.session, IdempotencyKey)
-        .values(scope=scope, key=key, request_hash=fingerprint, ticket_id=None,
-                created_at=ctx.now)
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(IdempotencyKey.__table__.c.key)
-    )
-    if ctx.session.execute(stmt).first() is not None:
+    conn = ctx.session.connection()
+    params = {"scope": scope, "key": key, "hash": fingerprint, "now": ctx.now}
+    if conn.execute(_CLAIM[conn.dialect.name], params).first() is not None:
         return None
     row = ctx.session.get(IdempotencyKey, (scope, key), populate_existing=True)
     if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
@@ -163,7 +150,9 @@ def issue_ticket(
     transferred_from_id: int | None = None,
     note: str | None = None,
 ) -> Issued:
-    """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day."""
+    """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day.
+
+    The hot path of the system; its statements live in issue_sql (see there for why)."""
     session = ctx.session
     if priority is not None:
         try:
@@ -172,96 +161,104 @@ def issue_ticket(
             raise DomainError("invalid_value", field="priority",
                               reason_id="kelompok prioritas tidak dikenal",
                               reason_en="unknown priority group") from None
-    if idempotency_key is not None and ctx.actor is not None:
+    actor = ctx.actor
+    if idempotency_key is not None and actor is not None:
         existing = _claim_idempotency_key(
-            ctx, ctx.actor.scope_key, idempotency_key, request_fingerprint(service_id, priority)
+            ctx, actor.scope_key, idempotency_key, request_fingerprint(service_id, priority)
         )
         if existing is not None:
             ahead = people_ahead(session, existing)
             return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
                                                                existing.day))
-    service = get_service(session, service_id)
-    if not service.is_active or not service.agency.is_active:
+    conn = session.connection()
+    found = issue_sql.read_facts(conn, service_id, ctx.now)
+    if found is None:
+        raise NotFound("Layanan", "Service")
+    facts, today = found
+    if not facts.is_active or not facts.agency_active:
         raise DomainError("service_inactive")
-    actor = ctx.actor
-    if actor is not None and actor.kind == "device" and actor.site_id != service.site_id:
-        # A kiosk issues tickets for its own site only.
-        raise DomainError("forbidden")
-    site = service.agency.site
-    if ctx.actor is not None and ctx.actor.role != "admin":
+    if actor is not None and actor.role != "admin":
         from app.services.scope import site_ids_in_scope
 
         # A kiosk or staff member of one MPP never issues into another MPP's queue.
-        sites = site_ids_in_scope(session, ctx.actor)
-        if sites is not None and site.id not in sites:
+        sites = site_ids_in_scope(session, actor)
+        if sites is not None and facts.site_id not in sites:
             raise DomainError("forbidden")
-    if check_hours:
-        ensure_open(session, service, site, ctx.now)
-    day = local_day(site, ctx.now)
+    lnow, day = today.local_now, today.day
+    special = {day: today.special} if today.special is not None else None
+    if check_hours and not hours.is_open(facts.opening_hours, lnow, special):
+        # Closed: the full check (all special days ahead) names the next opening time.
+        service = get_service(session, service_id)
+        ensure_open(session, service, service.agency.site, ctx.now)
     if count_quota and quota_limit is None:
-        quota_limit = service.daily_quota
-        if service.booking_enabled and quota_limit is not None:
+        quota_limit = facts.daily_quota
+        if facts.booking_enabled and quota_limit is not None:
             # Walk-ins leave the unbooked share held for online bookings (booking imports us).
             from app.services.booking import walkin_quota_limit
 
-            quota_limit = walkin_quota_limit(session, service, site, day, ctx.now)
-    # Read what the estimate needs before taking the day's sequence row: every statement after
-    # the upsert runs while the other kiosks of this service wait for that row lock.
-    avg_minutes = waiting.average_service_minutes(
-        recent_service_minutes(session, service.id, day), float(service.typical_minutes))
-    open_counters = open_counter_count(session, service.id)
-    seq = _next_seq(session, service, day, count_quota=count_quota, quota_limit=quota_limit)
-    if seq is None:
-        from app.services.sitetime import service_open_state, special_days
-
-        lnow = local_now(site, ctx.now)
-        # The next opening after today's hours, for the message.
-        from datetime import timedelta
-
-        tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
-                                    tzinfo=lnow.tzinfo)
-        _, nxt = service_open_state(session, service, site, tomorrow,
-                                    special_days(session, site.id, lnow.date()))
-        if nxt is None and service.opening_hours is None:
-            nxt = tomorrow
-        hint_id, hint_en = opening_hint(nxt, day)
-        raise DomainError("quota_exhausted", next_hint_id=hint_id, next_hint_en=hint_en,
-                          next_opening=nxt.isoformat() if nxt else None)
-    ticket = Ticket(
-        site_id=site.id,
-        agency_id=service.agency_id,
-        service_id=service.id,
-        day=day,
-        seq=seq,
-        number=numbering.format_number(service.prefix, seq),
-        status=TicketStatus.WAITING.value,
-        priority=priority,
-        channel=channel,
-        issued_at=ctx.now,
-        sort_at=sort_at or ctx.now,
-        tracking_code=secrets.token_urlsafe(9),
-        booking_id=booking_id,
-        transferred_from_id=transferred_from_id,
-        note=note,
+            service = get_service(session, service_id)
+            quota_limit = walkin_quota_limit(session, service, service.agency.site, day, ctx.now)
+    if count_quota and quota_limit is not None and quota_limit <= 0:
+        _quota_exhausted(session, service_id, ctx.now, day)
+    sort_at = sort_at or ctx.now
+    new = issue_sql.NewTicket(
+        site_id=facts.site_id, agency_id=facts.agency_id, service_id=facts.id,
+        prefix=facts.prefix, day=day, priority=priority, channel=channel, now=ctx.now,
+        sort_at=sort_at, tracking_code=secrets.token_urlsafe(9), booking_id=booking_id,
+        transferred_from_id=transferred_from_id, note=note,
+        used=1 if count_quota else 0, quota_limit=quota_limit if count_quota else None,
+        user_id=actor.user_id if actor else None, hour=lnow.hour, weekday=lnow.isoweekday(),
+        idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
+        idem_key=idempotency_key if actor else None,
     )
-    session.add(ticket)
-    session.flush()
-    record_event(ctx, ticket, site, "issued", None, note=note)
-    if idempotency_key is not None and ctx.actor is not None:
-        session.execute(
-            sa.update(IdempotencyKey)
-            .where(IdempotencyKey.scope == ctx.actor.scope_key,
-                   IdempotencyKey.key == idempotency_key)
-            .values(ticket_id=ticket.id)
-        )
-    ahead = people_ahead(session, ticket)
-    estimate = waiting.estimate_wait_minutes(ahead, open_counters, avg_minutes)
-    ctx.emit(Event(ev.TICKET_ISSUED, site.id, {
-        "ticket_id": ticket.id, "number": ticket.number, "service_id": service.id,
-        "agency_id": service.agency_id, "priority": priority is not None,
-        "zone": service.agency.zone, "at": ctx.now.isoformat(),
+    written = issue_sql.write_ticket(conn, new)
+    if written is None:
+        _quota_exhausted(session, service_id, ctx.now, day)
+    ticket = _attach_ticket(session, new, written)
+    avg_minutes = waiting.average_service_minutes(today.recent_minutes,
+                                                  float(facts.typical_minutes))
+    estimate = waiting.estimate_wait_minutes(written.people_ahead, facts.open_counters,
+                                             avg_minutes)
+    ctx.emit(Event(ev.TICKET_ISSUED, facts.site_id, {
+        "ticket_id": written.id, "number": written.number, "service_id": facts.id,
+        "agency_id": facts.agency_id, "priority": priority is not None,
+        "zone": facts.zone, "at": ctx.now.isoformat(),
     }))
-    return Issued(ticket, True, ahead, estimate)
+    return Issued(ticket, True, written.people_ahead, estimate)
+
+
+def _attach_ticket(session: Session, new: issue_sql.NewTicket, written: issue_sql.Written
+                   ) -> Ticket:
+    """The ORM object for the row just written, without reading it back."""
+    ticket = Ticket(
+        id=written.id, site_id=new.site_id, agency_id=new.agency_id, service_id=new.service_id,
+        day=new.day, seq=written.seq, number=written.number, status=TicketStatus.WAITING.value,
+        priority=new.priority, channel=new.channel, issued_at=new.now, sort_at=new.sort_at,
+        called_at=None, first_called_at=None, started_at=None, finished_at=None, call_count=0,
+        counter_id=None, officer_id=None, tracking_code=new.tracking_code,
+        transferred_from_id=new.transferred_from_id, booking_id=new.booking_id, note=new.note,
+    )
+    make_transient_to_detached(ticket)
+    session.add(ticket)
+    return ticket
+
+
+def _quota_exhausted(session: Session, service_id: int, now: datetime, day: date) -> NoReturn:
+    from app.services.sitetime import service_open_state, special_days
+
+    service = get_service(session, service_id)
+    site = service.agency.site
+    lnow = local_now(site, now)
+    # The next opening after today's hours, for the message.
+    tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
+                                tzinfo=lnow.tzinfo)
+    _, nxt = service_open_state(session, service, site, tomorrow,
+                                special_days(session, site.id, lnow.date()))
+    if nxt is None and service.opening_hours is None:
+        nxt = tomorrow
+    hint_id, hint_en = opening_hint(nxt, day)
+    raise DomainError("quota_exhausted", next_hint_id=hint_id, next_hint_en=hint_en,
+                      next_opening=nxt.isoformat() if nxt else None)
 
 
 def people_ahead(session: Session, ticket: Ticket) -> int:
@@ -305,6 +302,8 @@ def recent_service_minutes(session: Session, service_id: int, day: date, limit: 
 
 
 def estimate_for(session: Session, service: Service, ahead: int, day: date) -> int:
+    if ahead == 0:
+        return 0  # nobody ahead: no need to read the service times
     avg = waiting.average_service_minutes(
         recent_service_minutes(session, service.id, day), float(service.typical_minutes)
     )

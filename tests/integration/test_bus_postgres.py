@@ -114,3 +114,33 @@ async def test_foreign_payload_on_the_channel_is_ignored(buses, engine) -> None:
     await asyncio.to_thread(send, engine, buses[0], [marker(31)], commit=True)
     got = await asyncio.wait_for(sub.get(), 5)
     assert got.data["number"] == "A-031" and buses[0].connected
+
+
+async def test_commit_sends_events_and_commit_in_one_pipeline(buses, engine) -> None:
+    """bus.commit (what every request's unit of work calls) notifies and commits together."""
+    from sqlalchemy.orm import Session
+
+    subs = [b.subscribe(16) for b in buses]
+    events = [marker(41), marker(42)]
+
+    def work(commit: bool) -> None:
+        with Session(engine) as session:
+            session.execute(sa.text("CREATE TABLE IF NOT EXISTS probe (n int)"))
+            session.execute(sa.text("INSERT INTO probe VALUES (1)"))
+            if commit:
+                buses[0].commit(session, events)
+            else:
+                session.rollback()
+
+    await asyncio.to_thread(work, True)
+    for sub in subs:
+        got = [await asyncio.wait_for(sub.get(), 5) for _ in range(2)]
+        assert got == events
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 1
+    # The session is usable afterwards and a commit without events still commits.
+    with Session(engine) as session:
+        session.execute(sa.text("INSERT INTO probe VALUES (2)"))
+        buses[0].commit(session, [])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 2

@@ -1,0 +1,353 @@
+"""The statements behind a ticket issue, built once, with as few round trips as the engine allows.
+
+An issue is the hot path of the whole system (every kiosk tap), and on PostgreSQL the day's
+`service_day` row stays locked from the sequence bump to the commit: every kiosk of that service
+waits for it. So the statements are prepared here once (no per-request statement building), and
+on PostgreSQL the locked part is one pipelined round trip: one statement bumps the sequence and
+writes ticket, event and idempotency key, and a second one (a fresh snapshot, so tickets that
+committed while we waited for the lock are counted) counts the people ahead. The commit then
+goes out together with the notifications (`app/bus/postgres.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.db.models import (
+    Agency,
+    Counter,
+    IdempotencyKey,
+    Service,
+    ServiceDay,
+    Site,
+    SpecialDay,
+    Ticket,
+    TicketEvent,
+    counter_service,
+)
+from app.domain import numbering
+
+_s = Service.__table__.c
+_a = Agency.__table__.c
+_site = Site.__table__.c
+_t = Ticket.__table__
+_e = TicketEvent.__table__
+_sd = ServiceDay.__table__
+_k = IdempotencyKey.__table__
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    """What an issue needs to know about the service, read in one statement."""
+
+    id: int
+    site_id: int
+    agency_id: int
+    prefix: str
+    daily_quota: int | None
+    typical_minutes: int
+    opening_hours: dict[str, Any] | None
+    booking_enabled: bool
+    is_active: bool
+    agency_active: bool
+    zone: str | None
+    timezone: str
+    open_counters: int
+
+
+_OPEN_COUNTERS = (
+    sa.select(sa.func.count())
+    .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
+    .where(counter_service.c.service_id == _s.id, Counter.is_open.is_(True))
+    .scalar_subquery()
+)
+
+SERVICE_FACTS = (
+    sa.select(
+        _s.id, _s.site_id, _s.agency_id, _s.prefix, _s.daily_quota, _s.typical_minutes,
+        _s.opening_hours, _s.booking_enabled, _s.is_active, _a.is_active.label("agency_active"),
+        _a.zone, _site.timezone, _OPEN_COUNTERS.label("open_counters"),
+    )
+    .select_from(Service.__table__.join(Agency.__table__, _a.id == _s.agency_id)
+                 .join(Site.__table__, _site.id == _a.site_id))
+    .where(_s.id == sa.bindparam("service_id"))
+)
+
+_recent = (
+    sa.select(_e.c.duration_seconds)
+    .where(_e.c.service_id == sa.bindparam("service_id"), _e.c.day == sa.bindparam("day"),
+           _e.c.type == "finished", _e.c.duration_seconds.is_not(None))
+    .order_by(_e.c.id.desc())
+    .limit(20)
+    .subquery()
+)
+# The last 20 real service times of the day, as "s1,s2,...".
+_RECENT = sa.select(
+    sa.func.aggregate_strings(sa.cast(_recent.c.duration_seconds, sa.String), ",")
+).scalar_subquery().label("recent")
+
+
+def _special(site_id: Any) -> sa.Label[Any]:
+    """Today's special hours at the site (a holiday closes the mall)."""
+    return (sa.select(SpecialDay.ranges)
+            .where(SpecialDay.site_id == site_id, SpecialDay.day == sa.bindparam("day"))
+            .scalar_subquery().label("special"))
+
+
+DAY_FACTS = sa.select(_special(sa.bindparam("site_id")), _RECENT)
+# Service and day in one statement, when the site's time zone (hence its date) is known.
+SERVICE_AND_DAY_FACTS = SERVICE_FACTS.add_columns(_special(_s.site_id), _RECENT)
+
+# Service id -> its site's time zone, as last read: a hint only (checked on every read).
+_TZ_HINT: dict[int, str] = {}
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    local_now: datetime
+    special: list[tuple[time, time]] | None  # None: no special hours today
+    recent_minutes: list[float]
+
+    @property
+    def day(self) -> date:
+        return self.local_now.date()
+
+
+def _day_facts(local_now: datetime, special: list[list[str]] | None, recent: str | None
+               ) -> DayFacts:
+    ranges = None if special is None else [
+        (time.fromisoformat(a), time.fromisoformat(b)) for a, b in special]
+    minutes = [int(s) / 60 for s in recent.split(",")] if recent else []
+    return DayFacts(local_now, ranges, minutes)
+
+
+def read_facts(conn: sa.Connection, service_id: int, now: datetime
+               ) -> tuple[ServiceFacts, DayFacts] | None:
+    """The service, its site's date today, today's special hours and recent service times.
+
+    One statement when the site's time zone is already known in this process (the date to
+    ask about depends on it); it comes back with the row, so a changed zone is noticed and
+    the day read again."""
+    tz = _TZ_HINT.get(service_id)
+    if tz is not None:
+        local = now.astimezone(ZoneInfo(tz))
+        row = conn.execute(SERVICE_AND_DAY_FACTS,
+                           {"service_id": service_id, "day": local.date()}).first()
+        if row is None:
+            return None
+        facts = ServiceFacts(*row[:-2])
+        if facts.timezone == tz:
+            return facts, _day_facts(local, row[-2], row[-1])
+    else:
+        row = conn.execute(SERVICE_FACTS, {"service_id": service_id}).first()
+        if row is None:
+            return None
+        facts = ServiceFacts(*row)
+    _TZ_HINT[service_id] = facts.timezone
+    local = now.astimezone(ZoneInfo(facts.timezone))
+    special, recent = conn.execute(DAY_FACTS, {"site_id": facts.site_id,
+                                               "service_id": service_id,
+                                               "day": local.date()}).one()
+    return facts, _day_facts(local, special, recent)
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """Everything the writer needs; `used` is 1 when the ticket counts against the quota."""
+
+    site_id: int
+    agency_id: int
+    service_id: int
+    prefix: str
+    day: date
+    priority: str | None
+    channel: str
+    now: datetime
+    sort_at: datetime
+    tracking_code: str
+    booking_id: int | None
+    transferred_from_id: int | None
+    note: str | None
+    used: int
+    quota_limit: int | None
+    user_id: int | None
+    hour: int
+    weekday: int
+    idem_scope: str | None
+    idem_key: str | None
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    seq: int
+    number: str
+    people_ahead: int
+
+
+# --- PostgreSQL: one pipelined round trip under the row lock ---------------------------------
+
+_PG_WRITE = """
+WITH seq AS (
+  INSERT INTO service_day AS sd (service_id, day, last_seq, quota_used)
+  VALUES (%(service_id)s, %(day)s, 1, %(used)s)
+  ON CONFLICT (service_id, day) DO UPDATE
+    SET last_seq = sd.last_seq + 1, quota_used = sd.quota_used + %(used)s
+    WHERE %(quota_limit)s::int IS NULL OR sd.quota_used < %(quota_limit)s::int
+  RETURNING last_seq
+), t AS (
+  INSERT INTO ticket (site_id, agency_id, service_id, day, seq, number, status, priority, channel,
+                      issued_at, sort_at, call_count, tracking_code, booking_id,
+                      transferred_from_id, note)
+  SELECT %(site_id)s, %(agency_id)s, %(service_id)s, %(day)s, seq.last_seq,
+         %(prefix)s || '-' || CASE WHEN seq.last_seq < 1000 THEN lpad(seq.last_seq::text, 3, '0')
+                                   ELSE seq.last_seq::text END,
+         'waiting', %(priority)s, %(channel)s, %(now)s, %(sort_at)s, 0, %(tracking_code)s,
+         %(booking_id)s, %(transferred_from_id)s, %(note)s
+  FROM seq
+  RETURNING id, seq, number
+), e AS (
+  INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, user_id, type,
+                            to_status, at, day, hour, weekday, priority, note)
+  SELECT t.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(user_id)s, 'issued', 'waiting',
+         %(now)s, %(day)s, %(hour)s, %(weekday)s, %(is_priority)s, %(note)s
+  FROM t
+), k AS (
+  UPDATE idempotency_key SET ticket_id = t.id FROM t
+  WHERE scope = %(idem_scope)s AND key = %(idem_key)s
+)
+SELECT id, seq, number FROM t
+"""
+
+# The new ticket holds the day's last sequence number (we hold that row's lock). Within one
+# service and day, seq order is id order (both are taken under that lock), so "earlier on a
+# sort_at tie" compares seqs. Priority tickets wait behind earlier priority tickets only;
+# regular ones behind every priority ticket and earlier regular ones (as tickets.people_ahead).
+_PG_AHEAD = """
+SELECT count(*) FROM ticket x
+WHERE x.service_id = %(service_id)s AND x.day = %(day)s AND x.status = 'waiting'
+  AND x.seq <> {me} AND ({cond})
+"""
+_ME = "(SELECT last_seq FROM service_day WHERE service_id = %(service_id)s AND day = %(day)s)"
+_EARLIER = f"x.sort_at < %(sort_at)s OR (x.sort_at = %(sort_at)s AND x.seq < {_ME})"
+_PG_AHEAD_PRIORITY = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL AND ({_EARLIER})")
+_PG_AHEAD_REGULAR = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL OR {_EARLIER}")
+
+
+def _params(new: NewTicket) -> dict[str, Any]:
+    return {
+        "service_id": new.service_id, "day": new.day, "used": new.used,
+        "quota_limit": new.quota_limit, "site_id": new.site_id, "agency_id": new.agency_id,
+        "prefix": new.prefix, "priority": new.priority, "channel": new.channel, "now": new.now,
+        "sort_at": new.sort_at, "tracking_code": new.tracking_code,
+        "booking_id": new.booking_id, "transferred_from_id": new.transferred_from_id,
+        "note": new.note, "user_id": new.user_id, "hour": new.hour, "weekday": new.weekday,
+        "is_priority": new.priority is not None, "idem_scope": new.idem_scope,
+        "idem_key": new.idem_key,
+    }
+
+
+def _write_postgres(conn: sa.Connection, new: NewTicket) -> Written | None:
+    raw = conn.connection.driver_connection
+    params = _params(new)
+    ahead_sql = _PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR
+    with raw.pipeline():
+        written = raw.execute(_PG_WRITE, params, prepare=True)
+        ahead = raw.execute(ahead_sql, params, prepare=True)
+    row = written.fetchone()
+    if row is None:
+        return None
+    return Written(row[0], row[1], row[2], int(ahead.fetchone()[0]))
+
+
+# --- SQLite (and any other engine): one statement at a time -----------------------------------
+# Writers are serial on SQLite anyway (BEGIN IMMEDIATE), so only the Python cost matters here.
+
+
+def _upsert_seq(dialect: Any) -> sa.Insert:
+    stmt = dialect.insert(_sd).values(
+        service_id=sa.bindparam("service_id"), day=sa.bindparam("day"), last_seq=1,
+        quota_used=sa.bindparam("used"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["service_id", "day"],
+        set_={"last_seq": _sd.c.last_seq + 1,
+              "quota_used": _sd.c.quota_used + stmt.excluded.quota_used},
+        where=sa.or_(sa.bindparam("quota_limit", type_=sa.Integer).is_(None),
+                     _sd.c.quota_used < sa.bindparam("quota_limit", type_=sa.Integer)),
+    ).returning(_sd.c.last_seq)
+
+
+_UPSERT_SEQ = {"sqlite": _upsert_seq(sqlite), "postgresql": _upsert_seq(postgresql)}
+
+_INSERT_TICKET = _t.insert().values(
+    site_id=sa.bindparam("site_id"), agency_id=sa.bindparam("agency_id"),
+    service_id=sa.bindparam("service_id"), day=sa.bindparam("day"), seq=sa.bindparam("seq"),
+    number=sa.bindparam("number"), status="waiting", priority=sa.bindparam("priority"),
+    channel=sa.bindparam("channel"), issued_at=sa.bindparam("now"),
+    sort_at=sa.bindparam("sort_at"), call_count=0, tracking_code=sa.bindparam("tracking_code"),
+    booking_id=sa.bindparam("booking_id"), transferred_from_id=sa.bindparam("transferred_from_id"),
+    note=sa.bindparam("note"),
+).returning(_t.c.id)
+
+_INSERT_EVENT = _e.insert().values(
+    ticket_id=sa.bindparam("ticket_id"), site_id=sa.bindparam("site_id"),
+    agency_id=sa.bindparam("agency_id"), service_id=sa.bindparam("service_id"),
+    user_id=sa.bindparam("user_id"), type="issued", to_status="waiting",
+    at=sa.bindparam("now"), day=sa.bindparam("day"), hour=sa.bindparam("hour"),
+    weekday=sa.bindparam("weekday"), priority=sa.bindparam("is_priority"),
+    note=sa.bindparam("note"),
+)
+
+_SET_IDEM = (
+    sa.update(_k)
+    .where(_k.c.scope == sa.bindparam("idem_scope"), _k.c.key == sa.bindparam("idem_key"))
+    .values(ticket_id=sa.bindparam("ticket_id"))
+)
+
+_tc = _t.c
+_earlier = sa.or_(_tc.sort_at < sa.bindparam("sort_at"),
+                  sa.and_(_tc.sort_at == sa.bindparam("sort_at"),
+                          _tc.id < sa.bindparam("ticket_id")))
+
+
+def _ahead(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).where(
+        _tc.service_id == sa.bindparam("service_id"), _tc.day == sa.bindparam("day"),
+        _tc.status == "waiting", _tc.id != sa.bindparam("ticket_id"), cond)
+
+
+_AHEAD_PRIORITY = _ahead(sa.and_(_tc.priority.is_not(None), _earlier))
+_AHEAD_REGULAR = _ahead(sa.or_(_tc.priority.is_not(None), _earlier))
+
+
+def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
+    params = _params(new)
+    seq = conn.execute(_UPSERT_SEQ[conn.dialect.name], params).scalar()
+    if seq is None:
+        return None
+    number = numbering.format_number(new.prefix, seq)
+    params["seq"], params["number"] = seq, number
+    ticket_id = conn.execute(_INSERT_TICKET, params).scalar_one()
+    params["ticket_id"] = ticket_id
+    conn.execute(_INSERT_EVENT, params)
+    if new.idem_key is not None:
+        conn.execute(_SET_IDEM, params)
+    ahead_stmt = _AHEAD_PRIORITY if new.priority is not None else _AHEAD_REGULAR
+    ahead = conn.execute(ahead_stmt, params).scalar_one()
+    return Written(ticket_id, seq, number, int(ahead))
+
+
+def write_ticket(conn: sa.Connection, new: NewTicket, *, pipelined: bool | None = None
+                 ) -> Written | None:
+    """Bump the day's sequence and write ticket, event and idempotency key; None when the quota
+    is used up (nothing written). `pipelined` forces a path (tests compare them)."""
+    if pipelined is None:
+        pipelined = conn.dialect.name == "postgresql"
+    return _write_postgres(conn, new) if pipelined else _write_generic(conn, new)

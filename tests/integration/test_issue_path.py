@@ -1,0 +1,123 @@
+"""The lean issue path (app/services/issue_sql.py) against the reference rules, on both engines.
+
+The PostgreSQL writer does in SQL what the generic one does in Python (the number's format,
+people ahead), so both are run on the same queue and compared with numbering.format_number and
+tickets.people_ahead.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from app.db.models import ServiceDay, Site, Ticket
+from app.domain import numbering
+from app.services import issue_sql, tickets
+from app.services.context import Ctx
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def _ctx(session, clock):
+    return Ctx(session=session, now=clock())
+
+
+def _new(world, service, clock, *, seq_day, priority=None, sort_at=None, used=1, limit=None):
+    lnow = clock().astimezone(WIB)
+    return issue_sql.NewTicket(
+        site_id=world.site.id, agency_id=service.agency_id, service_id=service.id,
+        prefix=service.prefix, day=seq_day, priority=priority, channel="kiosk", now=clock(),
+        sort_at=sort_at or clock(), tracking_code=secrets.token_urlsafe(9), booking_id=None,
+        transferred_from_id=None, note=None, used=used, quota_limit=limit, user_id=None,
+        hour=lnow.hour, weekday=lnow.isoweekday(), idem_scope=None, idem_key=None)
+
+
+def _reference_ahead(session, ticket_id: int) -> int:
+    ticket = session.get(Ticket, ticket_id, populate_existing=True)
+    return tickets.people_ahead(session, ticket)
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["generic", "pipelined"])
+def test_writer_numbers_and_people_ahead_match_the_reference(session, clock, world, backend,
+                                                             pipelined):
+    if pipelined and backend != "postgresql":
+        pytest.skip("the pipelined writer is PostgreSQL's")
+    clock.set(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))  # 10.00 WIB
+    day = clock().astimezone(WIB).date()
+    service = world.ktp
+    # Start just below 1000: the SQL formatting must agree with the domain's past three digits.
+    session.add(ServiceDay(service_id=service.id, day=day, last_seq=995, quota_used=0))
+    session.flush()
+    rng = random.Random(7)
+    conn = session.connection()
+    for i in range(12):
+        clock.set(clock() + timedelta(seconds=rng.choice((0, 0, 5))))  # ties on sort_at too
+        priority = rng.choice((None, None, "lansia"))
+        # Some tickets queue at an earlier place (a transfer keeps its original time).
+        sort_at = clock() - timedelta(minutes=30) if i % 5 == 4 else None
+        written = issue_sql.write_ticket(
+            conn, _new(world, service, clock, seq_day=day, priority=priority, sort_at=sort_at),
+            pipelined=pipelined)
+        assert written is not None
+        assert written.seq == 996 + i
+        assert written.number == numbering.format_number("A", 996 + i)
+        assert written.people_ahead == _reference_ahead(session, written.id), i
+    # The issued event was written with the ticket, in the site's local hour.
+    events = session.execute(sa.text(
+        "SELECT count(*), min(hour), max(hour) FROM ticket_event e JOIN ticket t "
+        "ON t.id = e.ticket_id WHERE t.service_id = :s AND e.type = 'issued'"),
+        {"s": service.id}).one()
+    assert tuple(events) == (12, 10, 10)
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["generic", "pipelined"])
+def test_writer_refuses_past_the_quota_and_writes_nothing(session, clock, world, backend,
+                                                          pipelined):
+    if pipelined and backend != "postgresql":
+        pytest.skip("the pipelined writer is PostgreSQL's")
+    day = clock().astimezone(WIB).date()
+    conn = session.connection()
+    first = issue_sql.write_ticket(conn, _new(world, world.kk, clock, seq_day=day, limit=2),
+                                   pipelined=pipelined)
+    second = issue_sql.write_ticket(conn, _new(world, world.kk, clock, seq_day=day, limit=2),
+                                    pipelined=pipelined)
+    third = issue_sql.write_ticket(conn, _new(world, world.kk, clock, seq_day=day, limit=2),
+                                   pipelined=pipelined)
+    assert first is not None and second is not None and third is None
+    count = session.scalar(sa.select(sa.func.count()).select_from(Ticket)
+                           .where(Ticket.service_id == world.kk.id))
+    assert count == 2
+    sd = session.get(ServiceDay, (world.kk.id, day), populate_existing=True)
+    assert (sd.last_seq, sd.quota_used) == (2, 2)
+
+
+def test_a_changed_site_time_zone_is_seen_at_once(session, clock, world):
+    """The time-zone hint of read_facts never keeps a stale date."""
+    # 23.30 in Jakarta is already 00.30 the next day in Makassar.
+    clock.set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
+    first = tickets.issue_ticket(_ctx(session, clock), service_id=world.kk.id)
+    assert first.ticket.day.isoformat() == "2026-11-23"
+    session.execute(sa.update(Site).where(Site.id == world.site.id)
+                    .values(timezone="Asia/Makassar"))
+    second = tickets.issue_ticket(_ctx(session, clock), service_id=world.kk.id)
+    assert second.ticket.day.isoformat() == "2026-11-24"
+    assert second.ticket.seq == 1  # a new day numbers from one again
+
+
+def test_issued_ticket_object_is_the_stored_row(session, clock, world):
+    issued = tickets.issue_ticket(_ctx(session, clock), service_id=world.ktp.id,
+                                  priority="disabilitas")
+    attached = issued.ticket
+    session.flush()
+    stored = session.execute(sa.select(Ticket.__table__).where(Ticket.id == attached.id)).one()
+    for column in Ticket.__table__.columns:
+        assert getattr(attached, column.key) == getattr(stored, column.key), column.key
+    # A change to the returned object is written back (transfers re-label tracking codes).
+    attached.note = "dicatat"
+    session.flush()
+    assert session.scalar(sa.select(Ticket.note).where(Ticket.id == attached.id)) == "dicatat"
