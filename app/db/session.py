@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,7 +44,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _drop_if_server_spoke)
+    return engine
+
+
+def _drop_if_server_spoke(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A cheap pre-ping: an idle pooled connection the server has written to is gone.
+
+    PostgreSQL writes to an idle client only to say goodbye (restart, shutdown, terminated
+    backend): then the socket is readable, or closed. Checking that costs no round trip, unlike
+    pool_pre_ping's SELECT 1 on every checkout. A connection that died silently still fails its
+    first statement (503), and SQLAlchemy then discards the whole pool.
+    """
+    if dbapi_conn.closed or dbapi_conn.pgconn.status != 0:  # 0: CONNECTION_OK
+        raise sa.exc.DisconnectionError("connection closed")
+    readable, _, _ = select.select([dbapi_conn.pgconn.socket], [], [], 0)
+    if readable:
+        raise sa.exc.DisconnectionError("the server sent something to an idle connection")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

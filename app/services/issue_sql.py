@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.db.models import (
     Agency,
@@ -87,9 +89,30 @@ _recent = (
     .limit(20)
     .subquery()
 )
+
+
+class _comma_joined(FunctionElement[str]):
+    """string_agg(x, ',') / group_concat(x, ','): like func.aggregate_strings, but with the
+    separator written into the SQL (aggregate_strings binds it at execution, which the raw
+    pipelined statements of this module cannot use)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(_comma_joined, "postgresql")
+def _comma_joined_pg(element: _comma_joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_comma_joined)
+def _comma_joined_default(element: _comma_joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
 # The last 20 real service times of the day, as "s1,s2,...".
 _RECENT = sa.select(
-    sa.func.aggregate_strings(sa.cast(_recent.c.duration_seconds, sa.String), ",")
+    _comma_joined(sa.cast(_recent.c.duration_seconds, sa.String))
 ).scalar_subquery().label("recent")
 
 
@@ -127,34 +150,100 @@ def _day_facts(local_now: datetime, special: list[list[str]] | None, recent: str
     return DayFacts(local_now, ranges, minutes)
 
 
-def read_facts(conn: sa.Connection, service_id: int, now: datetime
-               ) -> tuple[ServiceFacts, DayFacts] | None:
-    """The service, its site's date today, today's special hours and recent service times.
+@dataclass(frozen=True)
+class Claim:
+    """An Idempotency-Key to claim: the first request with it inserts the row; a racing twin
+    blocks on that row until the first commits, then finds it taken."""
 
-    One statement when the site's time zone is already known in this process (the date to
-    ask about depends on it); it comes back with the row, so a changed zone is noticed and
-    the day read again."""
+    scope: str
+    key: str
+    request_hash: str
+    now: datetime
+
+    def params(self) -> dict[str, Any]:
+        return {"scope": self.scope, "key": self.key, "hash": self.request_hash,
+                "now": self.now}
+
+
+def _claim_statement(dialect: Any) -> sa.Insert:
+    return (
+        dialect.insert(_k)
+        .values(scope=sa.bindparam("scope"), key=sa.bindparam("key"),
+                request_hash=sa.bindparam("hash"), ticket_id=None, created_at=sa.bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(_k.c.key)
+    )
+
+
+CLAIM = {"sqlite": _claim_statement(sqlite), "postgresql": _claim_statement(postgresql)}
+
+
+@dataclass(frozen=True)
+class Facts:
+    claimed: bool  # False: the key was already taken (a retry)
+    service: ServiceFacts | None  # None: no such service
+    today: DayFacts | None
+
+
+def _pg(stmt: sa.ClauseElement) -> tuple[str, dict[str, Any]]:
+    """A Core statement as psycopg SQL, to send in a pipeline on the driver connection, with
+    the values of its literal parameters ("finished", None...)."""
+    compiled = stmt.compile(dialect=postgresql.psycopg.dialect())
+    return str(compiled), dict(compiled.params)
+
+
+_PG_CLAIM = _pg(CLAIM["postgresql"])
+_PG_SERVICE_FACTS = _pg(SERVICE_FACTS)
+_PG_SERVICE_AND_DAY_FACTS = _pg(SERVICE_AND_DAY_FACTS)
+
+
+def _first_reads(conn: sa.Connection, claim: Claim | None, facts_stmt: Any,
+                 params: dict[str, Any]) -> tuple[bool, Any]:
+    """Claim the key (if any) and read the service: one round trip on PostgreSQL."""
+    if conn.dialect.name != "postgresql":
+        claimed = claim is None or conn.execute(
+            CLAIM[conn.dialect.name], claim.params()).first() is not None
+        return claimed, conn.execute(facts_stmt, params).first()
+    raw = conn.connection.driver_connection
+    sql, fixed = (_PG_SERVICE_AND_DAY_FACTS if facts_stmt is SERVICE_AND_DAY_FACTS
+                  else _PG_SERVICE_FACTS)
+    with raw.pipeline():
+        claimed_cur = None
+        if claim is not None:
+            claim_sql, claim_fixed = _PG_CLAIM
+            claimed_cur = raw.execute(claim_sql, {**claim_fixed, **claim.params()}, prepare=True)
+        facts_cur = raw.execute(sql, {**fixed, **params}, prepare=True)
+    claimed = claimed_cur is None or claimed_cur.fetchone() is not None
+    return claimed, facts_cur.fetchone()
+
+
+def read_facts(conn: sa.Connection, service_id: int, now: datetime,
+               claim: Claim | None = None) -> Facts:
+    """Claim the Idempotency-Key, and read the service, its site's date today, today's special
+    hours and recent service times.
+
+    One round trip when the site's time zone is already known in this process (the date to
+    ask about depends on it); the zone comes back with the row, so a changed zone is noticed
+    and the day read again."""
     tz = _TZ_HINT.get(service_id)
-    if tz is not None:
-        local = now.astimezone(ZoneInfo(tz))
-        row = conn.execute(SERVICE_AND_DAY_FACTS,
-                           {"service_id": service_id, "day": local.date()}).first()
-        if row is None:
-            return None
-        facts = ServiceFacts(*row[:-2])
-        if facts.timezone == tz:
-            return facts, _day_facts(local, row[-2], row[-1])
+    local = now.astimezone(ZoneInfo(tz)) if tz is not None else None
+    if local is not None:
+        claimed, row = _first_reads(conn, claim, SERVICE_AND_DAY_FACTS,
+                                    {"service_id": service_id, "day": local.date()})
+        facts = ServiceFacts(*row[:-2]) if row is not None else None
     else:
-        row = conn.execute(SERVICE_FACTS, {"service_id": service_id}).first()
-        if row is None:
-            return None
-        facts = ServiceFacts(*row)
+        claimed, row = _first_reads(conn, claim, SERVICE_FACTS, {"service_id": service_id})
+        facts = ServiceFacts(*row) if row is not None else None
+    if not claimed or facts is None:
+        return Facts(claimed, facts, None)
+    if local is not None and facts.timezone == tz:
+        return Facts(True, facts, _day_facts(local, row[-2], row[-1]))
     _TZ_HINT[service_id] = facts.timezone
     local = now.astimezone(ZoneInfo(facts.timezone))
     special, recent = conn.execute(DAY_FACTS, {"site_id": facts.site_id,
                                                "service_id": service_id,
                                                "day": local.date()}).one()
-    return facts, _day_facts(local, special, recent)
+    return Facts(True, facts, _day_facts(local, special, recent))
 
 
 @dataclass(frozen=True)

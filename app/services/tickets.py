@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -107,32 +107,18 @@ def request_fingerprint(service_id: int, priority: str | None) -> str:
     return hashlib.sha256(f"{service_id}|{priority or ''}".encode()).hexdigest()
 
 
-def _claim_statement(dialect: Any) -> sa.Insert:
-    k = IdempotencyKey.__table__.c
-    return (
-        dialect.insert(IdempotencyKey.__table__)
-        .values(scope=sa.bindparam("scope"), key=sa.bindparam("key"),
-                request_hash=sa.bindparam("hash"), ticket_id=None, created_at=sa.bindparam("now"))
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(k.key)
-    )
-
-
-_CLAIM = {"sqlite": _claim_statement(sqlite), "postgresql": _claim_statement(postgresql)}
-
-
-def _claim_idempotency_key(ctx: Ctx, scope: str, key: str, fingerprint: str) -> Ticket | None:
-    """Claim the key first; a racing twin blocks here until the first commits, then reads it."""
-    conn = ctx.session.connection()
-    params = {"scope": scope, "key": key, "hash": fingerprint, "now": ctx.now}
-    if conn.execute(_CLAIM[conn.dialect.name], params).first() is not None:
-        return None
-    row = ctx.session.get(IdempotencyKey, (scope, key), populate_existing=True)
+def _issued_for_key(ctx: Ctx, claim: issue_sql.Claim) -> Issued:
+    """A retry: the ticket its first request issued (after that request committed)."""
+    session = ctx.session
+    row = session.get(IdempotencyKey, (claim.scope, claim.key), populate_existing=True)
     if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
         raise DomainError("idempotency_conflict")
-    if row.request_hash != fingerprint:
+    if row.request_hash != claim.request_hash:
         raise DomainError("idempotency_conflict")
-    return get_ticket(ctx.session, row.ticket_id)
+    existing = get_ticket(session, row.ticket_id)
+    ahead = people_ahead(session, existing)
+    return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
+                                                       existing.day))
 
 
 def issue_ticket(
@@ -162,19 +148,17 @@ def issue_ticket(
                               reason_id="kelompok prioritas tidak dikenal",
                               reason_en="unknown priority group") from None
     actor = ctx.actor
+    claim = None
     if idempotency_key is not None and actor is not None:
-        existing = _claim_idempotency_key(
-            ctx, actor.scope_key, idempotency_key, request_fingerprint(service_id, priority)
-        )
-        if existing is not None:
-            ahead = people_ahead(session, existing)
-            return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
-                                                               existing.day))
+        claim = issue_sql.Claim(actor.scope_key, idempotency_key,
+                                request_fingerprint(service_id, priority), ctx.now)
     conn = session.connection()
-    found = issue_sql.read_facts(conn, service_id, ctx.now)
-    if found is None:
+    found = issue_sql.read_facts(conn, service_id, ctx.now, claim)
+    if claim is not None and not found.claimed:
+        return _issued_for_key(ctx, claim)
+    facts, today = found.service, found.today
+    if facts is None or today is None:
         raise NotFound("Layanan", "Service")
-    facts, today = found
     if not facts.is_active or not facts.agency_active:
         raise DomainError("service_inactive")
     if actor is not None and actor.role != "admin":

@@ -121,3 +121,29 @@ def test_issued_ticket_object_is_the_stored_row(session, clock, world):
     attached.note = "dicatat"
     session.flush()
     assert session.scalar(sa.select(Ticket.note).where(Ticket.id == attached.id)) == "dicatat"
+
+
+def test_estimate_uses_todays_service_times_and_open_counters(session, clock, world):
+    """Both reads of read_facts (the first, then the one-statement one) see the day's times."""
+    from app.services import auth
+
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # 09.00 WIB
+    officer = Ctx(session=session, now=clock(), actor=auth.principal_for_user(world.officer_d))
+    tickets.open_counter(officer, world.c1, take_over=True)
+    for minutes in (4, 6, 6, 7, 30):  # median 6
+        tickets.issue_ticket(_ctx(session, clock), service_id=world.kk.id)
+        session.flush()
+        officer.now = clock()
+        ticket = tickets.call_next(officer, world.c1)
+        tickets.start(officer, ticket)
+        session.flush()
+        clock.set(clock() + timedelta(minutes=minutes))
+        officer.now = clock()
+        tickets.finish(officer, ticket)
+        session.flush()
+    estimates = []
+    for _ in range(3):
+        issued = tickets.issue_ticket(_ctx(session, clock), service_id=world.kk.id)
+        session.flush()
+        estimates.append((issued.people_ahead, issued.estimated_wait_minutes))
+    assert estimates == [(0, 0), (1, 6), (2, 12)]
