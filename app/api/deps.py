@@ -76,7 +76,8 @@ def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
         if resolve:
             ctx.actor = resolve_principal(request, session)
         yield ctx
-        state.bus.commit(session, ctx.outbox)
+        # A use case whose last write carried the COMMIT has sent its events with it.
+        state.bus.commit(session, ctx.outbox[ctx.committed_events or 0:])
     except BaseException:
         session.rollback()
         raise
@@ -86,17 +87,23 @@ def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
     state.bus.publish_after_commit(ctx.outbox)
 
 
-async def run_unit_of_work(request: Request, work: Callable[[Ctx], T]) -> T:
+async def run_unit_of_work(request: Request, work: Callable[[Ctx], T], *,
+                           commit_with_last_write: bool = False) -> T:
     """Run a whole unit of work (session, principal, use case, commit) in one pool thread.
 
     With CtxDep FastAPI opens the unit of work, runs the endpoint and commits in three separate
     pool threads, each waiting for the event loop and a free thread in between. The hot paths
     (a kiosk issuing a ticket, a counter calling the next one) hold a row lock from their
     use case to their commit, so they use this instead: the commit follows the use case at once.
+    `commit_with_last_write`: the work's last database write may carry the COMMIT itself (its
+    answer is shaped without the database afterwards).
     """
+    bus = request.app.state.bus
 
     def run() -> T:
         with contextmanager(_unit_of_work)(request, resolve=True) as ctx:
+            if commit_with_last_write:
+                ctx.commit_channel = bus.pipelined_channel
             return work(ctx)
 
     return await anyio.to_thread.run_sync(run)

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.errors import ERRORS, DomainError
@@ -100,6 +100,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return await _db_down(request, exc)  # type: ignore[arg-type]
+        if isinstance(exc, DataError):
+            # A value the database cannot hold (a NUL character in a form field, a number out
+            # of range) that validation let through: the input's fault, and nothing was stored.
+            log.warning("value refused by the database: %s", exc.orig)
+            return JSONResponse(
+                error_body("validation_error", _msg("validation_error", request_lang(request))),
+                status_code=422,
+            )
         log.exception("database error")
         return JSONResponse(
             error_body("internal_error", _msg("internal_error", request_lang(request))),

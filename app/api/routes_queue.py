@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
@@ -65,7 +64,7 @@ def get_catalog(ctx: CtxDep, site_id: Id | None = None,
     }
 
 
-def ticket_out(ctx: Ctx, ticket: Ticket, ahead: int | None = None,
+def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None = None,
                estimate: int | None = None) -> TicketRead:
     if ahead is None:
         ahead = tickets.people_ahead(ctx.session, ticket)
@@ -92,11 +91,12 @@ async def issue_ticket(
         require(ctx, "kiosk", "admin", "manager", "officer")
         issued = tickets.issue_ticket(ctx, service_id=body.service_id, priority=body.priority,
                                       idempotency_key=idempotency_key)
-        return ticket_out(ctx, issued.ticket, issued.people_ahead,
+        return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
-    out, created = await run_unit_of_work(request, work)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    return Response(out.model_dump_json(), status_code=201 if created else 200,
+                    media_type="application/json")
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead, tags=["counter"])

@@ -118,6 +118,11 @@ class EventBus:
     def emit_in_transaction(self, connection: Any, events: list[Event]) -> None:
         """Transport hook for backends that ride the database transaction (none here)."""
 
+    def pipelined_channel(self) -> tuple[str, str] | None:
+        """(channel, stamp) for a use case that sends its own notification with its COMMIT;
+        None when this transport does not ride the database."""
+        return None
+
     def commit(self, session: Any, events: list[Event]) -> None:
         """Commit a unit of work whose use case raised these events (sent by the caller once
         the commit is done, with publish_after_commit)."""

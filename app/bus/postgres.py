@@ -61,6 +61,9 @@ class PostgresBus(EventBus):
             payload = _stamp(event.to_json())
             connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
 
+    def pipelined_channel(self) -> tuple[str, str] | None:
+        return CHANNEL, _stamp("")
+
     def commit(self, session: Any, events: list[Event]) -> None:
         """Send the notifications and the COMMIT in one round trip (a pipeline).
 

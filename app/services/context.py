@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +38,11 @@ class Ctx:
     actor: Principal | None = None
     outbox: list[Event] = field(default_factory=list)
     ip: str | None = None
+    # Offered by the unit of work when the use case may commit together with its last write,
+    # notifications included (PostgreSQL; see app/services/issue_sql.py): () -> (channel,
+    # stamp). The use case then records how many outbox events that commit already sent.
+    commit_channel: Callable[[], tuple[str, str]] | None = None
+    committed_events: int | None = None
 
     def emit(self, event: Event) -> None:
         self.outbox.append(event)

@@ -310,8 +310,19 @@ WITH seq AS (
 ), k AS (
   UPDATE idempotency_key SET ticket_id = t.id FROM t
   WHERE scope = %(idem_scope)s AND key = %(idem_key)s
+), undo AS (
+  -- No ticket (quota used up): give the key back, so this transaction may commit as it is.
+  DELETE FROM idempotency_key
+  WHERE scope = %(idem_scope)s AND key = %(idem_key)s AND NOT EXISTS (SELECT 1 FROM seq)
 )
 SELECT id, seq, number FROM t
+"""
+
+# The ticket.issued notification, its ticket id and number filled in from the row just written.
+_PG_NOTIFY_ISSUED = """
+SELECT pg_notify(%(channel)s, %(stamp)s || jsonb_set(jsonb_set(%(event)s::jsonb,
+         '{data,ticket_id}', to_jsonb(t.id)), '{data,number}', to_jsonb(t.number))::text)
+FROM ticket t WHERE t.tracking_code = %(tracking_code)s
 """
 
 # The new ticket holds the day's last sequence number (we hold that row's lock). Within one
@@ -342,13 +353,31 @@ def _params(new: NewTicket) -> dict[str, Any]:
     }
 
 
-def _write_postgres(conn: sa.Connection, new: NewTicket) -> Written | None:
+@dataclass(frozen=True)
+class CommitWith:
+    """Commit in the write's own round trip, sending this ticket.issued event (its ticket_id
+    and number are filled in by the database) on the bus channel."""
+
+    channel: str
+    stamp: str
+    event_json: str
+
+
+def _write_postgres(conn: sa.Connection, new: NewTicket, commit: CommitWith | None = None
+                    ) -> Written | None:
+    """One round trip from the sequence bump to the end: with `commit`, the notification and
+    the COMMIT ride in the same pipeline, so the row lock is held for no Python at all."""
     raw = conn.connection.driver_connection
     params = _params(new)
     ahead_sql = _PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR
     with raw.pipeline():
         written = raw.execute(_PG_WRITE, params, prepare=True)
         ahead = raw.execute(ahead_sql, params, prepare=True)
+        if commit is not None:
+            raw.execute(_PG_NOTIFY_ISSUED, {
+                "channel": commit.channel, "stamp": commit.stamp, "event": commit.event_json,
+                "tracking_code": new.tracking_code}, prepare=True)
+            raw.commit()
     row = written.fetchone()
     if row is None:
         return None
@@ -433,10 +462,14 @@ def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
     return Written(ticket_id, seq, number, int(ahead))
 
 
-def write_ticket(conn: sa.Connection, new: NewTicket, *, pipelined: bool | None = None
-                 ) -> Written | None:
+def write_ticket(conn: sa.Connection, new: NewTicket, *, pipelined: bool | None = None,
+                 commit: CommitWith | None = None) -> Written | None:
     """Bump the day's sequence and write ticket, event and idempotency key; None when the quota
-    is used up (nothing written). `pipelined` forces a path (tests compare them)."""
+    is used up (no ticket). `pipelined` forces a path (tests compare them). `commit` (PostgreSQL
+    only) also commits the transaction, with the notification."""
     if pipelined is None:
         pipelined = conn.dialect.name == "postgresql"
-    return _write_postgres(conn, new) if pipelined else _write_generic(conn, new)
+    if pipelined:
+        return _write_postgres(conn, new, commit)
+    assert commit is None, "only the pipelined writer commits"
+    return _write_generic(conn, new)

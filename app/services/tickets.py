@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,10 +50,21 @@ EVENT_TYPES = {
 
 @dataclass
 class Issued:
-    ticket: Ticket
+    """An issued ticket. `view` has the ticket's columns as attributes; `ticket` is the ORM
+    object (made on first use: the kiosk's answer needs only the view)."""
+
+    view: Any
     created: bool
     people_ahead: int
     estimated_wait_minutes: int
+    session: Session | None = None
+
+    @property
+    def ticket(self) -> Ticket:
+        if not isinstance(self.view, Ticket):
+            assert self.session is not None
+            self.view = _attach_ticket(self.session, self.view)
+        return self.view
 
 
 def _insert(session: Session, table: sa.Table | type) -> sa.Insert:
@@ -195,26 +207,17 @@ def issue_ticket(
         idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
         idem_key=idempotency_key if actor else None,
     )
-    written = issue_sql.write_ticket(conn, new)
+    event = Event(ev.TICKET_ISSUED, facts.site_id, {
+        "ticket_id": 0, "number": "", "service_id": facts.id, "agency_id": facts.agency_id,
+        "priority": priority is not None, "zone": facts.zone, "at": ctx.now.isoformat(),
+    })
+    commit = _commit_with(ctx, event)
+    written = issue_sql.write_ticket(conn, new, commit=commit)
+    if commit is not None:
+        ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
     if written is None:
         _quota_exhausted(session, service_id, ctx.now, day)
-    ticket = _attach_ticket(session, new, written)
-    avg_minutes = waiting.average_service_minutes(today.recent_minutes,
-                                                  float(facts.typical_minutes))
-    estimate = waiting.estimate_wait_minutes(written.people_ahead, facts.open_counters,
-                                             avg_minutes)
-    ctx.emit(Event(ev.TICKET_ISSUED, facts.site_id, {
-        "ticket_id": written.id, "number": written.number, "service_id": facts.id,
-        "agency_id": facts.agency_id, "priority": priority is not None,
-        "zone": facts.zone, "at": ctx.now.isoformat(),
-    }))
-    return Issued(ticket, True, written.people_ahead, estimate)
-
-
-def _attach_ticket(session: Session, new: issue_sql.NewTicket, written: issue_sql.Written
-                   ) -> Ticket:
-    """The ORM object for the row just written, without reading it back."""
-    ticket = Ticket(
+    row = TicketRow(
         id=written.id, site_id=new.site_id, agency_id=new.agency_id, service_id=new.service_id,
         day=new.day, seq=written.seq, number=written.number, status=TicketStatus.WAITING.value,
         priority=new.priority, channel=new.channel, issued_at=new.now, sort_at=new.sort_at,
@@ -222,6 +225,61 @@ def _attach_ticket(session: Session, new: issue_sql.NewTicket, written: issue_sq
         counter_id=None, officer_id=None, tracking_code=new.tracking_code,
         transferred_from_id=new.transferred_from_id, booking_id=new.booking_id, note=new.note,
     )
+    avg_minutes = waiting.average_service_minutes(today.recent_minutes,
+                                                  float(facts.typical_minutes))
+    estimate = waiting.estimate_wait_minutes(written.people_ahead, facts.open_counters,
+                                             avg_minutes)
+    event.data.update(ticket_id=written.id, number=written.number)
+    ctx.emit(event)
+    return Issued(row, True, written.people_ahead, estimate, session)
+
+
+def _commit_with(ctx: Ctx, event: Event) -> issue_sql.CommitWith | None:
+    """Commit with the ticket's own write, when the unit of work offers it and nothing else is
+    waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
+    session = ctx.session
+    if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
+            or session.deleted or session.get_bind().dialect.name != "postgresql"):
+        return None
+    found = ctx.commit_channel()
+    if found is None:
+        return None
+    channel, stamp = found
+    return issue_sql.CommitWith(channel, stamp, event.to_json())
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket row just written, as plain values (every column of Ticket)."""
+
+    id: int
+    site_id: int
+    agency_id: int
+    service_id: int
+    day: date
+    seq: int
+    number: str
+    status: str
+    priority: str | None
+    channel: str
+    issued_at: datetime
+    sort_at: datetime
+    called_at: datetime | None
+    first_called_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    call_count: int
+    counter_id: int | None
+    officer_id: int | None
+    tracking_code: str
+    transferred_from_id: int | None
+    booking_id: int | None
+    note: str | None
+
+
+def _attach_ticket(session: Session, row: TicketRow) -> Ticket:
+    """The ORM object for the row just written, without reading it back."""
+    ticket = Ticket(**dataclasses.asdict(row))
     make_transient_to_detached(ticket)
     session.add(ticket)
     return ticket

@@ -144,3 +144,59 @@ async def test_commit_sends_events_and_commit_in_one_pipeline(buses, engine) -> 
         buses[0].commit(session, [])
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 2
+
+
+async def test_issue_commits_with_its_write_and_notifies(buses, pg_url) -> None:
+    """The kiosk path: ticket, event, notification and COMMIT in the write's own round trip."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from app.db.migrate import upgrade
+    from app.db.models import IdempotencyKey, Service, Ticket
+    from app.domain.errors import DomainError
+    from app.services import auth, tickets
+    from app.services.context import Ctx
+    from tests.support.world import build_world
+
+    upgrade(pg_url)
+    engine = sa.create_engine(pg_url)
+    now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    with Session(engine, expire_on_commit=False) as s:
+        world = build_world(s, now=now)
+        s.execute(sa.update(Service).where(Service.id == world.kk.id).values(daily_quota=1))
+        s.commit()
+    subs = [b.subscribe(16) for b in buses]
+
+    def issue(key: str):
+        with Session(engine, expire_on_commit=False) as s:
+            ctx = Ctx(session=s, now=now,
+                      actor=auth.principal_for_device(s, world.kiosk_token))
+            ctx.commit_channel = buses[0].pipelined_channel
+            try:
+                issued = tickets.issue_ticket(ctx, service_id=world.kk.id, idempotency_key=key)
+            except DomainError as exc:
+                s.rollback()
+                return exc.code, ctx
+            # Committed already: another connection sees the ticket before our own commit.
+            with engine.connect() as other:
+                seen = other.execute(sa.select(Ticket.number)
+                                     .where(Ticket.id == issued.ticket.id)).scalar()
+            s.commit()
+            return (issued.ticket.id, issued.ticket.number, seen), ctx
+
+    (ticket_id, number, seen), ctx = await asyncio.to_thread(issue, "k-1")
+    assert seen == number == "K-001" and ctx.committed_events == 1
+    for sub in subs:
+        got = await asyncio.wait_for(sub.get(), 5)
+        assert got.type == ev.TICKET_ISSUED
+        assert got.data == ctx.outbox[0].data and got.data["ticket_id"] == ticket_id
+    # Past the quota: nothing is kept, not even the Idempotency-Key, and nobody is told.
+    code, ctx = await asyncio.to_thread(issue, "k-2")
+    assert code == "quota_exhausted"
+    with engine.connect() as conn:
+        keys = conn.execute(sa.select(IdempotencyKey.key).order_by(IdempotencyKey.key)).scalars()
+        assert list(keys) == ["k-1"]
+    await asyncio.sleep(0.3)
+    assert all(sub.queue.empty() for sub in subs)
+    engine.dispose()

@@ -112,11 +112,13 @@ def test_a_changed_site_time_zone_is_seen_at_once(session, clock, world):
 def test_issued_ticket_object_is_the_stored_row(session, clock, world):
     issued = tickets.issue_ticket(_ctx(session, clock), service_id=world.ktp.id,
                                   priority="disabilitas")
+    view = issued.view  # what the kiosk's answer is made of, before any ORM object exists
     attached = issued.ticket
     session.flush()
     stored = session.execute(sa.select(Ticket.__table__).where(Ticket.id == attached.id)).one()
     for column in Ticket.__table__.columns:
         assert getattr(attached, column.key) == getattr(stored, column.key), column.key
+        assert getattr(view, column.key) == getattr(stored, column.key), column.key
     # A change to the returned object is written back (transfers re-label tracking codes).
     attached.note = "dicatat"
     session.flush()
