@@ -12,8 +12,3 @@ configure_logging(_settings)
 for _warning in production_warnings(_settings):
     logging.getLogger("mpp").warning("production checklist: %s", _warning)
 app = create_app(_settings)
-import os as _os  # noqa: E402
-import sys as _sys  # noqa: E402
-
-if _os.environ.get("XX_SWITCH"):
-    _sys.setswitchinterval(float(_os.environ["XX_SWITCH"]))

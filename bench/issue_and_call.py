@@ -44,7 +44,7 @@ from tests.support.live import prepare_database, start_server  # noqa: E402
 # connections under load); any of these set in the bench's own environment wins.
 SERVER_ENV = {"MPP_DB_POOL_SIZE": "10", "MPP_DB_MAX_OVERFLOW": "20"}
 SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_SIZE",
-                                              "MPP_DB_MAX_OVERFLOW", "XX_SWITCH") if k in os.environ})
+                                              "MPP_DB_MAX_OVERFLOW") if k in os.environ})
 PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PGBENCH_SQL = """\\set sid random(1, 4)
