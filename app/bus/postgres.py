@@ -14,15 +14,13 @@ import time
 from typing import Any
 
 import psycopg
-import sqlalchemy as sa
 
 from app.bus.base import EventBus
 from app.domain.events import Event
 
 log = logging.getLogger(__name__)
 CHANNEL = "mpp_events"
-_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
-_NOTIFY_SQL = "SELECT pg_notify(%s, %s)"
+_NOTIFY = "SELECT pg_notify(%s, %s)"
 
 
 def _libpq_url(url: str) -> str:
@@ -57,9 +55,7 @@ class PostgresBus(EventBus):
         return self.connected
 
     def emit_in_transaction(self, connection: Any, events: list[Event]) -> None:
-        for event in events:
-            payload = _stamp(event.to_json())
-            connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+        _notify(connection.connection.driver_connection, events)
 
     def pipelined_channel(self) -> tuple[str, str] | None:
         return CHANNEL, _stamp("")
@@ -67,17 +63,16 @@ class PostgresBus(EventBus):
     def commit(self, session: Any, events: list[Event]) -> None:
         """Send the notifications and the COMMIT in one round trip (a pipeline).
 
-        A ticket issue holds its service's `service_day` row lock until this commit; one round
-        trip here, instead of one per event plus the commit, is time every other kiosk of that
-        service does not wait."""
+        Calls and transfers hold row locks (a counter's, a ticket's, a day's sequence) until this
+        commit; one round trip here, instead of one per event plus the commit, is time the
+        others waiting for those rows do not wait."""
         if not events:
             session.commit()
             return
         session.flush()
         raw = session.connection().connection.driver_connection
         with raw.pipeline():
-            for event in events:
-                raw.execute(_NOTIFY_SQL, (CHANNEL, _stamp(event.to_json())), prepare=True)
+            _notify(raw, events)
             raw.commit()
         # The driver has committed; this only closes SQLAlchemy's books (psycopg skips a
         # COMMIT when no transaction is open).
@@ -131,6 +126,12 @@ class PostgresBus(EventBus):
             log.warning("event bus: ignoring malformed payload")
             return
         self._fanout(event)
+
+
+def _notify(raw: psycopg.Connection[Any], events: list[Event]) -> None:
+    """pg_notify each event on the driver connection, inside its open transaction."""
+    for event in events:
+        raw.execute(_NOTIFY, (CHANNEL, _stamp(event.to_json())), prepare=True)
 
 
 def _stamp(payload: str) -> str:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.pq import ConnStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,7 +58,7 @@ def _drop_if_server_spoke(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
     pool_pre_ping's SELECT 1 on every checkout. A connection that died silently still fails its
     first statement (503), and SQLAlchemy then discards the whole pool.
     """
-    if dbapi_conn.closed or dbapi_conn.pgconn.status != 0:  # 0: CONNECTION_OK
+    if dbapi_conn.closed or dbapi_conn.pgconn.status != ConnStatus.OK:
         raise sa.exc.DisconnectionError("connection closed")
     readable, _, _ = select.select([dbapi_conn.pgconn.socket], [], [], 0)
     if readable:

@@ -41,7 +41,7 @@ class Ctx:
     # Offered by the unit of work when the use case may commit together with its last write,
     # notifications included (PostgreSQL; see app/services/issue_sql.py): () -> (channel,
     # stamp). The use case then records how many outbox events that commit already sent.
-    commit_channel: Callable[[], tuple[str, str]] | None = None
+    commit_channel: Callable[[], tuple[str, str] | None] | None = None
     committed_events: int | None = None
 
     def emit(self, event: Event) -> None:

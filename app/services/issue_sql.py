@@ -63,32 +63,39 @@ class ServiceFacts:
     open_counters: int
 
 
-_OPEN_COUNTERS = (
-    sa.select(sa.func.count())
-    .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
-    .where(counter_service.c.service_id == _s.id, Counter.is_open.is_(True))
-    .scalar_subquery()
-)
+
+def _open_counters(service_id: Any) -> sa.Select[Any]:
+    return (
+        sa.select(sa.func.count())
+        .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
+        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True))
+    )
+
+
+# Counters open now for a service (the waiting estimate divides by it).
+OPEN_COUNTERS = _open_counters(sa.bindparam("service_id"))
 
 SERVICE_FACTS = (
     sa.select(
         _s.id, _s.site_id, _s.agency_id, _s.prefix, _s.daily_quota, _s.typical_minutes,
         _s.opening_hours, _s.booking_enabled, _s.is_active, _a.is_active.label("agency_active"),
-        _a.zone, _site.timezone, _OPEN_COUNTERS.label("open_counters"),
+        _a.zone, _site.timezone,
+        _open_counters(_s.id).scalar_subquery().label("open_counters"),
     )
     .select_from(Service.__table__.join(Agency.__table__, _a.id == _s.agency_id)
                  .join(Site.__table__, _site.id == _a.site_id))
     .where(_s.id == sa.bindparam("service_id"))
 )
 
-_recent = (
+# The service's last 20 real service times of the day, in seconds, newest first.
+RECENT_SECONDS = (
     sa.select(_e.c.duration_seconds)
     .where(_e.c.service_id == sa.bindparam("service_id"), _e.c.day == sa.bindparam("day"),
            _e.c.type == "finished", _e.c.duration_seconds.is_not(None))
     .order_by(_e.c.id.desc())
     .limit(20)
-    .subquery()
 )
+_recent = RECENT_SECONDS.subquery()
 
 
 class _comma_joined(FunctionElement[str]):
@@ -436,13 +443,23 @@ _earlier = sa.or_(_tc.sort_at < sa.bindparam("sort_at"),
 
 
 def _ahead(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    # The ticket itself never counts: it is not earlier than itself.
     return sa.select(sa.func.count()).where(
         _tc.service_id == sa.bindparam("service_id"), _tc.day == sa.bindparam("day"),
-        _tc.status == "waiting", _tc.id != sa.bindparam("ticket_id"), cond)
+        _tc.status == "waiting", cond)
 
 
 _AHEAD_PRIORITY = _ahead(sa.and_(_tc.priority.is_not(None), _earlier))
+# Every waiting priority ticket goes first, then regular ones in order.
 _AHEAD_REGULAR = _ahead(sa.or_(_tc.priority.is_not(None), _earlier))
+
+
+def count_ahead(conn: sa.Connection, *, service_id: int, day: date, sort_at: datetime,
+                ticket_id: int, priority: str | None) -> int:
+    """Waiting tickets of the service that will be called before this waiting ticket."""
+    stmt = _AHEAD_PRIORITY if priority is not None else _AHEAD_REGULAR
+    return int(conn.execute(stmt, {"service_id": service_id, "day": day, "sort_at": sort_at,
+                                   "ticket_id": ticket_id}).scalar_one())
 
 
 def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
@@ -457,9 +474,9 @@ def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
     conn.execute(_INSERT_EVENT, params)
     if new.idem_key is not None:
         conn.execute(_SET_IDEM, params)
-    ahead_stmt = _AHEAD_PRIORITY if new.priority is not None else _AHEAD_REGULAR
-    ahead = conn.execute(ahead_stmt, params).scalar_one()
-    return Written(ticket_id, seq, number, int(ahead))
+    ahead = count_ahead(conn, service_id=new.service_id, day=new.day, sort_at=new.sort_at,
+                        ticket_id=ticket_id, priority=new.priority)
+    return Written(ticket_id, seq, number, ahead)
 
 
 def write_ticket(conn: sa.Connection, new: NewTicket, *, pipelined: bool | None = None,

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,7 +21,6 @@ from app.db.models import (
     Site,
     Ticket,
     TicketEvent,
-    counter_service,
 )
 from app.db.session import is_postgres
 from app.domain import events as ev
@@ -53,7 +52,7 @@ class Issued:
     """An issued ticket. `view` has the ticket's columns as attributes; `ticket` is the ORM
     object (made on first use: the kiosk's answer needs only the view)."""
 
-    view: Any
+    view: Ticket | TicketRow
     created: bool
     people_ahead: int
     estimated_wait_minutes: int
@@ -239,7 +238,7 @@ def _commit_with(ctx: Ctx, event: Event) -> issue_sql.CommitWith | None:
     waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
     session = ctx.session
     if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
-            or session.deleted or session.get_bind().dialect.name != "postgresql"):
+            or session.deleted or not is_postgres(session)):
         return None
     found = ctx.commit_channel()
     if found is None:
@@ -307,40 +306,18 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     """Waiting tickets of the same service that will be called before this one."""
     if ticket.status != TicketStatus.WAITING.value:
         return 0
-    t = Ticket.__table__.c
-    earlier = sa.or_(t.sort_at < ticket.sort_at,
-                     sa.and_(t.sort_at == ticket.sort_at, t.id < ticket.id))
-    if ticket.priority is not None:
-        cond = sa.and_(t.priority.is_not(None), earlier)
-    else:
-        # Every waiting priority ticket goes first, then regular ones in order.
-        cond = sa.or_(t.priority.is_not(None), earlier)
-    stmt = sa.select(sa.func.count()).where(
-        t.service_id == ticket.service_id, t.day == ticket.day, t.status == "waiting", cond
-    )
-    return int(session.execute(stmt).scalar() or 0)
+    return issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
+                                 day=ticket.day, sort_at=ticket.sort_at, ticket_id=ticket.id,
+                                 priority=ticket.priority)
 
 
 def open_counter_count(session: Session, service_id: int) -> int:
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
-        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True))
-    )
-    return int(session.execute(stmt).scalar() or 0)
+    return int(session.execute(issue_sql.OPEN_COUNTERS, {"service_id": service_id}).scalar_one())
 
 
-def recent_service_minutes(session: Session, service_id: int, day: date, limit: int = 20
-                           ) -> list[float]:
-    e = TicketEvent.__table__.c
-    stmt = (
-        sa.select(e.duration_seconds)
-        .where(e.service_id == service_id, e.day == day, e.type == "finished",
-               e.duration_seconds.is_not(None))
-        .order_by(e.id.desc())
-        .limit(limit)
-    )
-    return [s / 60 for s in session.execute(stmt).scalars()]
+def recent_service_minutes(session: Session, service_id: int, day: date) -> list[float]:
+    rows = session.execute(issue_sql.RECENT_SECONDS, {"service_id": service_id, "day": day})
+    return [s / 60 for s in rows.scalars()]
 
 
 def estimate_for(session: Session, service: Service, ahead: int, day: date) -> int:
