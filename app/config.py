@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Database connections per process (PostgreSQL allows 100 in all by default).
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # PostgreSQL: asyncio connections per process for kiosks' ticket issues (the busiest
+    # request; see app/services/kiosk_issue.py). 0 sends them through the pool above.
+    db_async_pool_size: int = 8
     # Bus backend: "auto" = postgres when the database is PostgreSQL, memory otherwise.
     bus: Literal["auto", "memory", "postgres"] = "auto"
     # Waiting-time estimate: how many recent service durations to look at.

@@ -73,6 +73,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         bus = make_bus(settings.bus_backend, settings.database_url)
         app.state.bus = bus
         await bus.start()
+        app.state.kiosk_pool = None
+        if not settings.is_sqlite and settings.db_async_pool_size > 0:
+            from app.db.pg_async import open_pool
+
+            app.state.kiosk_pool = await open_pool(settings.database_url,
+                                                   settings.db_async_pool_size)
         background = []
         for starter in app.state.background_starters:
             background.append(await starter(app))
@@ -83,6 +89,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 if task is not None:
                     task.cancel()
             await bus.stop()
+            if app.state.kiosk_pool is not None:
+                await app.state.kiosk_pool.close()
             engine.dispose()
 
     app = FastAPI(

@@ -62,6 +62,10 @@ class Metrics:
         self.tickets_issued = Counter("mpp_tickets_issued_total", "Tickets issued", registry=reg)
         self.tickets_called = Counter("mpp_tickets_called_total", "Tickets called (incl. recalls)",
                                       registry=reg)
+        self.issue_path = Counter(
+            "mpp_ticket_issue_path_total",
+            "Kiosk issues on PostgreSQL: issued on the asyncio path, or left to the reference path",
+            ["path"], registry=reg)
         self.request_latency = Histogram(
             "mpp_request_seconds", "Request latency", ["method", "route", "status"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -89,7 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
-    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(psycopg.OperationalError)  # the kiosk's asyncio connections
+    async def _db_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
         return JSONResponse(
             error_body("database_unavailable", _msg("database_unavailable", request_lang(request))),

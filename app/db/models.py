@@ -283,7 +283,8 @@ class TicketEvent(Base):
     __tablename__ = "ticket_event"
     __table_args__ = (
         sa.Index("ix_ticket_event_site_day", "site_id", "day", "type"),
-        sa.Index("ix_ticket_event_service_day", "service_id", "day"),
+        # The day's last finished services of a service (the waiting estimate), newest first.
+        sa.Index("ix_ticket_event_service_day_type", "service_id", "day", "type", "id"),
         sa.Index("ix_ticket_event_counter_day", "counter_id", "day"),
         sa.Index("ix_ticket_event_agency_day", "agency_id", "day"),
     )

@@ -93,16 +93,16 @@ def _audit_as(ctx: Ctx, user: User, action: str) -> None:
 # --- devices --------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_device_token() -> tuple[str, str]:
     token = DEVICE_PREFIX + secrets.token_urlsafe(24)
-    return token, _token_hash(token)
+    return token, token_hash(token)
 
 
-_DEVICE_BY_TOKEN = sa.select(
+DEVICE_BY_TOKEN = sa.select(
     Device.id, Device.kind, Device.name, Device.site_id, Device.is_active
 ).where(Device.token_hash == sa.bindparam("token_hash"))
 
@@ -111,7 +111,7 @@ def principal_for_device(session: Session, token: str, now: datetime | None = No
                          ) -> Principal | None:
     # A plain row, not an ORM object: every kiosk request passes here.
     row = session.connection().execute(
-        _DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)}).first()
+        DEVICE_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if row is None or not row.is_active:
         return None
     return Principal(kind="device", id=row.id, role=row.kind, name=row.name,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
@@ -192,16 +193,28 @@ class Facts:
     today: DayFacts | None
 
 
-def _pg(stmt: sa.ClauseElement) -> tuple[str, dict[str, Any]]:
+def pg_sql(stmt: sa.ClauseElement) -> tuple[str, dict[str, Any]]:
     """A Core statement as psycopg SQL, to send in a pipeline on the driver connection, with
     the values of its literal parameters ("finished", None...)."""
     compiled = stmt.compile(dialect=postgresql.psycopg.dialect())
     return str(compiled), dict(compiled.params)
 
 
-_PG_CLAIM = _pg(CLAIM["postgresql"])
-_PG_SERVICE_FACTS = _pg(SERVICE_FACTS)
-_PG_SERVICE_AND_DAY_FACTS = _pg(SERVICE_AND_DAY_FACTS)
+_PG_CLAIM = pg_sql(CLAIM["postgresql"])
+_PG_SERVICE_FACTS = pg_sql(SERVICE_FACTS)
+_PG_SERVICE_AND_DAY_FACTS = pg_sql(SERVICE_AND_DAY_FACTS)
+
+
+Step = tuple[str, dict[str, Any]]  # one pipelined statement and its parameters
+
+
+def _first_read_steps(claim: Claim | None, facts_stmt: Any, params: dict[str, Any]
+                      ) -> list[Step]:
+    """Claim the key (if any), then read the service: the first pipeline on PostgreSQL."""
+    sql, fixed = (_PG_SERVICE_AND_DAY_FACTS if facts_stmt is SERVICE_AND_DAY_FACTS
+                  else _PG_SERVICE_FACTS)
+    steps = [] if claim is None else [(_PG_CLAIM[0], {**_PG_CLAIM[1], **claim.params()})]
+    return [*steps, (sql, {**fixed, **params})]
 
 
 def _first_reads(conn: sa.Connection, claim: Claim | None, facts_stmt: Any,
@@ -212,16 +225,22 @@ def _first_reads(conn: sa.Connection, claim: Claim | None, facts_stmt: Any,
             CLAIM[conn.dialect.name], claim.params()).first() is not None
         return claimed, conn.execute(facts_stmt, params).first()
     raw = conn.connection.driver_connection
-    sql, fixed = (_PG_SERVICE_AND_DAY_FACTS if facts_stmt is SERVICE_AND_DAY_FACTS
-                  else _PG_SERVICE_FACTS)
     with raw.pipeline():
-        claimed_cur = None
-        if claim is not None:
-            claim_sql, claim_fixed = _PG_CLAIM
-            claimed_cur = raw.execute(claim_sql, {**claim_fixed, **claim.params()}, prepare=True)
-        facts_cur = raw.execute(sql, {**fixed, **params}, prepare=True)
-    claimed = claimed_cur is None or claimed_cur.fetchone() is not None
-    return claimed, facts_cur.fetchone()
+        curs = [raw.execute(sql, p, prepare=True)
+                for sql, p in _first_read_steps(claim, facts_stmt, params)]
+    claimed = claim is None or curs[0].fetchone() is not None
+    return claimed, curs[-1].fetchone()
+
+
+def _with_day(claimed: bool, row: Any, local: datetime, tz: str) -> Facts | None:
+    """Facts from a SERVICE_AND_DAY_FACTS row read for the hinted zone `tz`; None when the
+    site's zone is not that one any more (its date, hence the day read, may differ)."""
+    facts = ServiceFacts(*row[:-2]) if row is not None else None
+    if not claimed or facts is None:
+        return Facts(claimed, facts, None)
+    if facts.timezone != tz:
+        return None
+    return Facts(True, facts, _day_facts(local, row[-2], row[-1]))
 
 
 def read_facts(conn: sa.Connection, service_id: int, now: datetime,
@@ -233,18 +252,19 @@ def read_facts(conn: sa.Connection, service_id: int, now: datetime,
     ask about depends on it); the zone comes back with the row, so a changed zone is noticed
     and the day read again."""
     tz = _TZ_HINT.get(service_id)
-    local = now.astimezone(ZoneInfo(tz)) if tz is not None else None
-    if local is not None:
+    if tz is not None:
+        local = now.astimezone(ZoneInfo(tz))
         claimed, row = _first_reads(conn, claim, SERVICE_AND_DAY_FACTS,
                                     {"service_id": service_id, "day": local.date()})
-        facts = ServiceFacts(*row[:-2]) if row is not None else None
+        found = _with_day(claimed, row, local, tz)
+        if found is not None:
+            return found
+        facts = ServiceFacts(*row[:-2])
     else:
         claimed, row = _first_reads(conn, claim, SERVICE_FACTS, {"service_id": service_id})
         facts = ServiceFacts(*row) if row is not None else None
-    if not claimed or facts is None:
-        return Facts(claimed, facts, None)
-    if local is not None and facts.timezone == tz:
-        return Facts(True, facts, _day_facts(local, row[-2], row[-1]))
+        if not claimed or facts is None:
+            return Facts(claimed, facts, None)
     _TZ_HINT[service_id] = facts.timezone
     local = now.astimezone(ZoneInfo(facts.timezone))
     special, recent = conn.execute(DAY_FACTS, {"site_id": facts.site_id,
@@ -277,6 +297,7 @@ class NewTicket:
     weekday: int
     idem_scope: str | None
     idem_key: str | None
+    idem_hash: str | None = None  # the request's fingerprint (the kiosk's write keeps it)
 
 
 @dataclass(frozen=True)
@@ -289,7 +310,8 @@ class Written:
 
 # --- PostgreSQL: one pipelined round trip under the row lock ---------------------------------
 
-_PG_WRITE = """
+# Bump the day's sequence (refused past the quota), then write the ticket and its event.
+_PG_SEQ_TICKET_EVENT = """
 WITH seq AS (
   INSERT INTO service_day AS sd (service_id, day, last_seq, quota_used)
   VALUES (%(service_id)s, %(day)s, 1, %(used)s)
@@ -314,7 +336,10 @@ WITH seq AS (
   SELECT t.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(user_id)s, 'issued', 'waiting',
          %(now)s, %(day)s, %(hour)s, %(weekday)s, %(is_priority)s, %(note)s
   FROM t
-), k AS (
+)"""
+
+# The key was claimed earlier in this transaction (read_facts): point it at the ticket.
+_PG_WRITE = _PG_SEQ_TICKET_EVENT + """, k AS (
   UPDATE idempotency_key SET ticket_id = t.id FROM t
   WHERE scope = %(idem_scope)s AND key = %(idem_key)s
 ), undo AS (
@@ -325,23 +350,38 @@ WITH seq AS (
 SELECT id, seq, number FROM t
 """
 
-# The ticket.issued notification, its ticket id and number filled in from the row just written.
-_PG_NOTIFY_ISSUED = """
-SELECT pg_notify(%(channel)s, %(stamp)s || jsonb_set(jsonb_set(%(event)s::jsonb,
-         '{data,ticket_id}', to_jsonb(t.id)), '{data,number}', to_jsonb(t.number))::text)
-FROM ticket t WHERE t.tracking_code = %(tracking_code)s
+# The ticket.issued notification of ticket `t`, its id and number filled in from the row.
+_ISSUED_PAYLOAD = """%(bus_stamp)s || jsonb_set(jsonb_set(%(bus_event)s::jsonb,
+         '{data,ticket_id}', to_jsonb(t.id)), '{data,number}', to_jsonb(t.number))::text"""
+_PG_NOTIFY_ISSUED = ("SELECT pg_notify(%(bus_channel)s, " + _ISSUED_PAYLOAD + ")\n"
+                     "FROM ticket t WHERE t.tracking_code = %(tracking_code)s")
+
+# The kiosk's write (kiosk_write): one statement, committed on its own (autocommit), so the
+# day's row lock is held for this statement only. It claims the Idempotency-Key together with
+# the ticket: if a twin request holds that key, the key's insert fails and the whole statement,
+# the number included, is undone (no gap, no second ticket; the twin's answer is then read).
+_PG_KIOSK_WRITE = _PG_SEQ_TICKET_EVENT + """, k AS (
+  INSERT INTO idempotency_key (scope, key, request_hash, ticket_id, created_at)
+  SELECT %(idem_scope)s, %(idem_key)s, %(idem_hash)s, t.id, %(now)s
+  FROM t WHERE %(idem_key)s::varchar IS NOT NULL
+), n AS (
+  SELECT pg_notify(%(bus_channel)s, """ + _ISSUED_PAYLOAD + """)
+  FROM t WHERE %(bus_channel)s::text IS NOT NULL
+)
+SELECT t.id, t.seq, t.number, (SELECT count(*) FROM n) FROM t
 """
 
-# The new ticket holds the day's last sequence number (we hold that row's lock). Within one
-# service and day, seq order is id order (both are taken under that lock), so "earlier on a
-# sort_at tie" compares seqs. Priority tickets wait behind earlier priority tickets only;
-# regular ones behind every priority ticket and earlier regular ones (as tickets.people_ahead).
+# Waiting tickets called before the new one, in a snapshot taken after its write (tickets that
+# committed while it waited for the day's row are counted). Within one service and day, seq
+# order is id order (both are taken under that row's lock), so "earlier on a sort_at tie"
+# compares seqs. Priority tickets wait behind earlier priority tickets only; regular ones
+# behind every priority ticket and earlier regular ones (as tickets.people_ahead).
 _PG_AHEAD = """
 SELECT count(*) FROM ticket x
 WHERE x.service_id = %(service_id)s AND x.day = %(day)s AND x.status = 'waiting'
   AND x.seq <> {me} AND ({cond})
 """
-_ME = "(SELECT last_seq FROM service_day WHERE service_id = %(service_id)s AND day = %(day)s)"
+_ME = "(SELECT seq FROM ticket WHERE tracking_code = %(tracking_code)s)"
 _EARLIER = f"x.sort_at < %(sort_at)s OR (x.sort_at = %(sort_at)s AND x.seq < {_ME})"
 _PG_AHEAD_PRIORITY = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL AND ({_EARLIER})")
 _PG_AHEAD_REGULAR = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL OR {_EARLIER}")
@@ -356,7 +396,7 @@ def _params(new: NewTicket) -> dict[str, Any]:
         "booking_id": new.booking_id, "transferred_from_id": new.transferred_from_id,
         "note": new.note, "user_id": new.user_id, "hour": new.hour, "weekday": new.weekday,
         "is_priority": new.priority is not None, "idem_scope": new.idem_scope,
-        "idem_key": new.idem_key,
+        "idem_key": new.idem_key, "idem_hash": new.idem_hash,
     }
 
 
@@ -369,26 +409,88 @@ class CommitWith:
     stamp: str
     event_json: str
 
+    NONE: ClassVar[dict[str, None]] = {"bus_channel": None, "bus_stamp": None, "bus_event": None}
+
+    def params(self) -> dict[str, str]:
+        return {"bus_channel": self.channel, "bus_stamp": self.stamp,
+                "bus_event": self.event_json}
+
+
+def _write_steps(new: NewTicket, commit: CommitWith | None) -> list[Step]:
+    params = _params(new)
+    steps = [(_PG_WRITE, params),
+             (_PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR, params)]
+    if commit is not None:
+        steps.append((_PG_NOTIFY_ISSUED, {**commit.params(), "tracking_code": new.tracking_code}))
+    return steps
+
+
+def _written(row: Any, ahead: Any) -> Written | None:
+    return None if row is None else Written(row[0], row[1], row[2], int(ahead[0]))
+
 
 def _write_postgres(conn: sa.Connection, new: NewTicket, commit: CommitWith | None = None
                     ) -> Written | None:
     """One round trip from the sequence bump to the end: with `commit`, the notification and
     the COMMIT ride in the same pipeline, so the row lock is held for no Python at all."""
     raw = conn.connection.driver_connection
-    params = _params(new)
-    ahead_sql = _PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR
     with raw.pipeline():
-        written = raw.execute(_PG_WRITE, params, prepare=True)
-        ahead = raw.execute(ahead_sql, params, prepare=True)
+        curs = [raw.execute(sql, p, prepare=True) for sql, p in _write_steps(new, commit)]
         if commit is not None:
-            raw.execute(_PG_NOTIFY_ISSUED, {
-                "channel": commit.channel, "stamp": commit.stamp, "event": commit.event_json,
-                "tracking_code": new.tracking_code}, prepare=True)
             raw.commit()
-    row = written.fetchone()
+    return _written(curs[0].fetchone(), curs[1].fetchone())
+
+
+# --- The kiosk's issue on an asyncio connection in autocommit mode (kiosk_issue.py) ------------
+
+# The device, whether its Idempotency-Key is taken already (a retry), and the service's facts,
+# in one read-only statement. The key's scope is Principal.scope_key of the device.
+_PG_KIOSK_READ = """
+SELECT d.id, d.kind, d.name, d.site_id, d.is_active,
+       EXISTS (SELECT 1 FROM idempotency_key k
+               WHERE k.scope = 'device:' || d.id AND k.key = %(idem_key)s) AS retry,
+       f.*
+FROM device d LEFT JOIN (""" + _PG_SERVICE_AND_DAY_FACTS[0] + """) f ON true
+WHERE d.token_hash = %(token_hash)s
+"""
+
+
+@dataclass(frozen=True)
+class KioskRead:
+    device: tuple[int, str, str, int | None, bool]  # id, kind, name, site_id, is_active
+    retry: bool  # the Idempotency-Key is taken
+    facts: Facts
+
+
+async def kiosk_read(conn: psycopg.AsyncConnection[Any], *, token_hash: str, service_id: int,
+                     idem_key: str | None, now: datetime) -> KioskRead | None:
+    """None: no such device token, or this process does not know the site's zone yet, or it
+    changed (the reference path, read_facts, finds out)."""
+    tz = _TZ_HINT.get(service_id)
+    if tz is None:
+        return None
+    local = now.astimezone(ZoneInfo(tz))
+    params = {**_PG_SERVICE_AND_DAY_FACTS[1], "service_id": service_id, "day": local.date(),
+              "token_hash": token_hash, "idem_key": idem_key}
+    row = await (await conn.execute(_PG_KIOSK_READ, params, prepare=True)).fetchone()
     if row is None:
         return None
-    return Written(row[0], row[1], row[2], int(ahead.fetchone()[0]))
+    service = row[6:] if row[6] is not None else None
+    facts = _with_day(True, service, local, tz)
+    return None if facts is None else KioskRead(row[:5], row[5], facts)
+
+
+async def kiosk_write(conn: psycopg.AsyncConnection[Any], new: NewTicket,
+                      commit: CommitWith | None) -> Written | None:
+    """Write and commit the ticket (with its notification when `commit` names the channel),
+    then count the people ahead; None when the quota is used up (nothing was written)."""
+    params = {**_params(new), **(commit.params() if commit is not None else CommitWith.NONE)}
+    row = await (await conn.execute(_PG_KIOSK_WRITE, params, prepare=True)).fetchone()
+    if row is None:
+        return None
+    ahead_sql = _PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR
+    ahead = await (await conn.execute(ahead_sql, params, prepare=True)).fetchone()
+    return _written(row, ahead)
 
 
 # --- SQLite (and any other engine): one statement at a time -----------------------------------

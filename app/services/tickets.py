@@ -30,7 +30,7 @@ from app.domain.events import Event
 from app.domain.priority import PriorityGroup, choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import issue_sql
-from app.services.context import Ctx
+from app.services.context import Ctx, Principal
 from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
 
 EVENT_TYPES = {
@@ -151,13 +151,7 @@ def issue_ticket(
 
     The hot path of the system; its statements live in issue_sql (see there for why)."""
     session = ctx.session
-    if priority is not None:
-        try:
-            priority = PriorityGroup(priority).value
-        except ValueError:
-            raise DomainError("invalid_value", field="priority",
-                              reason_id="kelompok prioritas tidak dikenal",
-                              reason_en="unknown priority group") from None
+    priority = priority_group(priority)
     actor = ctx.actor
     claim = None
     if idempotency_key is not None and actor is not None:
@@ -179,9 +173,7 @@ def issue_ticket(
         sites = site_ids_in_scope(session, actor)
         if sites is not None and facts.site_id not in sites:
             raise DomainError("forbidden")
-    lnow, day = today.local_now, today.day
-    special = {day: today.special} if today.special is not None else None
-    if check_hours and not hours.is_open(facts.opening_hours, lnow, special):
+    if check_hours and not _open_now(facts, today):
         # Closed: the full check (all special days ahead) names the next opening time.
         service = get_service(session, service_id)
         ensure_open(session, service, service.agency.site, ctx.now)
@@ -192,30 +184,96 @@ def issue_ticket(
             from app.services.booking import walkin_quota_limit
 
             service = get_service(session, service_id)
-            quota_limit = walkin_quota_limit(session, service, service.agency.site, day, ctx.now)
+            quota_limit = walkin_quota_limit(session, service, service.agency.site, today.day,
+                                             ctx.now)
     if count_quota and quota_limit is not None and quota_limit <= 0:
-        _quota_exhausted(session, service_id, ctx.now, day)
-    sort_at = sort_at or ctx.now
-    new = issue_sql.NewTicket(
-        site_id=facts.site_id, agency_id=facts.agency_id, service_id=facts.id,
-        prefix=facts.prefix, day=day, priority=priority, channel=channel, now=ctx.now,
-        sort_at=sort_at, tracking_code=secrets.token_urlsafe(9), booking_id=booking_id,
-        transferred_from_id=transferred_from_id, note=note,
-        used=1 if count_quota else 0, quota_limit=quota_limit if count_quota else None,
-        user_id=actor.user_id if actor else None, hour=lnow.hour, weekday=lnow.isoweekday(),
-        idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
-        idem_key=idempotency_key if actor else None,
-    )
-    event = Event(ev.TICKET_ISSUED, facts.site_id, {
-        "ticket_id": 0, "number": "", "service_id": facts.id, "agency_id": facts.agency_id,
-        "priority": priority is not None, "zone": facts.zone, "at": ctx.now.isoformat(),
-    })
+        _quota_exhausted(session, service_id, ctx.now, today.day)
+    new = new_ticket(facts, today, actor, priority=priority, idempotency_key=idempotency_key,
+                     now=ctx.now, channel=channel, sort_at=sort_at or ctx.now,
+                     quota_limit=quota_limit if count_quota else None, count_quota=count_quota,
+                     booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
+    event = issued_event(facts, priority, ctx.now)
     commit = _commit_with(ctx, event)
     written = issue_sql.write_ticket(conn, new, commit=commit)
     if commit is not None:
         ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
     if written is None:
-        _quota_exhausted(session, service_id, ctx.now, day)
+        _quota_exhausted(session, service_id, ctx.now, today.day)
+    issued = issued_view(new, written, facts, today, event)
+    issued.session = session
+    ctx.emit(event)
+    return issued
+
+
+def priority_group(priority: str | None) -> str | None:
+    if priority is None:
+        return None
+    try:
+        return PriorityGroup(priority).value
+    except ValueError:
+        raise DomainError("invalid_value", field="priority",
+                          reason_id="kelompok prioritas tidak dikenal",
+                          reason_en="unknown priority group") from None
+
+
+def _open_now(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts) -> bool:
+    special = {today.day: today.special} if today.special is not None else None
+    return hours.is_open(facts.opening_hours, today.local_now, special)
+
+
+def plain_kiosk_issue(facts: issue_sql.ServiceFacts | None, today: issue_sql.DayFacts | None,
+                      kiosk: Principal, *, priority: str | None, idempotency_key: str | None,
+                      now: datetime) -> issue_sql.NewTicket | None:
+    """The ticket a kiosk's tap writes when issue_ticket would take none of its branches that
+    need a session; None otherwise (then issue_ticket answers: an error, or a ticket).
+
+    app/services/kiosk_issue.py issues the common case with this, on an asyncio connection.
+    Keep in step with issue_ticket."""
+    if facts is None or today is None or not facts.is_active or not facts.agency_active:
+        return None  # not found, or inactive
+    if facts.site_id != kiosk.site_id:
+        return None  # another MPP's service
+    if not _open_now(facts, today):
+        return None  # closed: the answer names the next opening time
+    if facts.daily_quota is not None and (facts.booking_enabled or facts.daily_quota <= 0):
+        return None  # the walk-in share of a booked quota, or none at all
+    return new_ticket(facts, today, kiosk, priority=priority, idempotency_key=idempotency_key,
+                      now=now, channel="kiosk", sort_at=now, quota_limit=facts.daily_quota)
+
+
+def new_ticket(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts,
+               actor: Principal | None, *, priority: str | None, idempotency_key: str | None,
+               now: datetime, channel: str, sort_at: datetime, quota_limit: int | None,
+               count_quota: bool = True, booking_id: int | None = None,
+               transferred_from_id: int | None = None, note: str | None = None,
+               ) -> issue_sql.NewTicket:
+    lnow = today.local_now
+    return issue_sql.NewTicket(
+        site_id=facts.site_id, agency_id=facts.agency_id, service_id=facts.id,
+        prefix=facts.prefix, day=today.day, priority=priority, channel=channel, now=now,
+        sort_at=sort_at, tracking_code=secrets.token_urlsafe(9), booking_id=booking_id,
+        transferred_from_id=transferred_from_id, note=note,
+        used=1 if count_quota else 0, quota_limit=quota_limit,
+        user_id=actor.user_id if actor else None, hour=lnow.hour, weekday=lnow.isoweekday(),
+        idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
+        idem_key=idempotency_key if actor else None,
+        idem_hash=request_fingerprint(facts.id, priority) if idempotency_key else None,
+    )
+
+
+def issued_event(facts: issue_sql.ServiceFacts, priority: str | None, now: datetime) -> Event:
+    """ticket.issued, before the write: its ticket id and number are filled in after it (or,
+    when it rides with the COMMIT, by the database)."""
+    return Event(ev.TICKET_ISSUED, facts.site_id, {
+        "ticket_id": 0, "number": "", "service_id": facts.id, "agency_id": facts.agency_id,
+        "priority": priority is not None, "zone": facts.zone, "at": now.isoformat(),
+    })
+
+
+def issued_view(new: issue_sql.NewTicket, written: issue_sql.Written,
+                facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts, event: Event
+                ) -> Issued:
+    """The answer to an issue, from the values just written (no read back)."""
     row = TicketRow(
         id=written.id, site_id=new.site_id, agency_id=new.agency_id, service_id=new.service_id,
         day=new.day, seq=written.seq, number=written.number, status=TicketStatus.WAITING.value,
@@ -229,8 +287,7 @@ def issue_ticket(
     estimate = waiting.estimate_wait_minutes(written.people_ahead, facts.open_counters,
                                              avg_minutes)
     event.data.update(ticket_id=written.id, number=written.number)
-    ctx.emit(event)
-    return Issued(row, True, written.people_ahead, estimate, session)
+    return Issued(row, True, written.people_ahead, estimate)
 
 
 def _commit_with(ctx: Ctx, event: Event) -> issue_sql.CommitWith | None:

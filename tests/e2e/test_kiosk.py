@@ -54,10 +54,10 @@ def make_kiosk(server: Any, name: str = "Kiosk E2E") -> str:
 
 
 def revoke(server: Any, token: str) -> None:
-    from app.services.auth import _token_hash
+    from app.services.auth import token_hash
 
     db_exec(server, lambda s: s.execute(sa.update(Device).where(
-        Device.token_hash == _token_hash(token)).values(is_active=False)))
+        Device.token_hash == token_hash(token)).values(is_active=False)))
 
 
 def ticket_count(server: Any) -> int:

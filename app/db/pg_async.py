@@ -1,0 +1,46 @@
+"""Asyncio PostgreSQL connections for the kiosk's ticket issue (app/services/kiosk_issue.py).
+
+The issue is the one request every kiosk tap makes; run on these connections it needs no pool
+thread, no SQLAlchemy session and no hand-off between the event loop and a thread. Everything
+else uses the SQLAlchemy engine of app/db/session.py.
+"""
+
+from __future__ import annotations
+
+import select
+from typing import Any
+
+import psycopg
+from psycopg.pq import ConnStatus
+from psycopg_pool import AsyncConnectionPool
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://...) as libpq takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+async def _drop_if_server_spoke(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The same check as app/db/session.py's checkout listener: no round trip, so a connection
+    whose backend said goodbye (restart, terminate) is replaced before a request uses it."""
+    if not conn.closed and conn.pgconn.status == ConnStatus.OK:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+        if not readable:
+            return
+    # Closed, so the pool discards it (it would take back a connection that only looks fine).
+    await conn.close()
+    raise psycopg.OperationalError("the server closed this idle connection")
+
+
+async def open_pool(database_url: str, size: int) -> AsyncConnectionPool:
+    """Opened in the background: the first requests take the reference path until it is up."""
+    pool = AsyncConnectionPool(
+        libpq_url(database_url), min_size=1, max_size=max(1, size), open=False,
+        kwargs={"autocommit": True},
+        check=_drop_if_server_spoke, name="kiosk-issue",
+        # A lost database must not leave kiosks waiting here: they fall back to the reference
+        # path, which answers 503 at once while the database is down.
+        timeout=2.0,
+    )
+    await pool.open(wait=False)
+    return pool
