@@ -249,6 +249,11 @@ class Ticket(Base):
         sa.Index("ix_ticket_queue", "service_id", "status", "sort_at"),
         sa.Index("ix_ticket_site_day", "site_id", "day"),
         sa.Index("ix_ticket_counter_status", "counter_id", "status"),
+        # The head of a counter's queue (call-next), priority and regular tickets apart.
+        *(sa.Index(f"ix_ticket_head_{name}", "day", "sort_at", "id",
+                   postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+          for name, where in (("regular", "status = 'waiting' AND priority IS NULL"),
+                              ("priority", "status = 'waiting' AND priority IS NOT NULL"))),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))

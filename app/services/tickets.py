@@ -416,7 +416,9 @@ def _queue_head(session: Session, service_ids: list[int], day: date, *, priority
         .where(
             t.service_id.in_(service_ids),
             t.day == day,
-            t.status == "waiting",
+            # Written out, not bound: the planner must see the partial index's predicate
+            # (ix_ticket_head_*) in the statement itself, prepared or not.
+            t.status == sa.literal_column("'waiting'"),
             t.priority.is_not(None) if priority else t.priority.is_(None),
         )
         .order_by(t.sort_at, t.id)
