@@ -310,25 +310,26 @@ class Written:
 
 # --- PostgreSQL: one pipelined round trip under the row lock ---------------------------------
 
-# Bump the day's sequence (refused past the quota), then write the ticket and its event.
+# Bump the day's sequence (refused past the quota), then write the ticket and its event. The
+# statement around it names `go`: one row holding the new ticket's id, once it may go ahead.
 _PG_SEQ_TICKET_EVENT = """
-WITH seq AS (
+seq AS (
   INSERT INTO service_day AS sd (service_id, day, last_seq, quota_used)
-  VALUES (%(service_id)s, %(day)s, 1, %(used)s)
+  SELECT %(service_id)s, %(day)s, 1, %(used)s FROM go
   ON CONFLICT (service_id, day) DO UPDATE
     SET last_seq = sd.last_seq + 1, quota_used = sd.quota_used + %(used)s
     WHERE %(quota_limit)s::int IS NULL OR sd.quota_used < %(quota_limit)s::int
   RETURNING last_seq
 ), t AS (
-  INSERT INTO ticket (site_id, agency_id, service_id, day, seq, number, status, priority, channel,
-                      issued_at, sort_at, call_count, tracking_code, booking_id,
+  INSERT INTO ticket (id, site_id, agency_id, service_id, day, seq, number, status, priority,
+                      channel, issued_at, sort_at, call_count, tracking_code, booking_id,
                       transferred_from_id, note)
-  SELECT %(site_id)s, %(agency_id)s, %(service_id)s, %(day)s, seq.last_seq,
+  SELECT go.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(day)s, seq.last_seq,
          %(prefix)s || '-' || CASE WHEN seq.last_seq < 1000 THEN lpad(seq.last_seq::text, 3, '0')
                                    ELSE seq.last_seq::text END,
          'waiting', %(priority)s, %(channel)s, %(now)s, %(sort_at)s, 0, %(tracking_code)s,
          %(booking_id)s, %(transferred_from_id)s, %(note)s
-  FROM seq
+  FROM seq, go
   RETURNING id, seq, number
 ), e AS (
   INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, user_id, type,
@@ -337,9 +338,10 @@ WITH seq AS (
          %(now)s, %(day)s, %(hour)s, %(weekday)s, %(is_priority)s, %(note)s
   FROM t
 )"""
+_NEXT_TICKET_ID = "SELECT nextval(pg_get_serial_sequence('ticket', 'id')) AS id"
 
 # The key was claimed earlier in this transaction (read_facts): point it at the ticket.
-_PG_WRITE = _PG_SEQ_TICKET_EVENT + """, k AS (
+_PG_WRITE = "WITH go AS (" + _NEXT_TICKET_ID + "), " + _PG_SEQ_TICKET_EVENT + """, k AS (
   UPDATE idempotency_key SET ticket_id = t.id FROM t
   WHERE scope = %(idem_scope)s AND key = %(idem_key)s
 ), undo AS (
@@ -357,14 +359,22 @@ _PG_NOTIFY_ISSUED = ("SELECT pg_notify(%(bus_channel)s, " + _ISSUED_PAYLOAD + ")
                      "FROM ticket t WHERE t.tracking_code = %(tracking_code)s")
 
 # The kiosk's write (kiosk_write): one statement, committed on its own (autocommit), so the
-# day's row lock is held for this statement only. It claims the Idempotency-Key together with
-# the ticket: if a twin request holds that key, the key's insert fails and the whole statement,
-# the number included, is undone (no gap, no second ticket; the twin's answer is then read).
-_PG_KIOSK_WRITE = _PG_SEQ_TICKET_EVENT + """, k AS (
+# day's row lock is held for this statement only. It claims the Idempotency-Key first, as the
+# reference path does (the same lock order, or a twin on each path would deadlock): `go` reads
+# the key's insert, so the day's row is only asked for once the key is ours; a twin holding the
+# key makes this statement wait, then fail and undo everything. The key points at the ticket id
+# drawn at the start; if no ticket follows (the quota ran out), that reference fails at the end
+# of the statement and the whole statement is undone too. Either way: no gap, no second ticket,
+# and the reference path then answers.
+_PG_KIOSK_WRITE = "WITH tid AS (" + _NEXT_TICKET_ID + """), k AS (
   INSERT INTO idempotency_key (scope, key, request_hash, ticket_id, created_at)
-  SELECT %(idem_scope)s, %(idem_key)s, %(idem_hash)s, t.id, %(now)s
-  FROM t WHERE %(idem_key)s::varchar IS NOT NULL
-), n AS (
+  SELECT %(idem_scope)s, %(idem_key)s, %(idem_hash)s, tid.id, %(now)s
+  FROM tid WHERE %(idem_key)s::varchar IS NOT NULL
+  RETURNING ticket_id
+), go AS (
+  SELECT tid.id FROM tid
+  WHERE %(idem_key)s::varchar IS NULL OR EXISTS (SELECT 1 FROM k)
+), """ + _PG_SEQ_TICKET_EVENT + """, n AS (
   SELECT pg_notify(%(bus_channel)s, """ + _ISSUED_PAYLOAD + """)
   FROM t WHERE %(bus_channel)s::text IS NOT NULL
 )

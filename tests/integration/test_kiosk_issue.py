@@ -248,3 +248,25 @@ async def test_a_terminated_connection_is_replaced_unnoticed(server, mall, db):
     r = await _issue(client, mall.kiosk_token, mall.ktp.id)
     assert r.status_code == 201 and r.json()["number"] == "A-003"
     assert _paths(app)["asyncio"] == 2
+
+
+async def test_a_twin_holding_the_key_is_waited_for_before_the_days_row(server, mall, db):
+    """The reference path claims the key, then takes the day's row; the kiosk's write must ask
+    in the same order, or a twin on each path deadlocks (found by test_concurrency)."""
+    app, client = server
+    await _issue(client, mall.kiosk_token, mall.ktp.id)  # the day's row exists; zone known
+    await _issue(client, mall.kiosk_token, mall.ktp.id)
+    key = uuid.uuid4().hex
+    with psycopg.connect(db[0].replace("+psycopg", "")) as twin:
+        twin.execute("INSERT INTO idempotency_key (scope, key, request_hash, created_at) "
+                     "VALUES (%s, %s, 'x', now())", (f"device:{mall.kiosk.id}", key))
+        request = asyncio.create_task(_issue(client, mall.kiosk_token, mall.ktp.id, key=key))
+        await asyncio.sleep(0.5)  # the request now waits for the twin's key
+        assert not request.done()
+        twin.execute("SET lock_timeout = '500ms'")
+        twin.execute("UPDATE service_day SET last_seq = last_seq WHERE service_id = %s",
+                      (mall.ktp.id,))  # free: the waiting write holds no lock on it
+        twin.rollback()  # the twin gives up; the request goes on
+        r = await request
+    assert r.status_code == 201 and r.json()["number"] == "A-003"
+    assert _paths(app)["asyncio"] == 2
