@@ -45,6 +45,8 @@ from tests.support.live import prepare_database, start_server  # noqa: E402
 SERVER_ENV = {"MPP_DB_POOL_SIZE": "10", "MPP_DB_MAX_OVERFLOW": "20"}
 SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_SIZE",
                                               "MPP_DB_MAX_OVERFLOW") if k in os.environ})
+PGBENCH_RUNS = 1
+WARM_UP_SECONDS = 3.0
 PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PGBENCH_SQL = """\\set sid random(1, 4)
@@ -240,7 +242,7 @@ def pgbench_in_own_database(seconds: int, clients: int) -> float | None:
         # database's files, autovacuum), not during our first phase.
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-        time.sleep(5)
+        time.sleep(10)
 
 
 def summarize(stats: Stats, elapsed: float) -> dict:
@@ -258,9 +260,14 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
                  paced_share: float) -> dict:
     result: dict = {"config": f"{backend}, {workers} worker{'s' if workers > 1 else ''}"}
     if backend == "postgresql" and pgbench_seconds > 0:
-        # First, on an idle machine: the database's own limit for the bare transaction.
-        result["pgbench_tps"] = pgbench_in_own_database(pgbench_seconds, n_kiosks)
-        print(f"  {result['config']:22} pgbench {result['pgbench_tps']} tps", flush=True)
+        # First, on an idle machine: the database's own limit for the bare transaction. Its
+        # runs differ by up to ±30 % on a shared machine; the best one is that limit.
+        runs = [tps for _ in range(PGBENCH_RUNS)
+                if (tps := pgbench_in_own_database(pgbench_seconds, n_kiosks)) is not None]
+        result["pgbench_runs"] = runs
+        result["pgbench_tps"] = max(runs) if runs else None
+        print(f"  {result['config']:22} pgbench {', '.join(f'{t:.0f}' for t in runs)} tps "
+              f"(best counts)", flush=True)
     if paced_rate is None and result.get("pgbench_tps"):
         paced_rate = paced_share * result["pgbench_tps"]
     dbname = None
@@ -279,9 +286,11 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
             counters = [(server.token(u, OFFICER_PASSWORD), cid)
                         for u, cid in zip(mall.officers, mall.counter_ids, strict=True)]
             # Warm-up, not measured: every worker opens its connections, prepares its statements
-            # and learns the site's time zone; a server that has just started is not the
-            # steady state of a mall that opened at 07.30.
-            run_phase(server.port, 2.0, mall.kiosk_tokens, mall.service_ids, [], 50.0)
+            # (PostgreSQL plans each one five times before it keeps a generic plan) and learns
+            # the site's time zone; a server that has just started is not the steady state of a
+            # mall that opened at 07.30.
+            run_phase(server.port, WARM_UP_SECONDS, mall.kiosk_tokens, mall.service_ids, [],
+                      paced_rate or 100.0)
             phases: dict[str, tuple[list[str], list[tuple[str, int]], float]] = {}
             if paced_rate:
                 # First, while the queues are short: the others leave thousands waiting.

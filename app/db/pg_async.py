@@ -33,9 +33,14 @@ async def _drop_if_server_spoke(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 async def open_pool(database_url: str, size: int) -> AsyncConnectionPool:
-    """Opened in the background: the first requests take the reference path until it is up."""
+    """Opened in the background: the first requests take the reference path until it is up.
+
+    All `size` connections are kept open: the pool would otherwise grow one connection at a time
+    while requests wait, each new backend slow for its first statements, at the very moment the
+    kiosks get busy (a burst of 100+ ms at the benchmark's paced rate)."""
+    size = max(1, size)
     pool = AsyncConnectionPool(
-        libpq_url(database_url), min_size=1, max_size=max(1, size), open=False,
+        libpq_url(database_url), min_size=size, max_size=size, open=False,
         kwargs={"autocommit": True},
         check=_drop_if_server_spoke, name="kiosk-issue",
         # A lost database must not leave kiosks waiting here: they fall back to the reference

@@ -61,7 +61,8 @@ def clock() -> Clock:
 
 async def _running(url: str, clock: Clock, bus: str = "memory"
                    ) -> tuple[Any, httpx.AsyncClient, Any]:
-    app = create_app(Settings(database_url=url, env="test", bus=bus), clock=clock)
+    app = create_app(Settings(database_url=url, env="test", bus=bus, db_async_pool_size=2),
+                     clock=clock)
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
     await app.state.kiosk_pool.wait()  # its first connection

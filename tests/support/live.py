@@ -107,7 +107,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         # Several test servers share one PostgreSQL (max_connections 100): stay frugal.
         "MPP_DB_POOL_SIZE": "4",
         "MPP_DB_MAX_OVERFLOW": "12",
-        "MPP_DB_ASYNC_POOL_SIZE": "4",
+        "MPP_DB_ASYNC_POOL_SIZE": "2",
     })
     env.update(extra)
     return env
