@@ -7,6 +7,10 @@ on PostgreSQL the locked part is one pipelined round trip: one statement bumps t
 writes ticket, event and idempotency key, and a second one (a fresh snapshot, so tickets that
 committed while we waited for the lock are counted) counts the people ahead. The commit then
 goes out together with the notifications (`app/bus/postgres.py`).
+
+A kiosk's issue on PostgreSQL usually takes a leaner way still (kiosk_read / kiosk_write, run by
+app/services/kiosk_issue.py on asyncio connections in autocommit mode): one read-only statement,
+one statement that claims the key and writes and commits the ticket, one count.
 """
 
 from __future__ import annotations
