@@ -7,12 +7,12 @@ else uses the SQLAlchemy engine of app/db/session.py.
 
 from __future__ import annotations
 
-import select
 from typing import Any
 
 import psycopg
-from psycopg.pq import ConnStatus
 from psycopg_pool import AsyncConnectionPool
+
+from app.db.session import server_said_goodbye
 
 
 def libpq_url(url: str) -> str:
@@ -21,15 +21,13 @@ def libpq_url(url: str) -> str:
 
 
 async def _drop_if_server_spoke(conn: psycopg.AsyncConnection[Any]) -> None:
-    """The same check as app/db/session.py's checkout listener: no round trip, so a connection
+    """The engine's checkout check (app/db/session.py), at the pool's checkout: a connection
     whose backend said goodbye (restart, terminate) is replaced before a request uses it."""
-    if not conn.closed and conn.pgconn.status == ConnStatus.OK:
-        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-        if not readable:
-            return
-    # Closed, so the pool discards it (it would take back a connection that only looks fine).
-    await conn.close()
-    raise psycopg.OperationalError("the server closed this idle connection")
+    if server_said_goodbye(conn):
+        # Closed, so the pool discards it (it would take back a connection that only looks
+        # fine).
+        await conn.close()
+        raise psycopg.OperationalError("the server closed this idle connection")
 
 
 async def open_pool(database_url: str, size: int) -> AsyncConnectionPool:

@@ -58,11 +58,17 @@ def _drop_if_server_spoke(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
     pool_pre_ping's SELECT 1 on every checkout. A connection that died silently still fails its
     first statement (503), and SQLAlchemy then discards the whole pool.
     """
-    if dbapi_conn.closed or dbapi_conn.pgconn.status != ConnStatus.OK:
-        raise sa.exc.DisconnectionError("connection closed")
-    readable, _, _ = select.select([dbapi_conn.pgconn.socket], [], [], 0)
-    if readable:
-        raise sa.exc.DisconnectionError("the server sent something to an idle connection")
+    if server_said_goodbye(dbapi_conn):
+        raise sa.exc.DisconnectionError("the server closed this idle connection")
+
+
+def server_said_goodbye(conn: Any) -> bool:
+    """An idle psycopg connection (sync or asyncio) that is closed, or whose socket is readable:
+    its backend is gone. No round trip."""
+    if conn.closed or conn.pgconn.status != ConnStatus.OK:
+        return True
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    return bool(readable)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
