@@ -1,32 +1,42 @@
 # The two commands of the README: `make demo` and `make test`.
+# Both work in a virtual environment of their own (VENV, `.venv` by default), built on first use
+# from the project's files only; CI points VENV at a fresh temporary folder.
 PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
 .PHONY: install install-dev demo test lint bench
 
-install:
-	$(PYTHON) -m pip install -q -e .
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
 
-install-dev:
-	$(PYTHON) -m pip install -q -e '.[dev]'
+install: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
 
 demo: install
-	mpp demo --reset
+	$(BIN)/mpp demo --reset
 
+# Lint: style, import layers, and every import declared in pyproject.toml (deptry).
 lint:
-	ruff check .
-	lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 # The whole suite: unit, integration, API, concurrency, browser. SQLite always; PostgreSQL too
 # when MPP_TEST_DATABASE_URL is set (.ci/run sets it).
 # The fault test restarts PostgreSQL, so it runs alone, after everything else.
-test: install-dev
-	ruff check .
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q --ignore=tests/faults
-	$(PYTHON) -m pytest -q tests/faults
+test: install-dev lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q --ignore=tests/faults
+	$(BIN)/python -m pytest -q tests/faults
 
-bench:
-	$(PYTHON) bench/issue_and_call.py
-	$(PYTHON) bench/display_fanout.py
-	$(PYTHON) bench/stats_scale.py
-	$(PYTHON) bench/monday_peak.py
+bench: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/issue_and_call.py
+	$(BIN)/python bench/display_fanout.py
+	$(BIN)/python bench/stats_scale.py
+	$(BIN)/python bench/monday_peak.py
