@@ -140,4 +140,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     # Added after every other middleware, so outermost: every response carries X-Request-ID.
     app.add_middleware(RequestIdMiddleware)
+    from app.api.ws_fanout import WebSocketTransportMiddleware
+
+    # Outermost of all: it sees the server's own websocket `send` (see app/api/ws_fanout.py).
+    app.add_middleware(WebSocketTransportMiddleware)
     return app
