@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from app.api.schemas import ID_MAX, parse_id
 from app.bus import SubscriberOverflow
 from app.db.models import Site
 from app.db.session import unit_of_work
@@ -120,13 +121,7 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DomainError("invalid_value", field="id", reason_id="harus angka",
-                          reason_en="must be a number") from None
+    return parse_id(value)
 
 
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
@@ -324,6 +319,8 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     now = ws.app.state.clock
 
     def setup(session: Any) -> tuple[int, set[int], str | None]:
+        if not 1 <= counter_id <= ID_MAX:
+            return 0, set(), "not_found"
         principal = _ws_principal(ws, session)
         if principal is None:
             return 0, set(), "not_authenticated"
