@@ -194,14 +194,16 @@ def test_rows_of_a_relay_killed_mid_send_are_sent_after_its_lease(db, factory):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert {r.status for r in _rows(factory).values()} == {"sending"}
+    rows = _rows(factory).values()
+    assert {r.status for r in rows} == {"sending"}
+    lease_end = max(r.lease_until for r in rows)
     channel = Recorder()
     policy = outbox.RelayPolicy(batch=5)
     # While the dead relay's lease runs, nobody else takes its rows ...
     assert outbox.relay_once(factory, {"message": channel}, policy, lambda: now) == 0
     # ... and once it ran out, they are sent (attempt 2: the first may have reached the
     # provider, which recognises the repeated key).
-    later = now + policy.lease + timedelta(seconds=1)
+    later = lease_end + timedelta(seconds=1)
     assert outbox.relay_once(factory, {"message": channel}, policy, lambda: later) == 3
     assert sorted(i.key for i in channel.seen) == ["k9-0", "k9-1", "k9-2"]
     assert {i.attempt for i in channel.seen} == {2}
