@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from app.api import ws_fanout
+from app.api.schemas import ID_MAX, parse_id
 from app.bus import SubscriberOverflow
 from app.db.models import Site
 from app.db.session import unit_of_work
@@ -121,13 +122,7 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DomainError("invalid_value", field="id", reason_id="harus angka",
-                          reason_en="must be a number") from None
+    return parse_id(value)
 
 
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
@@ -208,23 +203,20 @@ def _display_render(app: Any, flt: snapshots.BoardFilter) -> Render:
     they show, read after it committed. One query and one encoding per event per filter;
     the counts ride along instead of following in a second message."""
 
-    def read() -> str:
+    def read(message: dict[str, Any]) -> str:
         with unit_of_work(app.state.session_factory, write=False) as session:
             counts = snapshots.waiting_now(session, flt, app.state.clock())
-        return json.dumps({**event_message, "waiting_counts": counts},
+        return json.dumps({**message, "waiting_counts": counts},
                           separators=(",", ":"), default=str)
 
     async def render(event: Event) -> str:
-        nonlocal event_message
         if not _changes_waiting(event):
             return event_text(event)
-        event_message = event.message()
         try:
-            return await run_in_threadpool(read)
+            return await run_in_threadpool(read, event.message())
         except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
             return event_text(event)
 
-    event_message: dict[str, Any] = {}
     return render
 
 
@@ -380,6 +372,8 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     now = ws.app.state.clock
 
     def setup(session: Any) -> tuple[int, set[int], str | None]:
+        if not 1 <= counter_id <= ID_MAX:
+            return 0, set(), "not_found"
         principal = _ws_principal(ws, session)
         if principal is None:
             return 0, set(), "not_authenticated"
