@@ -14,6 +14,7 @@ Text = Annotated[str, StringConstraints(max_length=5000)]
 Short = Annotated[str, StringConstraints(max_length=200)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 OpeningHours = dict[str, list[list[str]]] | None
+# "other" is refused by the domain with a message (UU 25/2009 Pasal 29(2)), not by the schema.
 PriorityName = Literal["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit",
                        "other"]
 
@@ -123,6 +124,7 @@ class _ServiceFields(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] = 7
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] = 50
     booking_requires_contact: bool = False
+    priority_sick: bool = False
 
 
 class ServiceCreate(_ServiceFields):
@@ -152,6 +154,7 @@ class ServiceUpdate(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] | None = None
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     booking_requires_contact: bool | None = None
+    priority_sick: bool | None = None
     is_active: bool | None = None
 
 
@@ -177,6 +180,7 @@ class ServiceRead(ORM):
     booking_days_ahead: int
     booking_quota_percent: int
     booking_requires_contact: bool
+    priority_sick: bool
     is_active: bool
 
 
