@@ -367,3 +367,7 @@ class Setting(Base):
     __tablename__ = "app_setting"
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+# Integration tables live in their own module; importing it registers them on Base.metadata.
+from app.db import models_integration as _models_integration  # noqa: E402, F401
