@@ -36,6 +36,7 @@ ROUTER_MODULES = [
     "app.api.ws",
     "app.api.ws_dashboard",
     "app.api.routes_boards",
+    "app.api.routes_notify",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",

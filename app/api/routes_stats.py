@@ -20,7 +20,7 @@ from app.services.context import Ctx
 
 router = APIRouter(prefix="/api/v1")
 
-Period = Literal["today", "day", "week", "month", "quarter", "year", "range"]
+Period = Literal["today", "day", "week", "month", "quarter", "semester", "year", "range"]
 Dimension = Literal["site", "agency", "service", "counter", "officer"]
 FromQ = Annotated[date | None, Query(alias="from")]
 ToQ = Annotated[date | None, Query(alias="to")]

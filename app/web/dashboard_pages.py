@@ -98,7 +98,10 @@ def ikm_page(request: Request, ctx: CtxDep) -> Response:
             raise
         error = exc.message(page_lang(request))
     weights = survey.get_weights(ctx.session)
+    sign = {"place": q.get("sign_place", "")[:100], "title": q.get("sign_title", "")[:200],
+            "name": q.get("sign_name", "")[:200], "nip": q.get("sign_nip", "")[:30],
+            "date": _date(q.get("sign_date")) or data["today"]}
     return render_page(
         request, "ikm.html", active="ikm", periods=PERIODS, period=period, ref=ref,
         start=start, end=end, agency_id=agency_id, service_id=service_id, report=report,
-        error=error, unsur=UNSUR, weights=[str(w) for w in weights], **data)
+        error=error, unsur=UNSUR, weights=[str(w) for w in weights], sign=sign, **data)

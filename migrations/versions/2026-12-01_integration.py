@@ -1,7 +1,7 @@
 """integration: SKM follow-up register (tindak lanjut) and partner API keys
 
 Revision ID: integ01
-Revises: qhead01
+Revises: outbox01
 Create Date: 2026-12-01 20:40:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'integ01'
-down_revision: str | None = 'qhead01'
+down_revision: str | None = 'outbox01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
