@@ -35,6 +35,7 @@ ROUTER_MODULES = [
     "app.api.ws",
     "app.api.ws_dashboard",
     "app.api.routes_boards",
+    "app.api.routes_notify",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",
@@ -138,6 +139,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # names stay allowed for the container's health check and probes on the host itself.
         hosts = [*settings.allowed_hosts, "localhost", "127.0.0.1"]
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    from app.api.body_limit import BodyLimit
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Added after every other middleware, so outermost: every response carries X-Request-ID.
     app.add_middleware(RequestIdMiddleware)
+    from app.api.ws_fanout import WebSocketTransportMiddleware
+
+    # Outermost of all: it sees the server's own websocket `send` (see app/api/ws_fanout.py).
+    app.add_middleware(WebSocketTransportMiddleware)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import psycopg
@@ -55,6 +56,18 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities (`1e400` parses as one) echoed in details as text: JSON has no such
+    numbers, and encoding them would turn a 422 into a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _msg(code: str, lang: str) -> str:
     _, msg_id, msg_en = ERRORS[code]
     return msg_en if lang == "en" else msg_id
@@ -67,7 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: repr(b)[:200]})
+        details = _json_safe(jsonable_encoder(exc.errors(),
+                                              custom_encoder={bytes: lambda b: repr(b)[:200]}))
         for d in details:
             # Echoing a 1 MB input back helps nobody.
             if isinstance(d.get("input"), str) and len(d["input"]) > 200:

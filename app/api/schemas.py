@@ -12,7 +12,19 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                                         pattern=r"^[A-Za-z0-9_.-]+$")]
 Text = Annotated[str, StringConstraints(max_length=5000)]
 Short = Annotated[str, StringConstraints(max_length=200)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+ID_MAX = 2**31 - 1  # every id column is a 32-bit integer
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+
+def parse_id(value: str | None, field: str = "id") -> int | None:
+    """An id from a query string or websocket path: None when empty, 422 when not 1..ID_MAX."""
+    if value is None or value == "":
+        return None
+    from app.domain.errors import InvalidValue
+
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= ID_MAX:
+        raise InvalidValue(field, "harus bilangan bulat positif", "must be a positive integer")
+    return int(value)
 OpeningHours = dict[str, list[list[str]]] | None
 # Where a visit's ticket joins its next step's queue (app/domain/visits.py).
 VisitRequeue = Literal["original", "back"]

@@ -224,6 +224,8 @@ class Booking(Base):
     name: Mapped[str | None] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    lang: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_in_at: Mapped[datetime | None]
     # The ticket made at check-in (ticket.booking_id links back; no FK to avoid a cycle).
@@ -418,3 +420,63 @@ class Setting(Base):
     __tablename__ = "app_setting"
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class OutboxMessage(Base):
+    """Something to deliver outside (a citizen's message, a webhook), written in the same
+    transaction as its cause and sent by the relay (app/services/outbox.py).
+
+    `key` is the cause's identity ("ticket.called:123:1"): the same cause never makes a second
+    row, and the key goes to the provider with every attempt, so a retried request is
+    recognised there. `target` is where it goes: a phone number (personal data: purged with the
+    retention period) or a webhook endpoint's id."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The relay's work list: rows still to send (or whose sender died), by due time.
+        sa.Index("ix_outbox_due", "next_attempt_at",
+                 postgresql_where=sa.text("status IN ('pending', 'sending')"),
+                 sqlite_where=sa.text("status IN ('pending', 'sending')")),
+        sa.Index("ix_outbox_provider_ref", "provider_ref"),
+        sa.Index("ix_outbox_ticket", "ticket_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "message" | "webhook" | ...
+    topic: Mapped[str] = mapped_column(sa.String(40))  # message type or event type
+    key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    ticket_id: Mapped[int | None]
+    booking_id: Mapped[int | None]
+    target: Mapped[str | None] = mapped_column(sa.String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # pending -> sending (claimed, leased) -> sent -> delivered | read; failed (given up or
+    # refused); skipped (switched off before it went).
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class TicketContact(Base):
+    """A citizen's opt-in phone for one ticket (never on the ticket row, which boards, exports
+    and statistics read). Consent is kept with its time and the version of the text shown."""
+
+    __tablename__ = "ticket_contact"
+    __table_args__ = (sa.Index("ix_ticket_contact_phone_day", "phone", "day"),)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    day: Mapped[date]
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # null once purged
+    lang: Mapped[str] = mapped_column(sa.String(2), default="id")
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    verified: Mapped[bool] = mapped_column(default=False)
+    # The "a few people ahead" message is written once per ticket.
+    ahead_sent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
