@@ -45,6 +45,7 @@ ROUTER_MODULES = [
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.api_docs",
     "app.web.home",
 ]
 
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             engine.dispose()
 
     app = FastAPI(
+        # /docs and /redoc are served by app.web.api_docs, from local files.
+        docs_url=None,
+        redoc_url=None,
         title="MPP Antrean",
         version="0.1.0",
         description="Queue system for Indonesia's Mal Pelayanan Publik",
