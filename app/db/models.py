@@ -480,3 +480,7 @@ class TicketContact(Base):
     # The "a few people ahead" message is written once per ticket.
     ahead_sent: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Integration tables live in their own module; importing it registers them on Base.metadata.
+from app.db import models_integration as _models_integration  # noqa: E402, F401
