@@ -5,7 +5,7 @@ ticket's unique key becomes (site_id, day, number): prefixes are unique per site
 single-service ticket this is the old (service_id, day, seq) key.
 
 Revision ID: visits01
-Revises: outbox01
+Revises: integ01
 Create Date: 2026-12-01 20:40:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'visits01'
-down_revision: str | None = 'outbox01'
+down_revision: str | None = 'integ01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
