@@ -9,7 +9,7 @@
 - counter.break_reason / break_since and counter_break: a counter on break ("istirahat").
 
 Revision ID: compl01
-Revises: integ01
+Revises: visits01
 Create Date: 2026-12-01 20:50:00
 """
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "compl01"
-down_revision: str | None = "integ01"
+down_revision: str | None = "visits01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
