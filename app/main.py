@@ -147,6 +147,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from app.api.body_limit import BodyLimit
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from app.api.security_headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)
     # Added after every other middleware, so outermost: every response carries X-Request-ID.
     app.add_middleware(RequestIdMiddleware)
     from app.api.ws_fanout import WebSocketTransportMiddleware
