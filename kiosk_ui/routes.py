@@ -53,10 +53,10 @@ def _int_param(request: Request, name: str, low: int, high: int) -> int:
     return int(raw) if raw.isdigit() and low <= int(raw) <= high else 0
 
 
-def _kiosk_page(request: Request, site_code: str | None) -> HTMLResponse:
+def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTMLResponse:
     paper = request.query_params.get("paper")
     response = render(
-        request, "kiosk.html", site_code=site_code or "",
+        request, "kiosk.html", site_code=site_code or "", start_screen=start,
         paper=paper if paper in PAPERS else "",
         # Setup knobs in the kiosk's start URL (and short ones for tests).
         idle_seconds=_int_param(request, "idle", 5, 600),
@@ -71,6 +71,13 @@ def _kiosk_page(request: Request, site_code: str | None) -> HTMLResponse:
 @router.get("/kiosk", response_class=HTMLResponse)
 def kiosk(request: Request) -> HTMLResponse:
     return _kiosk_page(request, None)
+
+
+@router.get("/kiosk/checkin", response_class=HTMLResponse)
+def kiosk_checkin(request: Request) -> HTMLResponse:
+    """Booking check-in: the kiosk itself, opened on its check-in screen (same layout, back
+    and idle return to the kiosk's start, printed ticket)."""
+    return _kiosk_page(request, request.query_params.get("site") or None, start="checkin")
 
 
 @router.get("/kiosk/{site_code:kiosksite}", response_class=HTMLResponse)

@@ -35,6 +35,7 @@ class ServiceState:
     quota_left: int | None
     open_counters: int
     estimated_wait_minutes: int
+    counters_assigned: int = 0
 
 
 @dataclass
@@ -76,6 +77,17 @@ def open_counters_by_service(session: Session, service_ids: list[int]) -> dict[i
     return {sid: n for sid, n in rows}
 
 
+def assigned_counters_by_service(session: Session, service_ids: list[int]) -> dict[int, int]:
+    """Active counters configured to serve each service, open or not."""
+    rows = session.execute(
+        sa.select(counter_service.c.service_id, sa.func.count())
+        .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
+        .where(counter_service.c.service_id.in_(service_ids), Counter.is_active.is_(True))
+        .group_by(counter_service.c.service_id)
+    )
+    return {sid: n for sid, n in rows}
+
+
 def recent_minutes_by_service(session: Session, site_id: int, day: date, per_service: int = 20
                               ) -> dict[int, list[float]]:
     e = TicketEvent.__table__.c
@@ -111,6 +123,7 @@ def catalog(session: Session, site: Site, now: datetime) -> list[AgencyEntry]:
         .where(ServiceDay.day == day, ServiceDay.service_id.in_(ids))
     ).all())
     open_counters = open_counters_by_service(session, ids)
+    assigned = assigned_counters_by_service(session, ids)
     recent = recent_minutes_by_service(session, site.id, day)
     entries = {a.id: AgencyEntry(a) for a in agencies}
     for s in services:
@@ -132,6 +145,7 @@ def catalog(session: Session, site: Site, now: datetime) -> list[AgencyEntry]:
         entries[s.agency_id].services.append(ServiceState(
             service=s, is_open=is_open, next_opening=nxt, waiting=n_wait, quota_left=quota_left,
             open_counters=open_counters.get(s.id, 0),
+            counters_assigned=assigned.get(s.id, 0),
             estimated_wait_minutes=waiting.estimate_wait_minutes(
                 n_wait, open_counters.get(s.id, 0), avg),
         ))
@@ -146,6 +160,8 @@ def public_service(state: ServiceState) -> dict[str, Any]:
         "next_opening": state.next_opening.isoformat() if state.next_opening else None,
         "waiting": state.waiting, "quota_left": state.quota_left,
         "daily_quota": s.daily_quota, "open_counters": state.open_counters,
+        # No counter serves it yet / none open now: the kiosk says so instead of an estimate.
+        "counters_assigned": state.counters_assigned,
         "estimated_wait_minutes": state.estimated_wait_minutes,
         "typical_minutes": s.typical_minutes, "requirements": s.requirements,
         "procedure": s.procedure, "completion_time": s.completion_time, "fee": s.fee,

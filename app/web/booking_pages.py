@@ -1,8 +1,7 @@
-"""Public online booking page (/booking, mobile-first) and the kiosk check-in page.
+"""Public online booking page (/booking, mobile-first).
 
-Both pages are shells: their scripts talk to /api/v1/booking* and /api/v1/bookings*. The booking
-page needs no sign-in; the check-in page uses the kiosk's device token (kept in localStorage by
-/kiosk?token=..., or set here with ?token=...) or a signed-in staff session.
+A shell: its script talks to /api/v1/booking* and /api/v1/bookings*, with no sign-in. The
+booking check-in is a screen of the kiosk (/kiosk/checkin, kiosk_ui/routes.py).
 """
 
 from __future__ import annotations
@@ -45,17 +44,6 @@ BOOKING_STRINGS = {
     "choose_slot": "Pilih slot waktu terlebih dahulu.",
 }
 
-CHECKIN_STRINGS = {
-    "no_token": "Kiosk ini belum memiliki token perangkat; check-in belum bisa dilakukan.",
-    "people_ahead": "{n} antrean sebelum Anda",
-    "estimate": "Perkiraan menunggu {a}-{b} menit",
-    "late_note": "Anda terlambat dari slot pemesanan; nomor ini antrean biasa.",
-    "network_error": "Tidak dapat terhubung ke server. Coba lagi.",
-    "enter_code": "Masukkan kode pemesanan.",
-    "working": "Memproses…",
-}
-
-
 def _strings(request: Request, table: dict[str, str]) -> dict[str, str]:
     t = translations(page_lang(request))
     return {k: t.gettext(v) for k, v in table.items()}
@@ -71,10 +59,3 @@ def booking_page(request: Request) -> HTMLResponse:
     }
     return render_page(request, "booking.html", config=config)
 
-
-@router.get("/kiosk/checkin", response_class=HTMLResponse)
-def checkin_page(request: Request) -> HTMLResponse:
-    config = {"lang": page_lang(request), "strings": _strings(request, CHECKIN_STRINGS)}
-    response = render_page(request, "booking_checkin.html", config=config)
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -81,6 +81,16 @@
     $("main").scrollTop = 0;
     window.scrollTo(0, 0);
     armIdle();
+    // Screen helpers (kiosk_fit.js, kiosk_access.js) follow the kiosk from screen to screen.
+    document.dispatchEvent(new CustomEvent("kiosk:screen", { detail: name }));
+  }
+
+  // This kiosk's address with another language, keeping its setup (?idle=, ?paper=, ...).
+  function langUrl(lang) {
+    const url = new URL(window.location.href);
+    url.searchParams.set("lang", lang);
+    url.hash = "";
+    return url.pathname + url.search;
   }
 
   function goBack() {
@@ -89,6 +99,14 @@
     if (prev === "services") renderServices();
     if (prev === "detail") renderDetail();
     show(prev);
+  }
+
+  // The next citizen starts afresh, in Indonesian: every idle return and every printed ticket.
+  function nextCitizen() {
+    clearTimeout(state.ticketTimer);
+    if (CFG.lang !== "id") { window.location.replace(langUrl("id")); return; }
+    document.dispatchEvent(new CustomEvent("kiosk:reset"));
+    goHome();
   }
 
   function goHome() {
@@ -106,9 +124,13 @@
 
   function armIdle() {
     clearTimeout(state.idleTimer);
-    if (current === "agencies" || current === "loading" || current === "unregistered"
-        || current === "busy" || current === "ticket") return;
-    state.idleTimer = setTimeout(goHome, IDLE_MS);
+    if (current === "loading" || current === "unregistered" || current === "busy"
+        || current === "ticket") return;
+    // The start screen only returns to itself when someone changed it (language, large text).
+    if (current === "agencies" && CFG.lang === "id"
+        && !document.body.classList.contains("k-large")
+        && !document.body.classList.contains("k-voice")) return;
+    state.idleTimer = setTimeout(nextCitizen, IDLE_MS);
   }
 
   // --- data ---------------------------------------------------------------------------------
@@ -120,6 +142,7 @@
 
   async function boot() {
     readSetup();
+    for (const a of document.querySelectorAll(".k-lang a[hreflang]")) a.href = langUrl(a.hreflang);
     tickClock();
     setInterval(tickClock, 15000);
     if (!state.token) return unregistered();
@@ -139,6 +162,7 @@
       await sleep(Math.min(1000 * attempt, 10000));
     }
     await refreshCatalog(true);
+    if (CFG.start === "checkin") show("checkin", { push: true });
     state.refreshTimer = setInterval(() => { if (current === "agencies") refreshCatalog(); }, REFRESH_MS);
   }
 
@@ -259,7 +283,14 @@
     return el("span", "k-pill k-pill-" + st, label);
   }
 
+  // Open for tickets, but no counter to call them: say so rather than "no queue".
+  function noCounter(s) {
+    if (serviceState(s) !== "open" || s.open_counters > 0) return null;
+    return s.counters_assigned ? T.no_counter_open : T.no_counter_assigned;
+  }
+
   function waitText(s) {
+    if (noCounter(s)) return (s.waiting ? fmt(T.n_waiting, { n: s.waiting }) + " · " : "") + T.no_counter_short;
     if (s.waiting === 0) return T.no_wait;
     return fmt(T.n_waiting, { n: s.waiting }) + " · " + fmt(T.est_wait, { n: s.estimated_wait_minutes });
   }
@@ -305,6 +336,7 @@
     $("detail-agency").textContent = a.name + (floorText(a) ? " · " + floorText(a) : "");
     const status = $("detail-status");
     status.replaceChildren(statusPill(s), el("span", "k-status-text", waitText(s)));
+    if (noCounter(s)) status.append(el("p", "k-panel k-panel-warn k-no-counter", noCounter(s)));
     if (s.quota_left !== null && s.is_open) status.append(el("span", "k-status-text", fmt(T.quota_left, { n: s.quota_left })));
     $("detail-requirements").textContent = s.requirements || T.none;
     $("detail-fee").textContent = s.fee || T.none;
@@ -404,7 +436,10 @@
     f("priority").hidden = !t.priority;
     f("ahead").textContent = fmt(T.ahead, { n: t.people_ahead });
     const [lo, hi] = t.estimated_wait_range || [t.estimated_wait_minutes, t.estimated_wait_minutes];
-    f("range").textContent = hi > 0 ? fmt(T.range, { lo, hi }) : T.range_now;
+    f("range").textContent = noCounter(s) ? T.range_unknown
+      : hi > 0 ? fmt(T.range, { lo, hi }) : T.range_now;
+    f("note").hidden = !t.note;
+    f("note").textContent = t.note || "";
     const issued = new Date(t.issued_at);
     f("when").textContent = fmtDate(issued) + " " + fmtTime(issued) + " " + zoneLabel();
     f("qr").src = "/kiosk/qr/" + encodeURIComponent(t.tracking_code) + ".svg";
@@ -456,7 +491,7 @@
   function countdown(seconds) {
     clearTimeout(state.ticketTimer);
     $("ticket-countdown").textContent = fmt(T.returning, { n: seconds });
-    if (seconds <= 0) return goHome();
+    if (seconds <= 0) return nextCitizen();
     state.ticketTimer = setTimeout(() => countdown(seconds - 1), 1000);
   }
 
@@ -466,7 +501,21 @@
     if (!target) return;
     if (target.dataset.action === "back") goBack();
     if (target.dataset.action === "home") goHome();
+    if (target.dataset.action === "next") nextCitizen();
+    if (target.dataset.action === "checkin") show("checkin", { push: true });
   });
+
+  // What the kiosk's other modules (check-in, access) may use.
+  window.MPPKiosk = {
+    CFG, T, state, fmt, el, show, goHome, armIdle, headers, fetchWithTimeout,
+    // A ticket made elsewhere (a booking check-in): shown, printed once, then home.
+    showTicket(t, where) {
+      state.agency = where.agency;
+      state.service = where.service;
+      return showTicket(t, { printed: false });
+    },
+    current: () => current,
+  };
   document.addEventListener("DOMContentLoaded", () => {
     $("take-btn").addEventListener("click", () => takeTicket(null));
     $("priority-btn").addEventListener("click", () => {

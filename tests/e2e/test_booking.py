@@ -11,7 +11,7 @@ from app.db.models import Device, Site
 from app.db.session import make_engine, make_session_factory, unit_of_work
 from app.services import auth as auth_svc
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import assert_accessible, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -78,25 +78,46 @@ def test_book_on_phone_check_in_at_kiosk_called_at_counter(demo_server, browser,
         phone.close()
 
     token = _kiosk_token(demo_server.database_url)
-    page.goto(f"{base}/kiosk/checkin?token={token}")
+    page.add_init_script("window.__prints = 0; window.print = () => { window.__prints += 1; };")
+    page.goto(f"{base}/kiosk/checkin?token={token}&ticket_seconds=60")
     assert "token=" not in page.url
+    # Check-in is a kiosk screen: the kiosk's layout, a back button, nothing leading outside.
+    page.wait_for_selector("#screen-checkin:not([hidden])")
+    assert page.locator("#screen-checkin [data-action=back]").is_visible()
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(a => a.pathname)")
+    assert all(h.startswith("/kiosk") for h in hrefs), hrefs
+    assert_accessible(page, "kiosk check-in")
     # A USB scanner types the code and presses Enter into the focused input.
     page.keyboard.type(code.lower())
     page.keyboard.press("Enter")
-    page.wait_for_selector("#ci-result:not([hidden])")
-    number = page.inner_text("#ci-result .t-number")
+    page.wait_for_selector("#screen-ticket:not([hidden])")
+    slip = page.locator("#ticket-screen .ticket")
+    number = slip.locator(".t-number").inner_text()
     assert number.startswith("AA-")
-    assert "Perekaman KTP-el" in page.inner_text("#ci-result")
-    page.wait_for_function("document.querySelector('#ci-result img').complete")
+    assert "Perekaman KTP-el" in slip.inner_text()
+    # Printed by itself like any kiosk ticket, with the wait estimate and the booking code.
+    page.wait_for_function("window.__prints === 1")
+    assert "antrean sebelum Anda" in slip.locator(".t-ahead").inner_text()
+    assert slip.locator(".t-range").inner_text().startswith("Perkiraan tunggu")
+    assert "Antrean online" in slip.locator(".t-note").inner_text()
+    page.wait_for_function("document.querySelector('#ticket-screen .t-qr').complete")
     screenshot(page, "booking-kiosk-checkin")
     # Scanning again shows the same ticket rather than a second one.
-    page.click("#ci-done")
+    page.click("#screen-ticket [data-action=next]")
+    page.wait_for_selector("#screen-agencies:not([hidden])")
+    page.click("#checkin-link")
+    page.wait_for_selector("#screen-checkin:not([hidden])")
     for ch in code[:4]:
         page.click(f"#ci-keys button:text-is('{ch}')")
     page.keyboard.type(code[4:])
     page.click("#ci-keys .ci-go")
-    page.wait_for_selector("#ci-result:not([hidden])")
-    assert page.inner_text("#ci-result .t-number") == number
+    page.wait_for_selector("#screen-ticket:not([hidden])")
+    assert page.locator("#ticket-screen .t-number").inner_text() == number
+    # Back from check-in returns to the kiosk's start.
+    page.click("#screen-ticket [data-action=next]")
+    page.click("#checkin-link")
+    page.click("#screen-checkin [data-action=back]")
+    page.wait_for_selector("#screen-agencies:not([hidden])")
 
     officer = {"Authorization": f"Bearer {demo_server.token('petugas_dukcapil', DEMO_PASSWORD)}"}
     counters = httpx.get(f"{base}/api/v1/counters", headers=admin, timeout=30).json()

@@ -20,7 +20,7 @@ from app.db.models import Device, Site, Ticket
 from app.db.session import make_engine
 from app.services.auth import new_device_token
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import assert_accessible, screenshot
 
 SITE = "mpp-contoh"
 KTP = "Perekaman KTP-el"
@@ -115,6 +115,36 @@ def wait_ticket(page: Any) -> tuple[str, str]:
     return slip.get_attribute("data-number"), slip.get_attribute("data-tracking")
 
 
+def open_counter_for(server: Any, service_id: int) -> dict[str, Any]:
+    h = admin(server)
+    counters = httpx.get(f"{server.url}/api/v1/counters", headers=h, timeout=30).json()
+    counter = next(c for c in counters if service_id in c["service_ids"])
+    r = httpx.post(f"{server.url}/api/v1/counters/{counter['id']}/open", headers=h, timeout=30)
+    assert r.status_code == 200, r.text
+    return counter
+
+
+def assert_fits(page: Any, what: str) -> None:
+    """The screen shown fits the viewport: nothing below the edge, nothing cut inside."""
+    over = page.evaluate("""() => {
+      const out = [];
+      if (document.documentElement.scrollHeight > innerHeight + 1) out.push('page ' + document.documentElement.scrollHeight);
+      const screen = document.querySelector('.screen:not([hidden])');
+      for (const el of screen.querySelectorAll('button, h1, .k-tile, .ticket, input')) {
+        if (!el.getClientRects().length || el.closest('[hidden]')) continue;
+        const r = el.getBoundingClientRect();
+        if (r.bottom > innerHeight + 1 || r.right > innerWidth + 1) out.push((el.id || el.className) + ' ' + Math.round(r.bottom));
+        // Nor cut off by a box around it (a grid's tiles beyond its edge are paged instead).
+        for (let p = el.parentElement; p && p !== screen; p = p.parentElement) {
+          if (getComputedStyle(p).overflowY === 'hidden' && r.bottom > p.getBoundingClientRect().bottom + 1) {
+            out.push((el.id || el.className) + ' cut by ' + (p.id || p.className)); break; }
+        }
+      }
+      return out;
+    }""")
+    assert over == [], f"{what}: {over}"
+
+
 def pdf_size_mm(page: Any) -> tuple[float, float]:
     """The first page's size of the printed PDF, using the page's own @page size."""
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
@@ -130,6 +160,7 @@ def pdf_size_mm(page: Any) -> tuple[float, float]:
 def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[int, int]) -> None:
     token = make_kiosk(demo_server)
     ktp = services_by_name(demo_server)[KTP]
+    open_counter_for(demo_server, ktp["id"])
     for _ in range(2):
         issue(demo_server, token, ktp["id"])
     w, h = viewport
@@ -150,6 +181,13 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
         heights = page.eval_on_selector_all(
             ".k-agency, .k-lang-btn, #checkin-link", "els => els.map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 64, heights
+        # One viewport: agencies page if need be, the check-in button is on screen.
+        assert_fits(page, "agencies")
+        expect(page.locator("#checkin-link")).to_be_in_viewport()
+        assert_accessible(page, f"kiosk agencies {size}")
+        # Nothing on a kiosk page leads outside the kiosk.
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(a => a.pathname)")
+        assert all(h.startswith("/kiosk") for h in hrefs), hrefs
         screenshot(page, f"kiosk-1-agencies-{size}")
 
         page.locator(".k-agency", has_text="Disdukcapil").click()
@@ -157,7 +195,8 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
         tile = page.locator("#service-list .k-service", has_text=KTP)
         expect(tile).to_contain_text("Buka")
         expect(tile).to_contain_text("2 orang menunggu")
-        expect(tile).to_contain_text("Sisa kuota hari ini: 148")
+        expect(tile).to_contain_text(re.compile(r"Sisa kuota hari ini: \d+"))
+        assert_fits(page, "services")
         screenshot(page, f"kiosk-2-services-{size}")
 
         tile.click()
@@ -168,11 +207,14 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
         expect(page.locator("#detail-status")).to_contain_text("Perkiraan tunggu ± ")
         take = page.locator("#take-btn")
         assert take.bounding_box()["height"] >= 64
+        assert_fits(page, "detail")
+        assert_accessible(page, f"kiosk detail {size}")
         screenshot(page, f"kiosk-3-detail-{size}")
 
         page.locator("#priority-btn").click()
         expect(page.locator("#screen-priority")).to_be_visible()
-        expect(page.locator("[data-priority]")).to_have_count(5)
+        expect(page.locator("[data-priority]:not([hidden])")).to_have_count(5)
+        assert_fits(page, "priority")
         screenshot(page, f"kiosk-4-priority-{size}")
         page.locator("#screen-priority [data-action=back]").click()
         expect(page.locator("#screen-detail")).to_be_visible()
@@ -194,6 +236,8 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
         page.wait_for_function("document.querySelector('#ticket-screen .t-qr').naturalWidth > 0")
         assert page.evaluate("window.__prints") == 1
         assert ticket_count(demo_server) == before + 1
+        assert_fits(page, "ticket")
+        assert_accessible(page, f"kiosk ticket {size}")
         screenshot(page, f"kiosk-5-ticket-{size}")
         # The ticket stays a few seconds, then the kiosk is ready for the next citizen.
         expect(page.locator("#screen-agencies")).to_be_visible(timeout=20_000)
@@ -270,6 +314,13 @@ def test_closed_and_quota_exhausted_services(demo_server: Any, page: Any) -> Non
     expect(page.locator("#detail-closed-title")).to_have_text("Nomor antrean hari ini sudah habis")
     expect(page.locator("#detail-closed-when")).to_contain_text("Buka kembali:")
     expect(page.locator("#take-btn")).to_be_hidden()
+    # The quota-exhausted screen fits one viewport at both kiosk sizes.
+    for w, h in ((1080, 1920), (1920, 1080)):
+        page.set_viewport_size({"width": w, "height": h})
+        page.evaluate("window.MPPKioskFit.refit()")
+        assert_fits(page, f"quota exhausted {w}x{h}")
+        screenshot(page, f"kiosk-7-quota-{w}x{h}")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # An alternative leads straight to a service that issues numbers.
     page.locator("#detail-alternatives .k-service", has_text=KTP).click()
@@ -331,7 +382,10 @@ def test_double_tap_and_flaky_network_make_one_ticket(demo_server: Any, page: An
 
 def test_english_switch(demo_server: Any, page: Any) -> None:
     token = make_kiosk(demo_server)
-    open_kiosk(page, demo_server, token)
+    open_kiosk(page, demo_server, token, idle=600, paper="58")
+    # The language link keeps the kiosk's setup.
+    href = page.locator(".k-lang-btn[lang=en]").get_attribute("href")
+    assert "idle=600" in href and "paper=58" in href and "ticket_seconds=60" in href
     expect(page.locator("#h-agencies")).to_contain_text("Pilih instansi yang Anda tuju")
     page.locator(".k-lang-btn[lang=en]").click()
     expect(page.locator("#h-agencies")).to_contain_text("Choose the agency you need")
@@ -347,6 +401,92 @@ def test_english_switch(demo_server: Any, page: Any) -> None:
     # Back to Indonesian with one touch.
     page.locator(".k-lang-btn[lang=id]").click()
     expect(page.locator("#h-agencies")).to_contain_text("Pilih instansi yang Anda tuju")
+
+
+def test_language_resets_for_the_next_citizen(demo_server: Any, page: Any) -> None:
+    """English sticks for one citizen only: the kiosk is Indonesian again after the printed
+    ticket and after an idle return, also after a reload (the cookie follows)."""
+    token = make_kiosk(demo_server)
+    open_kiosk(page, demo_server, token, idle=5, ticket_seconds=2)
+    page.locator(".k-lang-btn[lang=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    choose(page, "Disdukcapil", KTP)
+    page.locator("#take-btn").click()
+    wait_ticket(page)
+    expect(page.locator("#h-agencies")).to_contain_text("Pilih instansi yang Anda tuju",
+                                                        timeout=20_000)
+    assert "idle=5" in page.url  # the setup survived the reset
+    page.reload()
+    expect(page.locator("#h-agencies")).to_contain_text("Pilih instansi yang Anda tuju")
+    # English on the start screen, then nobody touches it: Indonesian again.
+    page.locator(".k-lang-btn[lang=en]").click()
+    expect(page.locator("#h-agencies")).to_contain_text("Choose the agency you need")
+    expect(page.locator("#h-agencies")).to_contain_text("Pilih instansi yang Anda tuju",
+                                                        timeout=20_000)
+
+
+def test_service_without_counter_says_so_and_alerts_managers(demo_server: Any, page: Any,
+                                                             browser: Any) -> None:
+    token = make_kiosk(demo_server)
+    svc = services_by_name(demo_server)
+    paspor = svc["Paspor baru"]
+    open_kiosk(page, demo_server, token)
+    choose(page, "Kantor Imigrasi", "Paspor baru")
+    # Nobody is at a counter for it: honest, no "called soon" and no made-up estimate.
+    expect(page.locator("#detail-status .k-no-counter")).to_contain_text(
+        "Belum ada loket yang buka untuk layanan ini")
+    expect(page.locator("#detail-status")).not_to_contain_text("Perkiraan tunggu ±")
+    page.locator("#take-btn").click()
+    wait_ticket(page)
+    slip = page.locator("#ticket-screen .ticket")
+    expect(slip.locator(".t-range")).to_have_text(
+        "Perkiraan tunggu: belum diketahui (belum ada loket buka)")
+    expect(slip).not_to_contain_text("segera dipanggil")
+    # The managers' dashboard raises it.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    try:
+        mgr = ctx.new_page()
+        mgr.goto(f"{demo_server.url}/login")
+        mgr.fill("input[name=username]", "admin")
+        mgr.fill("input[name=password]", DEMO_PASSWORD)
+        mgr.locator("form button[type=submit], form input[type=submit]").first.click()
+        mgr.goto(f"{demo_server.url}/dashboard")
+        alert = mgr.locator(f"#alert-list li.no-counter[data-service='{paspor['id']}']")
+        expect(alert).to_contain_text("tidak ada loket yang buka")
+    finally:
+        ctx.close()
+
+
+def test_large_text_and_spoken_guidance(demo_server: Any, page: Any) -> None:
+    token = make_kiosk(demo_server)
+    open_kiosk(page, demo_server, token, idle=5)
+    before = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    page.locator("#a11y-large").click()
+    expect(page.locator("#a11y-large")).to_have_attribute("aria-pressed", "true")
+    after = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert after >= before * 1.25, (before, after)
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(0, 0, 0)"
+    assert_fits(page, "agencies, large text")
+    assert_accessible(page, "kiosk large text")
+    screenshot(page, "kiosk-8-large-text")
+    # Spoken guidance: the first touch reads a button aloud (Indonesian), the second chooses.
+    page.locator("#a11y-voice").click()
+    spoken = lambda: [e["text"] for e in page.evaluate("window.__kioskSpeech")]  # noqa: E731
+    assert "Panduan suara aktif" in spoken()[-1]
+    tile = page.locator(".k-agency", has_text="Disdukcapil")
+    tile.click()
+    assert "Disdukcapil" in spoken()[-1]
+    expect(page.locator("#screen-agencies")).to_be_visible()  # read, not chosen yet
+    tile.click()
+    expect(page.locator("#screen-services")).to_be_visible()
+    page.wait_for_function("window.__kioskSpeech.some(e => e.text.includes('Pilih layanan'))")
+    assert page.evaluate(
+        "speechSynthesis && 'speak' in speechSynthesis")  # the board's engine (Web Speech API)
+    # Nobody touches it: the next citizen gets the ordinary kiosk.
+    expect(page.locator("#screen-agencies")).to_be_visible(timeout=20_000)
+    expect(page.locator("#a11y-large")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#a11y-voice")).to_have_attribute("aria-pressed", "false")
 
 
 def test_tracking_page_flips_to_called(demo_server: Any, browser: Any) -> None:

@@ -47,8 +47,10 @@
         const wait = longest(s);
         const idle = !s.waiting && !s.issued && !s.in_service && !s.held && !s.served;
         agencyLongest = Math.max(agencyLongest, wait);
-        const alert = s.waiting > 0 && wait >= s.alert_minutes * 60;
-        if (alert) alerts.push({ s, wait });
+        // People wait and no counter is open for them: nobody will call them (issue 17).
+        const noCounter = s.waiting > 0 && !s.open_counters;
+        const alert = noCounter || (s.waiting > 0 && wait >= s.alert_minutes * 60);
+        if (alert) alerts.push({ s, wait, noCounter });
         if (idle && onlyActive) continue;
         serviceRows.push(el("tr", { class: "svc" + (alert ? " is-alert" : ""), "data-service": s.id },
           el("td", {}, el("span", { class: "prefix", text: s.prefix }), " ", s.name),
@@ -79,8 +81,10 @@
     const box = document.getElementById("alerts");
     const list = document.getElementById("alert-list");
     alerts.sort((x, y) => y.wait - x.wait);
-    list.replaceChildren(...alerts.map(({ s, wait }) => el("li", {
-      text: fmt(T.alert, { name: s.prefix + " · " + s.name, minutes: Math.floor(wait / 60), limit: s.alert_minutes }),
+    list.replaceChildren(...alerts.map(({ s, wait, noCounter }) => el("li", {
+      class: noCounter ? "no-counter" : null, "data-service": s.id,
+      text: noCounter ? fmt(T.no_counter, { name: s.prefix + " · " + s.name, n: s.waiting })
+        : fmt(T.alert, { name: s.prefix + " · " + s.name, minutes: Math.floor(wait / 60), limit: s.alert_minutes }),
     })));
     box.hidden = alerts.length === 0;
     if (!thresholdsLoaded) renderThresholds();
