@@ -44,6 +44,7 @@ ROUTER_MODULES = [
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.join_pages",
     "app.web.home",
 ]
 

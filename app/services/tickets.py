@@ -29,7 +29,7 @@ from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import PriorityGroup, choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import issue_sql
+from app.services import issue_sql, notify
 from app.services.context import Ctx, Principal
 from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
 
@@ -459,7 +459,7 @@ def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: boo
     })
 
 
-def _status_event(ticket: Ticket, old: str, at: datetime) -> Event:
+def status_event(ticket: Ticket, old: str, at: datetime) -> Event:
     return Event(ev.TICKET_STATUS, ticket.site_id, {
         "ticket_id": ticket.id, "number": ticket.number, "from": old, "status": ticket.status,
         "service_id": ticket.service_id, "agency_id": ticket.agency_id,
@@ -505,6 +505,7 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     wait = int((ctx.now - ticket.issued_at).total_seconds()) if first else None
     _change(ctx, ticket, Action.CALL, counter=counter, duration=wait)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
+    notify.on_called(ctx, ticket, counter)
 
 
 def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
@@ -535,6 +536,7 @@ def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
     ticket.call_count += 1
     _change(ctx, ticket, Action.RECALL, counter=counter)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=True))
+    notify.on_called(ctx, ticket, counter)
     return ticket
 
 
@@ -542,7 +544,7 @@ def start(ctx: Ctx, ticket: Ticket) -> Ticket:
     counter = _ticket_counter(ctx, ticket, Action.START)
     ticket.started_at = ctx.now
     old = _change(ctx, ticket, Action.START, counter=counter)
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
     return ticket
 
 
@@ -553,7 +555,8 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
         duration = int((ctx.now - ticket.started_at).total_seconds())
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
+    notify.on_finished(ctx, ticket)
     return ticket
 
 
@@ -561,7 +564,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
     counter = _ticket_counter(ctx, ticket, Action.NO_SHOW)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
     return ticket
 
 
@@ -569,7 +572,7 @@ def hold(ctx: Ctx, ticket: Ticket, note: str | None = None) -> Ticket:
     """Put a ticket aside (the citizen fetches a document); it stays with this counter."""
     counter = _ticket_counter(ctx, ticket, Action.HOLD)
     old = _change(ctx, ticket, Action.HOLD, counter=counter, note=note)
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
     return ticket
 
 
@@ -577,7 +580,7 @@ def resume(ctx: Ctx, ticket: Ticket) -> Ticket:
     """Send a held ticket back to its queue, at its original place."""
     old = _change(ctx, ticket, Action.RESUME)
     ticket.counter_id = None
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
     return ticket
 
 
@@ -613,7 +616,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
 
 def cancel(ctx: Ctx, ticket: Ticket) -> Ticket:
     old = _change(ctx, ticket, Action.CANCEL)
-    ctx.emit(_status_event(ticket, old, ctx.now))
+    ctx.emit(status_event(ticket, old, ctx.now))
     return ticket
 
 
