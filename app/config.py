@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Failed sign-ins before a growing delay applies.
     login_max_failures: int = 5
     login_lock_seconds: int = 60
+    # Request bodies larger than this answer 413 before they are read whole.
+    max_body_bytes: int = 1024 * 1024
     # Public endpoint rate limit (requests per minute per client IP).
     public_rate_per_minute: int = 120
     # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,

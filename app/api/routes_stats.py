@@ -166,7 +166,7 @@ class WeightsIn(Strict):
 
 class AlertsIn(Strict):
     default_minutes: Annotated[int, Field(ge=1, le=600)] | None = None
-    services: dict[int, Annotated[int, Field(ge=1, le=600)] | None] | None = None
+    services: dict[Id, Annotated[int, Field(ge=1, le=600)] | None] | None = None
 
 
 @router.get("/stats/settings/ikm-weights", tags=["stats"])

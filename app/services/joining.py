@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +32,8 @@ LATE_PLACES = 3
 
 def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
                        base_url: str | None, priority: str | None = None,
-                       idempotency_key: str | None = None, channel: str = "kiosk"
+                       idempotency_key: str | None = None, channel: str = "kiosk",
+                       next_service_ids: Sequence[int] = (), package_id: int | None = None,
                        ) -> tickets.Issued:
     service = tickets.get_service(ctx.session, service_id)
     if contact.holder is not None:
@@ -41,8 +43,16 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
             raise DomainError("already_queued")
     # The contact row joins the ticket's transaction: the write must not commit on its own.
     ctx.commit_channel = None
-    issued = tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
-                                  idempotency_key=idempotency_key, channel=channel)
+    if next_service_ids or package_id:
+        from app.services import visits
+
+        issued = visits.issue_visit(ctx, service_id=service_id,
+                                    next_service_ids=list(next_service_ids),
+                                    package_id=package_id, priority=priority,
+                                    idempotency_key=idempotency_key)
+    else:
+        issued = tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
+                                      idempotency_key=idempotency_key, channel=channel)
     if issued.created:
         notify.attach(ctx, issued.view, contact, base_url=base_url, service_name=service.name)
     return issued
@@ -140,7 +150,7 @@ def running_late(ctx: Ctx, code: str, places: int = LATE_PLACES) -> Ticket:
         ticket.sort_at = behind[-1] + timedelta(microseconds=1)
     site = ticket.service.agency.site
     tickets.record_event(ctx, ticket, site, "late", "waiting", note=f"+{len(behind)}")
-    ctx.emit(tickets.status_event(ticket, "waiting", ctx.now))
+    ctx.emit(tickets._status_event(ticket, "waiting", ctx.now))
     return ticket
 
 

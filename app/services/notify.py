@@ -160,6 +160,15 @@ def _nearly_up(ctx: Ctx, called: Ticket) -> None:
                 "ahead": ahead, "number": ticket.number, "service": ticket.service.name})
 
 
+def on_visit_step(ctx: Ctx, ticket: Ticket, position: int) -> None:
+    """A visit moved on to its next service (the ticket keeps its number and tracking)."""
+    row = ctx.session.get(TicketContact, ticket.id)
+    if row is not None and row.phone:
+        _enqueue(ctx, row, ticket.site_id, "visit_step", f"visit_step:{ticket.id}:{position}", {
+            "service": ticket.service.name, "number": ticket.number,
+            "link": _link(row, f"/t/{ticket.tracking_code}")})
+
+
 def on_finished(ctx: Ctx, ticket: Ticket) -> None:
     row = ctx.session.get(TicketContact, ticket.id)
     if row is not None and row.phone:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import CtxDep
+from app.api.schemas import parse_id
 from app.db.models import Service, Site
 from app.domain.errors import DomainError
 from app.domain.ikm import UNSUR
@@ -30,10 +31,7 @@ ROLES = ("admin", "manager")
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 def _date(value: str | None) -> date | None:
