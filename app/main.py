@@ -37,6 +37,7 @@ ROUTER_MODULES = [
     "app.api.ws_dashboard",
     "app.api.routes_boards",
     "app.api.routes_notify",
+    "app.api.routes_packages",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",
