@@ -42,6 +42,7 @@ ROUTER_MODULES = [
     "app.web.dashboard_pages",
     "app.web.survey_pages",
     "app.web.admin_pages",
+    "app.web.skm_pages",
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
