@@ -46,6 +46,7 @@ ROUTER_MODULES = [
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.api_docs",
     "app.web.home",
 ]
 
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             engine.dispose()
 
     app = FastAPI(
+        # /docs and /redoc are served by app.web.api_docs, from local files.
+        docs_url=None,
+        redoc_url=None,
         title="MPP Antrean",
         version="0.1.0",
         description="Queue system for Indonesia's Mal Pelayanan Publik",
@@ -144,6 +148,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from app.api.body_limit import BodyLimit
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from app.api.security_headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)
     # Added after every other middleware, so outermost: every response carries X-Request-ID.
     app.add_middleware(RequestIdMiddleware)
     from app.api.ws_fanout import WebSocketTransportMiddleware

@@ -386,14 +386,16 @@ SELECT t.id, t.seq, t.number, (SELECT count(*) FROM n) FROM t
 """
 
 # Waiting tickets called before the new one, in a snapshot taken after its write (tickets that
-# committed while it waited for the day's row are counted). Within one service and day, seq
-# order is id order (both are taken under that row's lock), so "earlier on a sort_at tie"
-# compares seqs. Priority tickets wait behind earlier priority tickets only; regular ones
-# behind every priority ticket and earlier regular ones (as tickets.people_ahead).
+# committed while it waited for the day's row are counted). The ticket itself is left out by
+# its code, not its seq: a visit's ticket waits in other services' queues with its first seq.
+# Within one service and day, seq order is id order (both are taken under that row's lock),
+# so "earlier on a sort_at tie" compares seqs. Priority tickets wait behind earlier priority
+# tickets only; regular ones behind every priority ticket and earlier regular ones (as
+# tickets.people_ahead).
 _PG_AHEAD = """
 SELECT count(*) FROM ticket x
 WHERE x.service_id = %(service_id)s AND x.day = %(day)s AND x.status = 'waiting'
-  AND x.seq <> {me} AND ({cond})
+  AND x.tracking_code <> %(tracking_code)s AND ({cond})
 """
 _ME = "(SELECT seq FROM ticket WHERE tracking_code = %(tracking_code)s)"
 _EARLIER = f"x.sort_at < %(sort_at)s OR (x.sort_at = %(sort_at)s AND x.seq < {_ME})"
