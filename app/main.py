@@ -43,9 +43,11 @@ ROUTER_MODULES = [
     "app.web.dashboard_pages",
     "app.web.survey_pages",
     "app.web.admin_pages",
+    "app.web.skm_pages",
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.service_pages",
     "app.web.api_docs",
     "app.web.home",
 ]

@@ -193,7 +193,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
     return {
         "number": ticket.number, "status": ticket.status,
         "priority": ticket.priority is not None,
-        "service": {"id": service.id, "name": service.name},
+        "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
                    "floor": service.agency.floor},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
