@@ -27,7 +27,7 @@ from app.domain import events as ev
 from app.domain import hours, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
-from app.domain.priority import PriorityGroup, choose_next, next_streak
+from app.domain.priority import PriorityGroup, check_offered, choose_next, next_streak, parse_group
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import issue_sql, notify, visits
 from app.services.context import Ctx, Principal
@@ -173,6 +173,8 @@ def issue_ticket(
         sites = site_ids_in_scope(session, actor)
         if sites is not None and facts.site_id not in sites:
             raise DomainError("forbidden")
+    if priority == PriorityGroup.SAKIT and channel != "transfer":
+        check_offered(PriorityGroup.SAKIT, sick=get_service(session, service_id).priority_sick)
     if check_hours and not _open_now(facts, today):
         # Closed: the full check (all special days ahead) names the next opening time.
         service = get_service(session, service_id)
@@ -212,14 +214,8 @@ def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | 
 
 
 def priority_group(priority: str | None) -> str | None:
-    if priority is None:
-        return None
-    try:
-        return PriorityGroup(priority).value
-    except ValueError:
-        raise DomainError("invalid_value", field="priority",
-                          reason_id="kelompok prioritas tidak dikenal",
-                          reason_en="unknown priority group") from None
+    group = parse_group(priority)
+    return None if group is None else group.value
 
 
 def _open_now(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts) -> bool:
@@ -239,6 +235,8 @@ def plain_kiosk_issue(facts: issue_sql.ServiceFacts | None, today: issue_sql.Day
         return None  # not found, or inactive
     if facts.site_id != kiosk.site_id:
         return None  # another MPP's service
+    if priority == PriorityGroup.SAKIT:
+        return None  # offered per service: the reference path checks the service
     if not _open_now(facts, today):
         return None  # closed: the answer names the next opening time
     if facts.daily_quota is not None and (facts.booking_enabled or facts.daily_quota <= 0):
@@ -464,6 +462,9 @@ def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: boo
         "announcement": speech.announcement(ticket.number, _counter_label(counter)),
         "announcement_en": speech.announcement_en(ticket.number, _counter_label(counter)),
         "clips": speech.clip_sequence(ticket.number, _counter_label(counter)),
+        # Said once when calls pile up on a board.
+        "announcement_short": speech.short_announcement(ticket.number, _counter_label(counter)),
+        "clips_short": speech.short_clip_sequence(ticket.number, _counter_label(counter)),
     })
 
 

@@ -2,7 +2,7 @@
 hashed) for one open ticket per holder per service per day, the service's contacts of a day
 
 Revision ID: contact02
-Revises: visits01
+Revises: compl01
 Create Date: 2026-12-01 21:10:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'contact02'
-down_revision: str | None = 'visits01'
+down_revision: str | None = 'compl01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
