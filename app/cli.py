@@ -92,29 +92,89 @@ def load_demo(path: Path, *, reset: bool = False, real_hours: bool = False
         engine.dispose()
 
 
+DEMO_DEVICES = (("kiosk", "Kiosk demo"), ("display", "Papan demo"))
+
+
+def demo_devices(path: Path) -> dict[str, str]:
+    """Give the demo a kiosk and a display device with fresh tokens; returns kind -> path.
+
+    Tokens are stored hashed, so each start revokes the previous demo devices and prints new
+    ones: the URLs printed are always the ones that work.
+    """
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from app.db.models import Device, Site
+    from app.db.session import make_engine, make_session_factory, unit_of_work
+    from app.services import devices
+    from app.services.context import Ctx
+    from app.services.mallfile import SYSTEM
+
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            ctx = Ctx(session=session, now=datetime.now(UTC), actor=SYSTEM)
+            site = session.scalars(sa.select(Site).order_by(Site.id)).first()
+            if site is None:
+                return {}
+            paths: dict[str, str] = {}
+            for kind, name in DEMO_DEVICES:
+                old = session.scalars(sa.select(Device).where(
+                    Device.site_id == site.id, Device.kind == kind, Device.name == name,
+                    Device.is_active.is_(True)))
+                for device in old:
+                    devices.revoke_device(ctx, device.id)
+                paths[kind] = devices.issue_device(
+                    ctx, {"site_id": site.id, "kind": kind, "name": name}).url
+            paths["site_id"] = str(site.id)
+            return paths
+    finally:
+        engine.dispose()
+
+
+def demo_screens(base: str, paths: dict[str, str]) -> str:
+    """The demo's screens, as URLs that work when opened as printed."""
+    kiosk = paths.get("kiosk", "/kiosk")
+    token = kiosk.partition("token=")[2]
+    checkin = "/kiosk/checkin" + (f"?token={token}" if token else "")
+    rows = [
+        ("Kiosk (take a ticket)", kiosk, ""),
+        ("Display board", paths.get("display", "/display"), ""),
+        ("Booking check-in kiosk", checkin, ""),
+        ("Online booking (phone)", "/booking", ""),
+        ("Counter console", "/counter", "sign in as petugas_dukcapil (or another petugas_*)"),
+        ("Survey tablet", "/survey?counter=1", "signed in as petugas_dukcapil"),
+        ("Dashboard", "/dashboard", "manajer or admin"),
+        ("Reports", "/dashboard/reports", "manajer or admin"),
+        ("IKM (SKM survey)", "/dashboard/ikm", "manajer or admin"),
+        ("Admin", "/admin", "admin"),
+        ("API docs", "/docs", ""),
+        ("Front page", "/", "every screen, with links"),
+    ]
+    lines = ["Screens:"]
+    for label, path, note in rows:
+        lines.append(f"  {label:24} {base}{path}" + (f"   ({note})" if note else ""))
+    return "\n".join(lines)
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     path = Path(args.db).resolve()
     url = f"sqlite:///{path}"
     made = load_demo(path, reset=args.reset, real_hours=args.real_hours)
     if made is not None:
-        base = f"http://{args.host}:{args.port}"
         print("\nDemo MPP loaded into", path)
         print("Passwords are shown once; they are not stored anywhere in clear text.\n")
         print(f"  {'username':28} password")
         for username, password in made.items():
             print(f"  {username:28} {password}")
-        print(f"""
-Screens:
-  Kiosk            {base}/kiosk
-  Display board    {base}/display
-  Counter console  {base}/counter     (sign in as a petugas_* user)
-  Dashboard        {base}/dashboard   (manajer or admin)
-  Admin            {base}/admin       (admin)
-  Online booking   {base}/booking
-  API docs         {base}/docs
-""")
     else:
-        print(f"Using the existing demo database {path} (--reset starts afresh).")
+        print(f"Using the existing demo database {path} (--reset starts afresh; "
+              "the logins printed before still work).")
+    print()
+    print(demo_screens(f"http://{args.host}:{args.port}", demo_devices(path)))
+    print("\nThe kiosk and display URLs carry a device token made for this start; "
+          "the page keeps it and drops it from the address bar.\n", flush=True)
     _serve(args.host, args.port, 1, url)
 
 

@@ -45,8 +45,46 @@ class Settings(BaseSettings):
     # Failed sign-ins before a growing delay applies.
     login_max_failures: int = 5
     login_lock_seconds: int = 60
+    # Request bodies larger than this answer 413 before they are read whole.
+    max_body_bytes: int = 1024 * 1024
     # Public endpoint rate limit (requests per minute per client IP).
     public_rate_per_minute: int = 120
+    # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,
+    # how many rows it claims at once, each send's timeout, and the growing retry delays.
+    outbox_poll_seconds: float = 1.0
+    outbox_batch: int = 10
+    outbox_timeout_seconds: float = 5.0
+    outbox_retry_base_seconds: float = 10.0
+    outbox_retry_cap_seconds: float = 3600.0
+    outbox_max_attempts: int = 12
+    # Citizens' messages (app/services/notify.py): none | log | whatsapp | http_sms.
+    notify_provider: Literal["none", "log", "whatsapp", "http_sms"] = "none"
+    # WhatsApp Business Cloud API. Templates per message type, e.g.
+    # {"ticket_called": {"name": "antrean_dipanggil", "language": "id"}}; a type without a
+    # template goes as a text message (allowed inside the 24-hour service window only).
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_templates: dict[str, dict[str, str]] = {}
+    # Status callbacks: the app secret checks X-Hub-Signature-256; the verify token answers
+    # Meta's subscription check (GET hub.challenge).
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    # A generic HTTP SMS gateway (most Indonesian gateways fit): URL, method, how the values
+    # travel (form | json | query), parameter names, fixed extra parameters, an auth header,
+    # and where the answer's JSON holds the message id (for status callbacks).
+    sms_url: str | None = None
+    sms_method: Literal["POST", "GET"] = "POST"
+    sms_format: Literal["form", "json", "query"] = "form"
+    sms_to_param: str = "to"
+    sms_text_param: str = "text"
+    sms_id_param: str | None = None  # our idempotency key, when the gateway takes one
+    sms_extra_params: dict[str, str] = {}
+    sms_auth_header: str | None = None  # e.g. "Authorization"
+    sms_auth_value: str | None = None  # e.g. "Basic dXNlcjpwYXNz"
+    sms_answer_id_field: str | None = None  # e.g. "message_id" or "data.id"
+    # Shared secret a gateway's delivery report must carry (?token=...).
+    sms_callback_token: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -32,9 +32,11 @@ ROUTER_MODULES = [
     "app.api.routes_stats",
     "app.api.routes_admin",
     "app.api.routes_booking",
+    "app.api.routes_open_data",
     "app.api.ws",
     "app.api.ws_dashboard",
     "app.api.routes_boards",
+    "app.api.routes_notify",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",
@@ -43,6 +45,7 @@ ROUTER_MODULES = [
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.api_docs",
     "app.web.home",
 ]
 
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             engine.dispose()
 
     app = FastAPI(
+        # /docs and /redoc are served by app.web.api_docs, from local files.
+        docs_url=None,
+        redoc_url=None,
         title="MPP Antrean",
         version="0.1.0",
         description="Queue system for Indonesia's Mal Pelayanan Publik",
@@ -138,6 +144,16 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # names stay allowed for the container's health check and probes on the host itself.
         hosts = [*settings.allowed_hosts, "localhost", "127.0.0.1"]
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    from app.api.body_limit import BodyLimit
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from app.api.security_headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)
     # Added after every other middleware, so outermost: every response carries X-Request-ID.
     app.add_middleware(RequestIdMiddleware)
+    from app.api.ws_fanout import WebSocketTransportMiddleware
+
+    # Outermost of all: it sees the server's own websocket `send` (see app/api/ws_fanout.py).
+    app.add_middleware(WebSocketTransportMiddleware)
     return app

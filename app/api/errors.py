@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import psycopg
@@ -41,6 +42,8 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if exc.params.get("next_opening"):
         extra["next_opening"] = exc.params["next_opening"]
+    if exc.params.get("step_service_id"):
+        extra["service_id"] = exc.params["step_service_id"]  # which step of a visit failed
     headers = None
     if exc.code in ("rate_limited", "account_locked") and exc.params.get("seconds"):
         headers = {"Retry-After": str(exc.params["seconds"])}
@@ -53,9 +56,34 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities (`1e400` parses as one) echoed in details as text: JSON has no such
+    numbers, and encoding them would turn a 422 into a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _msg(code: str, lang: str) -> str:
     _, msg_id, msg_en = ERRORS[code]
     return msg_en if lang == "en" else msg_id
+
+
+async def http_error_json(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """An HTTP error (unknown route, wrong method...) as the API's error body."""
+    lang = request_lang(request)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+            401: "not_authenticated", 403: "forbidden"}.get(exc.status_code, "http_error")
+    if code == "not_found":
+        message = "Halaman tidak ditemukan" if lang == "id" else "Not found"
+    else:
+        message = _msg(code, lang)
+    return JSONResponse(error_body(code, message), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,7 +93,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: repr(b)[:200]})
+        details = _json_safe(jsonable_encoder(exc.errors(),
+                                              custom_encoder={bytes: lambda b: repr(b)[:200]}))
         for d in details:
             # Echoing a 1 MB input back helps nobody.
             if isinstance(d.get("input"), str) and len(d["input"]) > 200:
@@ -77,17 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        lang = request_lang(request)
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                401: "not_authenticated", 403: "forbidden"}.get(exc.status_code, "http_error")
-        if code == "not_found":
-            message = "Halaman tidak ditemukan" if lang == "id" else "Not found"
-        else:
-            message = _msg(code, lang)
-        return JSONResponse(error_body(code, message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+    app.add_exception_handler(StarletteHTTPException, http_error_json)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(psycopg.OperationalError)  # the kiosk's asyncio connections

@@ -20,7 +20,7 @@ from app.services.context import Ctx
 
 router = APIRouter(prefix="/api/v1")
 
-Period = Literal["today", "day", "week", "month", "quarter", "year", "range"]
+Period = Literal["today", "day", "week", "month", "quarter", "semester", "year", "range"]
 Dimension = Literal["site", "agency", "service", "counter", "officer"]
 FromQ = Annotated[date | None, Query(alias="from")]
 ToQ = Annotated[date | None, Query(alias="to")]
@@ -166,7 +166,7 @@ class WeightsIn(Strict):
 
 class AlertsIn(Strict):
     default_minutes: Annotated[int, Field(ge=1, le=600)] | None = None
-    services: dict[int, Annotated[int, Field(ge=1, le=600)] | None] | None = None
+    services: dict[Id, Annotated[int, Field(ge=1, le=600)] | None] | None = None
 
 
 @router.get("/stats/settings/ikm-weights", tags=["stats"])

@@ -12,8 +12,22 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                                         pattern=r"^[A-Za-z0-9_.-]+$")]
 Text = Annotated[str, StringConstraints(max_length=5000)]
 Short = Annotated[str, StringConstraints(max_length=200)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+ID_MAX = 2**31 - 1  # every id column is a 32-bit integer
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+
+def parse_id(value: str | None, field: str = "id") -> int | None:
+    """An id from a query string or websocket path: None when empty, 422 when not 1..ID_MAX."""
+    if value is None or value == "":
+        return None
+    from app.domain.errors import InvalidValue
+
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= ID_MAX:
+        raise InvalidValue(field, "harus bilangan bulat positif", "must be a positive integer")
+    return int(value)
 OpeningHours = dict[str, list[list[str]]] | None
+# Where a visit's ticket joins its next step's queue (app/domain/visits.py).
+VisitRequeue = Literal["original", "back"]
 PriorityName = Literal["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit",
                        "other"]
 
@@ -53,6 +67,8 @@ class SiteCreate(Strict):
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = 3
     require_display_token: bool = False
+    visit_requeue: VisitRequeue = "original"
+    visit_no_show_cancels: bool = False
 
 
 class SiteUpdate(Strict):
@@ -62,6 +78,8 @@ class SiteUpdate(Strict):
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = None
     require_display_token: bool | None = None
+    visit_requeue: VisitRequeue | None = None
+    visit_no_show_cancels: bool | None = None
     is_active: bool | None = None
 
 
@@ -73,6 +91,8 @@ class SiteRead(ORM):
     address: str | None
     max_consecutive_priority: int | None
     require_display_token: bool
+    visit_requeue: str = "original"
+    visit_no_show_cancels: bool = False
     is_active: bool
 
 
@@ -261,6 +281,26 @@ class TokenOut(BaseModel):
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None
+    # A visit with several services: the later steps, in order (up to five more).
+    next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
+    package_id: Id | None = None
+
+
+class StepRead(BaseModel):
+    id: int
+    position: int
+    service_id: int
+    agency_id: int
+    status: str
+    current: bool
+
+
+class StepAdd(Strict):
+    service_id: Id
+
+
+class StepOrder(Strict):
+    step_ids: Annotated[list[Id], Field(max_length=6)]
 
 
 class TicketRead(BaseModel):
@@ -279,6 +319,7 @@ class TicketRead(BaseModel):
     estimated_wait_range: tuple[int, int]
     tracking_code: str
     transferred_from_id: int | None = None
+    steps: list[StepRead] = []
 
 
 class TransferIn(Strict):

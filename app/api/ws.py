@@ -17,6 +17,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from app.api import ws_fanout
+from app.api.schemas import ID_MAX, parse_id
 from app.bus import SubscriberOverflow
 from app.db.models import Site
 from app.db.session import unit_of_work
@@ -120,13 +122,7 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DomainError("invalid_value", field="id", reason_id="harus angka",
-                          reason_en="must be a number") from None
+    return parse_id(value)
 
 
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
@@ -193,38 +189,35 @@ def _changes_waiting(e: Event) -> bool:
     return e.type == ev.TICKET_STATUS and "waiting" in (d.get("from"), d.get("status"))
 
 
-_with_counts: dict[int, tuple[Event, asyncio.Future[str]]] = {}
+def _display_accept(flt: snapshots.BoardFilter) -> Accept:
+    def accept(e: Event) -> bool:
+        if e.type == ev.CONFIG_CHANGED:
+            return e.site_id == flt.site_id
+        return flt.matches(e.site_id, e.data)
+
+    return accept
 
 
-def _event_with_counts(ws: WebSocket, event: Event) -> Awaitable[str]:
-    now = ws.app.state.clock
+def _display_render(app: Any, flt: snapshots.BoardFilter) -> Render:
+    """The event as boards with this filter get it: with the waiting counts of the services
+    they show, read after it committed. One query and one encoding per event per filter;
+    the counts ride along instead of following in a second message."""
 
-    def read(session: Any) -> str:
-        counts = snapshots.waiting_now(session, event.site_id, now())
-        return json.dumps({**event.message(), "waiting_counts": counts},
+    def read(message: dict[str, Any]) -> str:
+        with unit_of_work(app.state.session_factory, write=False) as session:
+            counts = snapshots.waiting_now(session, flt, app.state.clock())
+        return json.dumps({**message, "waiting_counts": counts},
                           separators=(",", ":"), default=str)
 
-    return _read(ws, read)  # type: ignore[no-any-return]
+    async def render(event: Event) -> str:
+        if not _changes_waiting(event):
+            return event_text(event)
+        try:
+            return await run_in_threadpool(read, event.message())
+        except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
+            return event_text(event)
 
-
-async def _display_text(ws: WebSocket, event: Event) -> str:
-    """The event as a board gets it: with the waiting counts read after it committed.
-
-    One query per event per process, shared by every board; one message per board (the
-    counts ride along instead of following in a second message, halving the sends).
-    """
-    if not _changes_waiting(event):
-        return event_text(event)
-    hit = _with_counts.get(id(event))
-    if hit is None or hit[0] is not event:
-        fut = asyncio.ensure_future(_event_with_counts(ws, event))
-        if len(_with_counts) >= 256:
-            _with_counts.clear()
-        _with_counts[id(event)] = hit = (event, fut)
-    try:
-        return await asyncio.shield(hit[1])
-    except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
-        return event_text(event)
+    return render
 
 
 class _SharedSnapshots:
@@ -305,18 +298,73 @@ async def ws_display(ws: WebSocket) -> None:
         key = (id(ws.app), flt, board_id, now().date())
         return _shared_snapshots.get(key, ws.app.state.bus, make)
 
-    def accept(e: Event) -> bool:
+    await _serve_board(ws, snap, current)
+
+
+async def _serve_board(ws: WebSocket, snapshot: Callable[[], str],
+                       current: list[snapshots.BoardFilter]) -> None:
+    """A board's own task: its snapshots, pings and end; its group sends it the events."""
+    state = ws.app.state
+    hub = ws_fanout.hub_for(ws.app)
+    member = ws_fanout.Member(ws)
+    resnap = frozenset({ev.CONFIG_CHANGED, ev.COUNTER_CHANGED})
+
+    def join() -> ws_fanout.Group:
         flt = current[0]
-        if e.type == ev.CONFIG_CHANGED:
-            return e.site_id == flt.site_id
-        return flt.matches(e.site_id, e.data)
+        return hub.join(member, flt, _display_accept(flt), _display_render(ws.app, flt), resnap)
 
-    async def render(e: Event) -> str:
-        return await _display_text(ws, e)
+    group = join()  # before the snapshot: nothing between the two is lost
+    gauge = state.metrics.ws_clients.labels("display")
+    gauge.inc()
 
-    await serve_events(ws, "display", snap, accept,
-                       resnapshot_on=frozenset({ev.CONFIG_CHANGED, ev.COUNTER_CHANGED}),
-                       render=render)
+    async def send_snapshot() -> None:
+        nonlocal group
+        member.ready = False
+        text = await run_in_threadpool(snapshot)
+        if current[0] != group.key:  # the board's configuration changed: move it
+            hub.leave(member, group)
+            member.pending.clear()
+            group = join()
+        await _send(ws, text)
+        while member.pending:
+            await _send(ws, member.pending.pop(0))
+        member.ready = True
+
+    try:
+        await send_snapshot()
+        while True:
+            try:
+                async with asyncio.timeout(PING_SECONDS):
+                    kind, text = await member.control.get()
+            except TimeoutError:
+                await _send(ws, {"type": "ping"})
+                continue
+            if kind == "snapshot":
+                member.snapshot_due = False
+                await send_snapshot()
+            elif kind == "send":
+                await _send(ws, text)
+            else:
+                await ws_fanout.close_quietly(ws, 1013, text)
+                return
+    except TimeoutError:
+        await ws_fanout.close_quietly(ws, 1013, "too slow")
+    except DomainError as exc:
+        # E.g. the board was removed or its device token revoked while it was connected.
+        with contextlib.suppress(Exception):
+            await _send(ws, {"type": "error",
+                             "error": {"code": exc.code, "message": exc.message()}})
+            await asyncio.wait_for(ws.close(code=1008), 1.0)
+    except OperationalError:
+        # A snapshot could not be read (database away): the client reconnects and retries.
+        await ws_fanout.close_quietly(ws, 1013, "database unavailable")
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        member.dead = True
+        hub.leave(member, group)
+        gauge.dec()
+        state.metrics.bus_dropped.set(state.bus.dropped)
 
 
 @router.websocket("/ws/counter/{counter_id}")
@@ -324,6 +372,8 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     now = ws.app.state.clock
 
     def setup(session: Any) -> tuple[int, set[int], str | None]:
+        if not 1 <= counter_id <= ID_MAX:
+            return 0, set(), "not_found"
         principal = _ws_principal(ws, session)
         if principal is None:
             return 0, set(), "not_authenticated"

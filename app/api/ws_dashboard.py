@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from app.api.schemas import parse_id
 from app.bus import SubscriberOverflow
 from app.db.models import User
 from app.db.session import unit_of_work
@@ -72,8 +73,8 @@ async def ws_dashboard(ws: WebSocket) -> None:
             if actor.role not in ("admin", "manager"):
                 return actor, 0, None, "forbidden"
             try:
-                site_id = int(raw_site) if raw_site else None
-            except ValueError:
+                site_id = parse_id(raw_site, "site_id")
+            except DomainError:
                 return actor, 0, None, "validation_error"
             site = dashboard.resolve_site(session, actor, site_id)
             return actor, site.id, agency_ids_in_scope(session, actor), None

@@ -59,6 +59,12 @@ class Site(Base):
     # At most this many priority calls in a row per counter while regular tickets wait.
     max_consecutive_priority: Mapped[int | None] = mapped_column(default=3)
     require_display_token: Mapped[bool] = mapped_column(default=False)
+    # Visits with several services: where a ticket joins its next step's queue ("original":
+    # by its issue time, "back": behind everyone waiting), and whether a no-show at one step
+    # cancels the later ones (app/domain/visits.py).
+    visit_requeue: Mapped[str] = mapped_column(sa.String(16), default="original",
+                                               server_default="original")
+    visit_no_show_cancels: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -218,6 +224,8 @@ class Booking(Base):
     name: Mapped[str | None] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    lang: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_in_at: Mapped[datetime | None]
     # The ticket made at check-in (ticket.booking_id links back; no FK to avoid a cycle).
@@ -245,7 +253,9 @@ class RateLimitHit(Base):
 class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
-        sa.UniqueConstraint("service_id", "day", "seq"),
+        # A visit's ticket moves through several services' queues keeping its number, so the
+        # number is what is unique in a site's day (prefixes are unique per site).
+        sa.UniqueConstraint("site_id", "day", "number"),
         sa.Index("ix_ticket_queue", "service_id", "status", "sort_at"),
         sa.Index("ix_ticket_site_day", "site_id", "day"),
         sa.Index("ix_ticket_counter_status", "counter_id", "status"),
@@ -279,7 +289,50 @@ class Ticket(Base):
     transferred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"))
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # A visit with several steps (visit_step rows); false for a single-service ticket.
+    has_steps: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When it joined the current step's queue (null: at issue); waits are counted from here.
+    queued_at: Mapped[datetime | None]
     service: Mapped[Service] = relationship(lazy="joined", foreign_keys=[service_id])
+
+
+class VisitStep(Base):
+    """One service of a visit, in order. The ticket is at the step whose status is `current`
+    (its own status says where it is in that queue); see app/domain/visits.py."""
+
+    __tablename__ = "visit_step"
+    __table_args__ = (sa.Index("ix_visit_step_ticket", "ticket_id", "position"),
+                      sa.Index("ix_visit_step_service_day", "service_id", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"))
+    position: Mapped[int]
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
+    day: Mapped[date]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    # The step's place in the service's daily quota was taken (given back if it is dropped).
+    quota_taken: Mapped[bool] = mapped_column(default=False)
+    package_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_package.id"))
+    added_by: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
+    called_at: Mapped[datetime | None]  # first call at this step
+    finished_at: Mapped[datetime | None]
+
+
+class ServicePackage(Base):
+    """A named visit an MPP offers ("Pindah datang"): its services, in order, in one tap."""
+
+    __tablename__ = "service_package"
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    service_ids: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
 
 
 class TicketEvent(Base):
@@ -367,3 +420,67 @@ class Setting(Base):
     __tablename__ = "app_setting"
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class OutboxMessage(Base):
+    """Something to deliver outside (a citizen's message, a webhook), written in the same
+    transaction as its cause and sent by the relay (app/services/outbox.py).
+
+    `key` is the cause's identity ("ticket.called:123:1"): the same cause never makes a second
+    row, and the key goes to the provider with every attempt, so a retried request is
+    recognised there. `target` is where it goes: a phone number (personal data: purged with the
+    retention period) or a webhook endpoint's id."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The relay's work list: rows still to send (or whose sender died), by due time.
+        sa.Index("ix_outbox_due", "next_attempt_at",
+                 postgresql_where=sa.text("status IN ('pending', 'sending')"),
+                 sqlite_where=sa.text("status IN ('pending', 'sending')")),
+        sa.Index("ix_outbox_provider_ref", "provider_ref"),
+        sa.Index("ix_outbox_ticket", "ticket_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "message" | "webhook" | ...
+    topic: Mapped[str] = mapped_column(sa.String(40))  # message type or event type
+    key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    ticket_id: Mapped[int | None]
+    booking_id: Mapped[int | None]
+    target: Mapped[str | None] = mapped_column(sa.String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # pending -> sending (claimed, leased) -> sent -> delivered | read; failed (given up or
+    # refused); skipped (switched off before it went).
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class TicketContact(Base):
+    """A citizen's opt-in phone for one ticket (never on the ticket row, which boards, exports
+    and statistics read). Consent is kept with its time and the version of the text shown."""
+
+    __tablename__ = "ticket_contact"
+    __table_args__ = (sa.Index("ix_ticket_contact_phone_day", "phone", "day"),)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    day: Mapped[date]
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # null once purged
+    lang: Mapped[str] = mapped_column(sa.String(2), default="id")
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    verified: Mapped[bool] = mapped_column(default=False)
+    # The "a few people ahead" message is written once per ticket.
+    ahead_sent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Integration tables live in their own module; importing it registers them on Base.metadata.
+from app.db import models_integration as _models_integration  # noqa: E402, F401

@@ -24,19 +24,31 @@ class Unsur:
     name_en: str
     labels_id: tuple[str, str, str, str]
     labels_en: tuple[str, str, str, str]
+    # The question sentence SKM forms print under the heading (PermenPANRB 14/2017 lampiran).
+    question_id: str = ""
+    question_en: str = ""
 
 
 _SUITABLE_ID = ("Tidak sesuai", "Kurang sesuai", "Sesuai", "Sangat sesuai")
 _SUITABLE_EN = ("Not suitable", "Less suitable", "Suitable", "Very suitable")
 
 UNSUR: list[Unsur] = [
-    Unsur("U1", "Persyaratan", "Requirements", _SUITABLE_ID, _SUITABLE_EN),
+    Unsur(
+        "U1", "Persyaratan", "Requirements", _SUITABLE_ID, _SUITABLE_EN,
+        question_id=(
+            "Bagaimana pendapat Saudara tentang kesesuaian persyaratan pelayanan dengan jenis"
+            " pelayanannya?"
+        ),
+        question_en="How well do the service's requirements fit the kind of service?",
+    ),
     Unsur(
         "U2",
         "Sistem, Mekanisme, dan Prosedur",
         "Systems, mechanisms and procedures",
         ("Tidak mudah", "Kurang mudah", "Mudah", "Sangat mudah"),
         ("Not easy", "Less easy", "Easy", "Very easy"),
+        question_id="Bagaimana pemahaman Saudara tentang kemudahan prosedur pelayanan di unit ini?",
+        question_en="How easy were the service procedures at this unit?",
     ),
     Unsur(
         "U3",
@@ -44,6 +56,10 @@ UNSUR: list[Unsur] = [
         "Completion time",
         ("Tidak cepat", "Kurang cepat", "Cepat", "Sangat cepat"),
         ("Not fast", "Less fast", "Fast", "Very fast"),
+        question_id=(
+            "Bagaimana pendapat Saudara tentang kecepatan waktu dalam memberikan pelayanan?"
+        ),
+        question_en="How fast was the service delivered?",
     ),
     Unsur(
         "U4",
@@ -51,6 +67,8 @@ UNSUR: list[Unsur] = [
         "Cost/fee",
         ("Sangat mahal", "Cukup mahal", "Murah", "Gratis"),
         ("Very expensive", "Fairly expensive", "Cheap", "Free"),
+        question_id="Bagaimana pendapat Saudara tentang kewajaran biaya/tarif dalam pelayanan?",
+        question_en="How fair is the cost/fee of the service?",
     ),
     Unsur(
         "U5",
@@ -58,6 +76,14 @@ UNSUR: list[Unsur] = [
         "Product specification of the service",
         _SUITABLE_ID,
         _SUITABLE_EN,
+        question_id=(
+            "Bagaimana pendapat Saudara tentang kesesuaian produk pelayanan antara yang "
+            "tercantum dalam standar pelayanan dengan hasil yang diberikan?"
+        ),
+        question_en=(
+            "How well does the product you received match the one stated in the service "
+            "standard?"
+        ),
     ),
     Unsur(
         "U6",
@@ -65,6 +91,10 @@ UNSUR: list[Unsur] = [
         "Staff competence",
         ("Tidak kompeten", "Kurang kompeten", "Kompeten", "Sangat kompeten"),
         ("Not competent", "Less competent", "Competent", "Very competent"),
+        question_id=(
+            "Bagaimana pendapat Saudara tentang kompetensi/kemampuan petugas dalam pelayanan?"
+        ),
+        question_en="How competent were the officers serving you?",
     ),
     Unsur(
         "U7",
@@ -82,6 +112,11 @@ UNSUR: list[Unsur] = [
             "Polite and friendly",
             "Very polite and friendly",
         ),
+        question_id=(
+            "Bagaimana pendapat Saudara tentang perilaku petugas dalam pelayanan terkait "
+            "kesopanan dan keramahan?"
+        ),
+        question_en="How polite and friendly were the officers serving you?",
     ),
     Unsur(
         "U8",
@@ -94,6 +129,8 @@ UNSUR: list[Unsur] = [
             "Dikelola dengan baik",
         ),
         ("None", "Exists but not working", "Working but not optimally", "Well managed"),
+        question_id="Bagaimana pendapat Saudara tentang penanganan pengaduan pengguna layanan?",
+        question_en="How are complaints from service users handled?",
     ),
     Unsur(
         "U9",
@@ -101,6 +138,8 @@ UNSUR: list[Unsur] = [
         "Facilities and infrastructure",
         ("Buruk", "Cukup", "Baik", "Sangat baik"),
         ("Poor", "Fair", "Good", "Very good"),
+        question_id="Bagaimana pendapat Saudara tentang kualitas sarana dan prasarana?",
+        question_en="How good are the facilities and infrastructure?",
     ),
 ]
 
@@ -236,12 +275,26 @@ def compute_ikm(
     return IkmResult(n, [float(v) for v in nrr], float(ikm_nrr), float(ikm), mutu, kinerja)
 
 
-def krejcie_morgan(population: int) -> int:
-    """Minimum SKM sample for a population (chi-square 3.841, P = 0.5, d = 0.05), half-up.
+# Krejcie & Morgan (1970) as the SKM guides reprint it (PermenPANRB 14/2017 lampiran): N -> S.
+KREJCIE_MORGAN_TABLE: dict[int, int] = {
+    10: 10, 15: 14, 20: 19, 25: 24, 30: 28, 35: 32, 40: 36, 45: 40, 50: 44, 55: 48,
+    60: 52, 65: 56, 70: 59, 75: 63, 80: 66, 85: 70, 90: 73, 95: 76, 100: 80, 110: 86,
+    120: 92, 130: 97, 140: 103, 150: 108, 160: 113, 170: 118, 180: 123, 190: 127, 200: 132,
+    210: 136, 220: 140, 230: 144, 240: 148, 250: 152, 260: 155, 270: 159, 280: 162,
+    290: 165, 300: 169, 320: 175, 340: 181, 360: 186, 380: 191, 400: 196, 420: 201,
+    440: 205, 460: 210, 480: 214, 500: 217, 550: 226, 600: 234, 650: 242, 700: 248,
+    750: 254, 800: 260, 850: 265, 900: 269, 950: 274, 1000: 278, 1100: 285, 1200: 291,
+    1300: 297, 1400: 302, 1500: 306, 1600: 310, 1700: 313, 1800: 317, 1900: 320,
+    2000: 322, 2200: 327, 2400: 331, 2600: 335, 2800: 338, 3000: 341, 3500: 346,
+    4000: 351, 4500: 354, 5000: 357, 6000: 361, 7000: 364, 8000: 367, 9000: 368,
+    10000: 370, 15000: 375, 20000: 377, 30000: 379, 40000: 380, 50000: 381, 75000: 382,
+    100000: 384, 1000000: 384,
+}
+_TABLE_ROWS = sorted(KREJCIE_MORGAN_TABLE.items())
 
-    The formula gives 383 for N = 100,000; Krejcie & Morgan's printed table says 384, which
-    the formula only reaches from N = 244,865 on (limit 384.1).
-    """
+
+def krejcie_morgan_formula(population: int) -> int:
+    """S = 3.841·N·0.25 / (0.0025·(N-1) + 3.841·0.25), rounded half-up (exact arithmetic)."""
     if population < 0:
         raise ValueError("population must be >= 0")
     if population == 0:
@@ -251,6 +304,25 @@ def krejcie_morgan(population: int) -> int:
     d2 = Fraction(1, 400)
     s = chi * population * p_q / (d2 * (population - 1) + chi * p_q)
     return math.floor(s + Fraction(1, 2))
+
+
+def krejcie_morgan(population: int) -> int:
+    """Minimum SKM sample for a population: the published table where it disagrees.
+
+    The formula gives 383 for N = 100,000 where the printed table says 384 (the formula only
+    reaches 384 from N = 244,865 on). Auditors check against the table, so a row of the
+    table wins, and between rows the sample never falls below the row beneath N: the
+    minimum stays monotonic in N (N = 150,000 also needs 384).
+    """
+    formula = krejcie_morgan_formula(population)
+    floor_row = 0
+    for n, s in _TABLE_ROWS:
+        if n > population:
+            break
+        floor_row = s
+    if population in KREJCIE_MORGAN_TABLE:
+        return KREJCIE_MORGAN_TABLE[population]
+    return max(formula, floor_row)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

@@ -18,7 +18,7 @@ from app.domain.ikm import (
     validate_weights,
 )
 
-PERIODS = ("today", "day", "week", "month", "quarter", "year", "range")
+PERIODS = ("today", "day", "week", "month", "quarter", "semester", "year", "range")
 # A report may span at most this many days, so one request has a bounded cost.
 MAX_DAYS = 731
 
@@ -40,6 +40,10 @@ def resolve_period(kind: str, ref: date, start: date | None = None, end: date | 
         first = date(ref.year, month, 1)
         nxt = date(ref.year + (month + 2) // 12, (month + 2) % 12 + 1, 1)
         return first, nxt - timedelta(days=1)
+    if kind == "semester":  # January-June or July-December, as SKM reports run
+        if ref.month <= 6:
+            return date(ref.year, 1, 1), date(ref.year, 6, 30)
+        return date(ref.year, 7, 1), date(ref.year, 12, 31)
     if kind == "year":
         return date(ref.year, 1, 1), date(ref.year, 12, 31)
     if kind == "range":

@@ -341,7 +341,9 @@ SELECT t.id, t.seq, t.number, (SELECT count(*) FROM n) FROM t
 
 # Waiting tickets called before a waiting ticket (named by its tracking code, so the statement
 # also runs in the write's own pipeline, before Python knows the new ticket's id). Within one
-# service and day the sequence is the issue order (taken under the day's row lock). Priority
+# service and day the sequence is the issue order (taken under the day's row lock); the ticket
+# itself is left out by its code (a visit's ticket waits in later services' queues with the seq
+# of its first). Priority
 # tickets wait behind earlier priority tickets only; regular ones behind every priority ticket
 # and earlier regular ones (app/domain/priority.py calls priority first). Run in a snapshot
 # taken after the write: tickets that committed while it waited for the day's row are counted.
@@ -354,12 +356,12 @@ _MY_SEQ = sa.select(_mine.c.seq).where(_mine.c.tracking_code == sa.bindparam("tr
 def _ahead(priority: bool, my_seq: Any) -> sa.Select[Any]:
     earlier = sa.or_(_tc.sort_at < sa.bindparam("sort_at"),
                      sa.and_(_tc.sort_at == sa.bindparam("sort_at"), _tc.seq < my_seq))
-    # The ticket itself never counts: it is not earlier than itself.
     cond = (sa.and_(_tc.priority.is_not(None), earlier) if priority
             else sa.or_(_tc.priority.is_not(None), earlier))
     return sa.select(sa.func.count()).where(
         _tc.service_id == sa.bindparam("service_id"), _tc.day == sa.bindparam("day"),
-        _tc.status == sa.literal_column("'waiting'"), cond)
+        _tc.status == sa.literal_column("'waiting'"),
+        _tc.tracking_code != sa.bindparam("tracking_code"), cond)
 
 
 # For a ticket already read (its seq known), and for one just written in the same pipeline.
@@ -526,10 +528,11 @@ _SET_IDEM = (
 )
 
 def count_ahead(conn: sa.Connection, *, service_id: int, day: date, sort_at: datetime,
-                seq: int, priority: str | None) -> int:
+                seq: int, tracking_code: str, priority: str | None) -> int:
     """Waiting tickets of the service that will be called before this waiting ticket."""
     return int(conn.execute(_AHEAD[priority is not None], {
-        "service_id": service_id, "day": day, "sort_at": sort_at, "seq": seq}).scalar_one())
+        "service_id": service_id, "day": day, "sort_at": sort_at, "seq": seq,
+        "tracking_code": tracking_code}).scalar_one())
 
 
 def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
@@ -545,7 +548,7 @@ def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
     if new.idem_key is not None:
         conn.execute(_SET_IDEM, params)
     ahead = count_ahead(conn, service_id=new.service_id, day=new.day, sort_at=new.sort_at,
-                        seq=seq, priority=new.priority)
+                        seq=seq, tracking_code=new.tracking_code, priority=new.priority)
     return Written(ticket_id, seq, number, ahead)
 
 

@@ -86,9 +86,7 @@ def display_snapshot(session: Session, flt: BoardFilter, now: datetime, board: A
     numbers = dict(session.execute(
         sa.select(Ticket.id, Ticket.number).where(Ticket.id.in_([r[0] for r in recent]))).all())
     by_id = {c.id: c for c in counters}
-    services = [s for s in session.scalars(
-        sa.select(Service).where(Service.site_id == site.id, Service.is_active.is_(True))
-        .order_by(Service.prefix)) if s.agency_id in agencies]
+    services = _board_services(session, flt, agencies, counters)
     counts = waiting_counts(session, site.id, day)
     return {
         "type": "snapshot",
@@ -120,10 +118,43 @@ def display_snapshot(session: Session, flt: BoardFilter, now: datetime, board: A
     }
 
 
-def waiting_now(session: Session, site_id: int, now: datetime) -> dict[str, int]:
-    """Waiting tickets per service id (as text, like JSON keys) for the site's current day."""
-    site = session.get(Site, site_id)
+def _board_services(session: Session, flt: BoardFilter, agencies: dict[int, Agency],
+                    counters: list[Counter]) -> list[Service]:
+    """The services a board lists waiting counts for.
+
+    A zone board lists what its counters serve, plus services of the zone's agencies that no
+    counter serves yet: a zone-B board never shows zone-A queues.
+    """
+    rows = [s for s in session.scalars(
+        sa.select(Service).where(Service.site_id == flt.site_id, Service.is_active.is_(True))
+        .order_by(Service.prefix)) if s.agency_id in agencies]
+    if flt.zone is None:
+        return rows
+    served = {s.id for c in counters for s in c.services}
+    return [s for s in rows
+            if s.id in served or agencies[s.agency_id].zone in (None, flt.zone)]
+
+
+def board_service_ids(session: Session, flt: BoardFilter) -> frozenset[int]:
+    """Ids of the services whose waiting counts a board with this filter shows."""
+    agencies = {
+        a.id: a for a in session.scalars(
+            sa.select(Agency).where(Agency.site_id == flt.site_id, Agency.is_active.is_(True)))
+        if (flt.agency_ids is None or a.id in flt.agency_ids)
+    }
+    counters = [c for c in session.scalars(
+        sa.select(Counter).where(Counter.agency_id.in_(list(agencies)),
+                                 Counter.is_active.is_(True)))
+        if flt.zone is None or (c.zone or agencies[c.agency_id].zone) in (None, flt.zone)]
+    return frozenset(s.id for s in _board_services(session, flt, agencies, counters))
+
+
+def waiting_now(session: Session, flt: BoardFilter, now: datetime) -> dict[str, int]:
+    """Waiting tickets per service id (as text, like JSON keys) of the services this board
+    shows, for the site's current day; a service missing has nobody waiting."""
+    site = session.get(Site, flt.site_id)
     if site is None:
         return {}
+    shown = board_service_ids(session, flt)
     counts = waiting_counts(session, site.id, local_now(site, now).date())
-    return {str(sid): n for sid, n in counts.items()}
+    return {str(sid): n for sid, n in counts.items() if sid in shown}

@@ -28,7 +28,7 @@ from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import issue_sql
+from app.services import issue_sql, visits
 from app.services.context import Ctx, Principal
 from app.services.sitetime import (
     local_day,
@@ -230,6 +230,16 @@ def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: da
     raise DomainError(refusal.code, **refusal.details)
 
 
+def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
+    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
+    if not service.booking_enabled or service.daily_quota is None:
+        return service.daily_quota
+    # Walk-ins leave the places still held for online bookings (booking imports us).
+    from app.services.booking import walkin_quota_limit
+
+    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
+
+
 def priority_group(priority: str | None) -> str | None:
     group = issuing.priority_group(priority)
     if isinstance(group, issuing.Refusal):
@@ -307,6 +317,8 @@ class TicketRow:
     transferred_from_id: int | None
     booking_id: int | None
     note: str | None
+    has_steps: bool = False
+    queued_at: datetime | None = None
 
 
 def _attach_ticket(session: Session, row: TicketRow) -> Ticket:
@@ -317,11 +329,12 @@ def _attach_ticket(session: Session, row: TicketRow) -> Ticket:
     return ticket
 
 
-def _quota_exhausted(session: Session, service_id: int, now: datetime) -> NoReturn:
+def _quota_exhausted(session: Session, service_id: int, now: datetime,
+                     day: date | None = None) -> NoReturn:
     service = get_service(session, service_id)
     site = service.agency.site
     lnow = local_now(site, now)
-    day = lnow.date()
+    day = day or lnow.date()
     # The next opening after today's hours, for the message.
     tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
                                 tzinfo=lnow.tzinfo)
@@ -340,7 +353,8 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
         return 0
     return issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
                                  day=ticket.day, sort_at=ticket.sort_at,
-                                 seq=ticket.seq, priority=ticket.priority)
+                                 seq=ticket.seq, tracking_code=ticket.tracking_code,
+                                 priority=ticket.priority)
 
 
 def open_counter_count(session: Session, service_id: int) -> int:
@@ -477,8 +491,12 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     if first:
         ticket.first_called_at = ctx.now
     ticket.call_count += 1
-    wait = int((ctx.now - ticket.issued_at).total_seconds()) if first else None
+    # A visit's later step waits from the moment the ticket joined that step's queue.
+    since = ticket.queued_at or ticket.issued_at
+    wait = int((ctx.now - since).total_seconds()) if first else None
     _change(ctx, ticket, Action.CALL, counter=counter, duration=wait)
+    if first and ticket.has_steps:
+        visits.after_first_call(ctx, ticket)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
 
 
@@ -529,6 +547,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
     ctx.emit(_status_event(ticket, old, ctx.now))
+    visits.after_finish(ctx, ticket)  # a visit moves on to its next step
     return ticket
 
 
@@ -537,6 +556,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
     ctx.emit(_status_event(ticket, old, ctx.now))
+    visits.after_no_show(ctx, ticket)
     return ticket
 
 
@@ -577,6 +597,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
     ticket.tracking_code = secrets.token_urlsafe(9)
     ctx.session.flush()
     new.tracking_code = old_code
+    visits.after_transfer(ctx, ticket, new)
     ctx.emit(Event(ev.TICKET_TRANSFERRED, ticket.site_id, {
         "ticket_id": ticket.id, "number": ticket.number, "from": old, "status": ticket.status,
         "new_ticket_id": new.id, "new_number": new.number, "service_id": ticket.service_id,
@@ -589,6 +610,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
 def cancel(ctx: Ctx, ticket: Ticket) -> Ticket:
     old = _change(ctx, ticket, Action.CANCEL)
     ctx.emit(_status_event(ticket, old, ctx.now))
+    visits.after_cancel(ctx, ticket)
     return ticket
 
 
@@ -612,6 +634,7 @@ def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None =
         ).all()
         for ticket in stale:
             _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
+            visits.after_close_out(ctx, ticket)  # every open step of a visit, too
             closed += 1
         if stale:
             # One event for the whole close-out: hundreds of per-ticket events would overflow

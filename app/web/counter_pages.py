@@ -60,7 +60,7 @@ def counter_picker(request: Request, ctx: CtxDep) -> Response:
 
 
 @router.get("/counter/{counter_id}", include_in_schema=False)
-def counter_console(counter_id: int, request: Request, ctx: CtxDep) -> Response:
+def counter_console(counter_id: Id, request: Request, ctx: CtxDep) -> Response:
     actor = page_user(request, ctx, *STAFF)
     try:
         counter = config.get_counter(ctx, counter_id)

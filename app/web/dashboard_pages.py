@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import CtxDep
+from app.api.schemas import parse_id
 from app.db.models import Service, Site
 from app.domain.errors import DomainError
 from app.domain.ikm import UNSUR
@@ -30,10 +31,7 @@ ROLES = ("admin", "manager")
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 def _date(value: str | None) -> date | None:
@@ -98,7 +96,10 @@ def ikm_page(request: Request, ctx: CtxDep) -> Response:
             raise
         error = exc.message(page_lang(request))
     weights = survey.get_weights(ctx.session)
+    sign = {"place": q.get("sign_place", "")[:100], "title": q.get("sign_title", "")[:200],
+            "name": q.get("sign_name", "")[:200], "nip": q.get("sign_nip", "")[:30],
+            "date": _date(q.get("sign_date")) or data["today"]}
     return render_page(
         request, "ikm.html", active="ikm", periods=PERIODS, period=period, ref=ref,
         start=start, end=end, agency_id=agency_id, service_id=service_id, report=report,
-        error=error, unsur=UNSUR, weights=[str(w) for w in weights], **data)
+        error=error, unsur=UNSUR, weights=[str(w) for w in weights], sign=sign, **data)

@@ -7,7 +7,9 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.errors import http_error_json
 from app.domain.errors import DomainError
 from app.services.context import Ctx, Principal
 from app.web.session import csrf_of
@@ -40,7 +42,21 @@ def render_page(request: Request, template: str, *, status_code: int = 200, **co
                   csrf_token_session=csrf_of(request) or "", **context)
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page, not an API client (which keeps the JSON error body)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/ws/")) or path in ("/openapi.json", "/metrics"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
 def install(app: Any) -> None:
     @app.exception_handler(PageRedirect)
     async def _redirect(request: Request, exc: PageRedirect) -> Response:
         return exc.response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_html(request):
+            return render(request, "not_found.html", status_code=404)
+        return await http_error_json(request, exc)

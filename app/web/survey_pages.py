@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.api.deps import AnonCtxDep, CtxDep
+from app.api.schemas import Id
 from app.domain.errors import DomainError
 from app.domain.ikm import N_UNSUR, UNSUR
 from app.services import survey, tickets
@@ -78,7 +79,7 @@ def survey_submit(
 
 
 @router.get("/survey")
-def survey_tablet(request: Request, ctx: CtxDep, counter: int | None = None) -> Response:
+def survey_tablet(request: Request, ctx: CtxDep, counter: Id | None = None) -> Response:
     """A tablet at the counter, signed in by the officer: shows the survey after each service."""
     page_user(request, ctx, "officer", "manager", "admin")
     if counter is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
@@ -31,6 +33,23 @@ def page_lang(request: Request) -> str:
     return lang if lang in LANGS else "id"
 
 
+def number_formatter(lang: str) -> Any:
+    """num(value, places): a decimal the reader's way (Indonesian 86,11; English 86.11)."""
+
+    def num(value: float | int | None, places: int = 2) -> str:
+        if value is None:
+            return "—"
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+        return format_decimal(value, format=pattern, locale=lang)
+
+    return num
+
+
+def date_formatter(lang: str) -> Any:
+    """long_date(d): '1 Desember 2026' / 'December 1, 2026'."""
+    return lambda d: format_date(d, format="long", locale=lang)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any
            ) -> HTMLResponse:
     lang = page_lang(request)
@@ -38,6 +57,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     tmpl = env.get_template(template)
     html = tmpl.render(
         request=request, lang=lang, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext,
+        num=number_formatter(lang), long_date=date_formatter(lang),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

@@ -152,6 +152,14 @@ async def test_ikm_hand_computed_and_weights(api, world, clock):
     assert ikm["sample"] == {"respondents": 3, "population": 3, "minimum": 3, "reached": True}
     assert [c["comment"] for c in ikm["comments"]] == ["Cepat"] * 3
     assert ikm["weights"] == ["1/9"] * 9
+    assert ikm["unsur"][8]["question"].startswith("Bagaimana pendapat Saudara")
+    # The semester holding DAY gives the same respondents (SKM reports run per semester too).
+    r = await api.get("/api/v1/stats/ikm", params={"period": "semester", "ref": DAY,
+                                                    "agency_id": world.dukcapil.id}, headers=admin)
+    assert r.status_code == 200, r.text
+    half = r.json()
+    assert half["respondents"] == 3 and half["ikm"] == 81.48
+    assert half["from"].endswith(("-01-01", "-07-01")) and half["to"].endswith(("-06-30", "-12-31"))
 
     # Weights: only admins; must add up to 1; 0.11 each is refused (sums to 0.99).
     r = await api.put("/api/v1/stats/settings/ikm-weights", json={"weights": [0.11] * 9},

@@ -259,3 +259,27 @@ async def test_display_page_is_served_and_translated(mall, http) -> None:
     for asset in ("/display-static/display.css", "/display-static/audio/chime.ogg",
                   "/display-static/audio/nomor_antrean.ogg"):
         assert (await http.get(asset)).status_code == 200
+
+
+async def test_zone_board_lists_and_counts_only_its_zone(mall, http) -> None:
+    """A zone-B board lists the waiting counts of zone-B services only, in its snapshot and
+    in the counts each event carries; a zone-A board gets its own (each encoded per filter)."""
+    srv, w, _ = mall
+    kiosk = {"Authorization": f"Bearer {w.kiosk_token}"}
+    async with websockets.connect(ws_url(srv, f"site_id={w.site.id}&zone=B")) as wb, \
+            websockets.connect(ws_url(srv, f"site_id={w.site.id}&zone=A")) as wa:
+        snap_b = await next_msg(wb, "snapshot")
+        snap_a = await next_msg(wa, "snapshot")
+        assert {x["prefix"] for x in snap_b["waiting"]} == {"P"}
+        assert {x["prefix"] for x in snap_a["waiting"]} == {"A", "K"}
+        for service in (w.ktp, w.paspor):
+            r = await http.post("/api/v1/tickets", json={"service_id": service.id},
+                                headers=kiosk)
+            assert r.status_code == 201
+        # Zone B hears only its own ticket, with its own counts.
+        ev_b = await next_msg(wb, "ticket.issued")
+        assert ev_b["number"] == "P-001"
+        assert ev_b["waiting_counts"] == {str(w.paspor.id): 1}
+        ev_a = await next_msg(wa, "ticket.issued")
+        assert ev_a["number"] == "A-001"
+        assert ev_a["waiting_counts"] == {str(w.ktp.id): 1}

@@ -157,6 +157,10 @@ def test_ikm_report_and_survey(demo_server: Any, browser: Any, page: Any) -> Non
     p = phone.new_page()
     p.goto(demo.url + "/survey/" + done[4]["tracking_code"])
     expect(p.locator("fieldset.unsur")).to_have_count(9)
+    # Each unsur asks its question sentence, with the heading as a label above it.
+    u5 = p.locator('fieldset[data-unsur="U5"] legend')
+    expect(u5.locator(".uhead")).to_have_text("U5 Produk Spesifikasi Jenis Pelayanan")
+    expect(u5.locator(".question")).to_contain_text("kesesuaian produk pelayanan")
     for i, score in enumerate(GOOD, start=1):
         p.locator(f'input[name="u{i}"][value="{score}"]').check(force=True)
     p.fill("textarea[name=comment]", "Ruang tunggu nyaman")
@@ -167,13 +171,22 @@ def test_ikm_report_and_survey(demo_server: Any, browser: Any, page: Any) -> Non
     phone.close()
 
     sign_in(page, demo.url, "manajer", "/dashboard/ikm")
-    page.goto(demo.url + "/dashboard/ikm?period=month")
+    page.goto(demo.url + "/dashboard/ikm?period=month&sign_place=Denpasar&sign_date=2026-07-01"
+              "&sign_title=Kepala+Dinas&sign_name=I+Made+Contoh&sign_nip=197001012000031001")
     # Hand check: the five respondents' scores add up to 31 + 27 + 36 + 28 + 31 = 153,
     # so IKM = 153 / (9 x 5) x 25 = 85.00 (B, Baik).
     expect(page.locator("#ikm-respondents")).to_have_text("5")
     expect(page.locator("#ikm-mutu")).to_have_text("B")
-    expect(page.locator("#ikm-value")).to_have_text("85.00")
+    expect(page.locator("#ikm-value")).to_have_text("85,00")  # Indonesian decimals (Babel)
+    expect(page.locator("#ikm-unsur tbody tr").first.locator("td.num").nth(4)).to_contain_text(",")
+    sig = page.locator("#ikm-signature")
+    expect(sig).to_contain_text("Denpasar, 1 Juli 2026")
+    expect(sig).to_contain_text("Kepala Dinas")
+    expect(sig).to_contain_text("I Made Contoh")
+    expect(sig).to_contain_text("NIP 197001012000031001")
+    expect(page.locator('#ikm-form select[name=period] option[value="semester"]')).to_have_count(1)
     expect(page.locator(".comments li")).to_have_count(5)
     page.emulate_media(media="print")
     assert not page.locator("#ikm-form").is_visible()
     assert page.locator("#ikm-unsur").is_visible()
+    assert page.locator("#ikm-signature").is_visible()

@@ -160,3 +160,39 @@ def test_parser_rejects_bad_arguments(capsys):
         cli.main(["create-user", "x", "--role", "root"])
     with pytest.raises(SystemExit):
         cli.main([])
+
+
+def test_demo_prints_device_urls_that_work(tmp_path, monkeypatch, capsys):
+    """The printed kiosk and board URLs carry live device tokens; a new start makes new ones."""
+    import re
+
+    from app.db.models import Device
+    from app.services import auth
+
+    monkeypatch.setattr(cli, "_serve", lambda *a, **k: None)
+    db = tmp_path / "demo.db"
+
+    def printed_tokens() -> dict[str, str]:
+        out = capsys.readouterr().out
+        found = dict(re.findall(r"^  (Kiosk \(take a ticket\)|Display board)\s+\S+token=(\S+)$",
+                                out, re.M))
+        assert set(found) == {"Kiosk (take a ticket)", "Display board"}, out
+        assert "/kiosk/checkin?token=" + found["Kiosk (take a ticket)"] in out
+        return found
+
+    def active(token: str) -> str | None:
+        engine = make_engine(f"sqlite:///{db}")
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(Device.kind, Device.is_active).where(
+                Device.token_hash == auth.token_hash(token))).first()
+        engine.dispose()
+        return row.kind if row is not None and row.is_active else None
+
+    cli.main(["demo", "--db", str(db)])
+    first = printed_tokens()
+    assert active(first["Kiosk (take a ticket)"]) == "kiosk"
+    assert active(first["Display board"]) == "display"
+    cli.main(["demo", "--db", str(db)])
+    second = printed_tokens()
+    assert active(second["Kiosk (take a ticket)"]) == "kiosk"
+    assert active(first["Kiosk (take a ticket)"]) is None  # the old demo kiosk is revoked

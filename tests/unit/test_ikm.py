@@ -9,10 +9,12 @@ import pytest
 from app.domain.errors import InvalidValue
 from app.domain.ikm import (
     DEFAULT_WEIGHTS,
+    KREJCIE_MORGAN_TABLE,
     UNSUR,
     compute_ikm,
     grade,
     krejcie_morgan,
+    krejcie_morgan_formula,
     percentile,
     validate_weights,
 )
@@ -165,11 +167,30 @@ def test_krejcie_morgan(population: int, sample: int) -> None:
     assert krejcie_morgan(population) == sample
 
 
-def test_krejcie_morgan_100000_formula_vs_table() -> None:
+def test_krejcie_morgan_table_wins_where_formula_disagrees() -> None:
     # The formula gives 382.63 -> 383; K&M's published table prints 384 for N = 100,000.
-    assert krejcie_morgan(100_000) == 383
-    assert krejcie_morgan(244_864) == 383
-    assert krejcie_morgan(244_865) == 384
+    assert krejcie_morgan_formula(100_000) == 383
+    assert krejcie_morgan(100_000) == 384
+    # Between rows the minimum never drops below the row beneath (monotonic in N).
+    assert krejcie_morgan(150_000) == 384
+    assert krejcie_morgan_formula(244_865) == 384
+
+
+def test_krejcie_morgan_matches_every_published_row_and_is_monotonic() -> None:
+    for n, s in KREJCIE_MORGAN_TABLE.items():
+        assert krejcie_morgan(n) == s, n
+    previous = 0
+    for n in [*range(0, 3000), *range(3000, 400_000, 97)]:
+        value = krejcie_morgan(n)
+        assert previous <= value <= max(n, 0)
+        previous = value
+
+
+def test_every_unsur_has_its_question_sentence() -> None:
+    assert UNSUR[0].question_id.startswith("Bagaimana pendapat Saudara tentang kesesuaian")
+    assert "penanganan pengaduan" in UNSUR[7].question_id
+    assert "sarana dan prasarana" in UNSUR[8].question_id
+    assert all(u.question_id.endswith("?") and u.question_en.endswith("?") for u in UNSUR)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,8 @@ from app.domain.reporting import (
     ("quarter", date(2026, 5, 20), (date(2026, 4, 1), date(2026, 6, 30))),
     ("quarter", date(2026, 11, 23), (date(2026, 10, 1), date(2026, 12, 31))),
     ("quarter", date(2026, 1, 1), (date(2026, 1, 1), date(2026, 3, 31))),
+    ("semester", date(2026, 6, 30), (date(2026, 1, 1), date(2026, 6, 30))),
+    ("semester", date(2026, 7, 1), (date(2026, 7, 1), date(2026, 12, 31))),
     ("year", date(2026, 7, 4), (date(2026, 1, 1), date(2026, 12, 31))),
 ])
 def test_resolve_period(kind: str, ref: date, expected: tuple[date, date]) -> None:

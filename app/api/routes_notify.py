@@ -1,0 +1,103 @@
+"""Providers' delivery reports (WhatsApp Cloud API webhooks, SMS gateway callbacks), and the
+outbox relay's start-up."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+
+from app.api.deps import AnonCtxDep
+from app.domain.errors import DomainError
+from app.services import notify_providers, outbox  # noqa: F401 - registers the message channel
+
+router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
+
+
+@router.get("/whatsapp/status")
+def whatsapp_verify(
+    request: Request,
+    mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token", max_length=256)] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None,
+) -> Response:
+    """Meta's subscription check: echo the challenge when the verify token matches."""
+    expected = request.app.state.settings.whatsapp_verify_token
+    if (mode == "subscribe" and expected and token and challenge
+            and hmac.compare_digest(token, expected)):
+        return Response(challenge, media_type="text/plain")
+    raise DomainError("forbidden")
+
+
+@router.post("/whatsapp/status")
+async def whatsapp_status(request: Request, ctx: AnonCtxDep) -> dict[str, int]:
+    """Statuses of sent messages (sent, delivered, read, failed), signed by the app secret."""
+    raw = await request.body()
+    secret = request.app.state.settings.whatsapp_app_secret
+    if secret:
+        sent = request.headers.get("x-hub-signature-256", "")
+        mac = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(sent, mac):
+            raise DomainError("forbidden")
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise DomainError("validation_error") from None
+    updated = 0
+    for status in _statuses(doc):
+        errors = status.get("errors") or [{}]
+        error = errors[0].get("title") if isinstance(errors[0], dict) else None
+        if outbox.record_status(ctx.session, status=str(status.get("status")), now=ctx.now,
+                                provider_ref=_str(status.get("id")),
+                                key=_str(status.get("biz_opaque_callback_data")), error=error):
+            updated += 1
+    return {"updated": updated}
+
+
+def _statuses(doc: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if not isinstance(doc, dict):
+        return found
+    for entry in doc.get("entry") or []:
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            if isinstance(value, dict):
+                found += [s for s in value.get("statuses") or [] if isinstance(s, dict)]
+    return found
+
+
+def _str(value: Any) -> str | None:
+    return str(value)[:200] if value not in (None, "") else None
+
+
+_SMS_STATUSES = {"sent": "sent", "delivered": "delivered", "delivrd": "delivered",
+                 "read": "read", "failed": "failed", "undeliv": "failed", "rejected": "failed",
+                 "expired": "failed"}
+
+
+@router.api_route("/sms/status", methods=["GET", "POST"])
+async def sms_status(
+    request: Request, ctx: AnonCtxDep,
+    token: Annotated[str, Query(max_length=256)] = "",
+) -> dict[str, int]:
+    """A gateway's delivery report: `id` (its message id, or our key) and `status`, in the
+    query or a form; it must carry the shared token (MPP_SMS_CALLBACK_TOKEN)."""
+    expected = request.app.state.settings.sms_callback_token
+    if not expected or not hmac.compare_digest(token, expected):
+        raise DomainError("forbidden")
+    values: dict[str, Any] = dict(request.query_params)
+    if request.method == "POST":
+        values.update(dict(await request.form()))
+    status = _SMS_STATUSES.get(str(values.get("status", "")).lower()[:16])
+    ref = _str(values.get("id"))
+    ok = status is not None and outbox.record_status(
+        ctx.session, status=status, now=ctx.now, provider_ref=ref, key=ref)
+    return {"updated": int(ok)}
+
+
+def setup(app: FastAPI) -> None:
+    # The relay is a periodic job of every process (rows are claimed, so workers share).
+    app.state.background_starters.append(outbox.starter)

@@ -1,0 +1,113 @@
+"""Audit findings 4 and 6: no body over the limit is read whole; numbers JSON cannot carry, and
+integers out of range, answer 4xx everywhere (JSON bodies, staff page parameters, websockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import auth
+
+BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", str(2**64), str(-(2**70))]
+
+
+def json_operations(app: Any) -> list[tuple[str, str, list[str]]]:
+    """Every operation with a JSON body: (method, path with ids filled in, top-level fields)."""
+    spec = app.openapi()
+    schemas = spec.get("components", {}).get("schemas", {})
+    out = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            content = (op.get("requestBody") or {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            schema = content["application/json"]["schema"]
+            refs = [schema.get("$ref")] + [s.get("$ref") for s in schema.get("anyOf", [])]
+            ref = next((r for r in refs if r), None)
+            props = list(schemas[ref.rsplit("/", 1)[1]].get("properties", {})) if ref else []
+            concrete = path
+            for param in op.get("parameters", []):
+                if param["in"] == "path":
+                    concrete = concrete.replace("{" + param["name"] + "}", "1")
+            out.append((method.upper(), concrete, props or ["x"]))
+    return out
+
+
+async def test_numbers_json_cannot_carry_answer_4xx_on_every_json_route(api, app, world):
+    token = app.state.token_signer.issue(world.admin)
+    operations = json_operations(app)
+    assert len(operations) > 15
+    failures = []
+    for method, path, props in operations:
+        for bad in BAD_NUMBERS:
+            body = "{" + ",".join(f'"{p}": {bad}' for p in props) + "}"
+            r = await api.request(method, path, content=body,
+                                  headers={**auth(token), "content-type": "application/json"})
+            if r.status_code >= 500 or "error" not in r.json():
+                failures.append(f"{method} {path} {bad}: {r.status_code} {r.text[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_declared_body_over_the_limit_is_refused_before_the_app_reads_it(api, world):
+    r = await api.post("/api/v1/tickets", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                       headers={**auth(world.kiosk_token), "content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_streamed_body_is_cut_off_while_streaming(api, world):
+    """200 MB without a Content-Length: refused after about the limit, not read whole."""
+    sent = [0]
+
+    async def chunks():
+        for _ in range(200):
+            sent[0] += 1
+            yield b" " * (1024 * 1024)
+
+    r = await api.post("/api/v1/bookings", content=chunks(),
+                       headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+    assert sent[0] <= 3, f"{sent[0]} MB were read before the refusal"
+
+
+async def test_form_body_over_the_limit_is_refused(api, world):
+    r = await api.post("/api/v1/auth/token",
+                       data={"username": "x" * (2 * 1024 * 1024), "password": "y"})
+    assert r.status_code == 413
+
+
+HUGE = "9" * 25
+
+
+@pytest.mark.parametrize("path", [f"/counter/{HUGE}", f"/dashboard?site_id={HUGE}",
+                                  f"/survey?counter={HUGE}",
+                                  f"/dashboard/ikm?agency_id={HUGE}",
+                                  "/dashboard?site_id=-1", "/dashboard?site_id=1e400"])
+async def test_staff_page_parameters_out_of_range_are_4xx(api, app, world, path):
+    token = app.state.token_signer.issue(world.admin)
+    r = await api.get(path, headers=auth(token))
+    assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
+
+
+async def test_alert_threshold_for_a_huge_service_id_is_422(api, app, world):
+    token = app.state.token_signer.issue(world.admin)
+    r = await api.put("/api/v1/stats/settings/alerts", json={"services": {HUGE: 5}},
+                      headers=auth(token))
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("path", [f"/ws/counter/{HUGE}", f"/ws/display?site_id={HUGE}",
+                                  f"/ws/display?board={HUGE}", f"/ws/dashboard?site_id={HUGE}",
+                                  f"/ws/display?agency_id={HUGE}"])
+def test_websocket_parameters_out_of_range_are_refused_with_an_error(app, world, path):
+    token = app.state.token_signer.issue(world.admin)
+    sep = "&" if "?" in path else "?"
+    client = TestClient(app)  # no lifespan: the app fixture wired the test database
+    with client.websocket_connect(
+            f"{path}{sep}token={token}") as ws:
+        message = ws.receive_json()
+        assert message["type"] == "error"
+        assert message["error"]["code"] in ("invalid_value", "validation_error", "not_found")
