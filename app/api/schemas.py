@@ -28,6 +28,7 @@ def parse_id(value: str | None, field: str = "id") -> int | None:
 OpeningHours = dict[str, list[list[str]]] | None
 # Where a visit's ticket joins its next step's queue (app/domain/visits.py).
 VisitRequeue = Literal["original", "back"]
+# "other" is refused by the domain with a message (UU 25/2009 Pasal 29(2)), not by the schema.
 PriorityName = Literal["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit",
                        "other"]
 
@@ -143,6 +144,7 @@ class _ServiceFields(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] = 7
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] = 50
     booking_requires_contact: bool = False
+    priority_sick: bool = False
 
 
 class ServiceCreate(_ServiceFields):
@@ -172,6 +174,7 @@ class ServiceUpdate(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] | None = None
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     booking_requires_contact: bool | None = None
+    priority_sick: bool | None = None
     is_active: bool | None = None
 
 
@@ -197,6 +200,7 @@ class ServiceRead(ORM):
     booking_days_ahead: int
     booking_quota_percent: int
     booking_requires_contact: bool
+    priority_sick: bool
     is_active: bool
 
 

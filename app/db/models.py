@@ -79,6 +79,8 @@ class SpecialDay(Base):
     day: Mapped[date]
     ranges: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     note: Mapped[str | None] = mapped_column(sa.String(200))
+    # 'libur_nasional' / 'cuti_bersama' when pre-filled from the holidays package; None if typed.
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class Agency(Base):
@@ -115,6 +117,8 @@ class Service(Base):
     fee: Mapped[str | None] = mapped_column(sa.String(200))
     product: Mapped[str | None] = mapped_column(sa.String(500))
     complaints: Mapped[str | None] = mapped_column(sa.String(500))
+    # Priority for the sick (UU 22/2009 Pasal 242), offered per service: SIM, Samsat.
+    priority_sick: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Online booking settings.
     booking_enabled: Mapped[bool] = mapped_column(default=False)
     slot_minutes: Mapped[int] = mapped_column(default=30)
@@ -162,6 +166,9 @@ class Counter(Base):
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     opened_at: Mapped[datetime | None]
     priority_streak: Mapped[int] = mapped_column(default=0)
+    # On break ("istirahat"): still open (the officer keeps the seat) but calls nothing.
+    break_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    break_since: Mapped[datetime | None]
     agency: Mapped[Agency] = relationship(lazy="joined")
     services: Mapped[list[Service]] = relationship(secondary=counter_service, lazy="selectin")
 
@@ -399,6 +406,24 @@ class SurveyResponse(Base):
     u9: Mapped[int]
     comment: Mapped[str | None] = mapped_column(sa.Text)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 'online' (the citizen's link), 'tablet' (counter tablet), 'paper' (entered by a manager).
+    source: Mapped[str] = mapped_column(sa.String(16), default="online",
+                                        server_default="online")
+
+
+class CounterBreak(Base):
+    """One break of a counter; ended_at is None while it lasts (stats add up the time)."""
+
+    __tablename__ = "counter_break"
+    __table_args__ = (sa.Index("ix_counter_break_site_start", "site_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):

@@ -15,7 +15,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from app.domain import hours
-from app.domain.priority import PriorityGroup
+from app.domain.errors import DomainError
+from app.domain.priority import check_offered, parse_group
 from app.domain.tickets import TicketStatus
 
 ISSUED_EVENT_TYPE = "issued"
@@ -38,6 +39,7 @@ class ServiceFacts:
     zone: str | None
     timezone: str
     open_counters: int
+    priority_sick: bool = False  # the service offers priority to the sick
 
 
 @dataclass(frozen=True)
@@ -119,15 +121,25 @@ class NewTicket:
 
 
 def priority_group(priority: str | None) -> str | None | Refusal:
-    """The stored priority group, or a refusal for an unknown one."""
-    if priority is None:
+    """The stored priority group, or a refusal for one the law does not know
+    (app/domain/priority.py)."""
+    try:
+        group = parse_group(priority)
+    except DomainError as err:
+        return Refusal(err.code, dict(err.params))
+    return None if group is None else group.value
+
+
+def _offered(priority: str | None, service: ServiceFacts, request: IssueRequest
+             ) -> Refusal | None:
+    """Priority for the sick only where the service offers it (a transfer keeps its group)."""
+    if request.channel == "transfer":
         return None
     try:
-        return PriorityGroup(priority).value
-    except ValueError:
-        return Refusal("invalid_value", {"field": "priority",
-                                         "reason_id": "kelompok prioritas tidak dikenal",
-                                         "reason_en": "unknown priority group"})
+        check_offered(parse_group(priority), sick=service.priority_sick)
+    except DomainError as err:
+        return Refusal(err.code, dict(err.params))
+    return None
 
 
 def request_fingerprint(service_id: int, priority: str | None) -> str:
@@ -162,7 +174,8 @@ def decide_issue(service: ServiceFacts | None, today: DayFacts | None, request: 
                  actor: Actor | None, *, now: datetime, tracking_code: str,
                  held_for_bookings: int | None = None) -> NewTicket | Refusal:
     """Issue a ticket or refuse, from facts only. Checked in this order: the priority group,
-    the service exists and is active, the caller's site, the opening hours, the quota."""
+    the service exists and is active, the caller's site, the group is offered there, the
+    opening hours, the quota."""
     priority = priority_group(request.priority)
     if isinstance(priority, Refusal):
         return priority
@@ -173,6 +186,9 @@ def decide_issue(service: ServiceFacts | None, today: DayFacts | None, request: 
     if actor is not None and actor.site_ids is not None and service.site_id not in actor.site_ids:
         # A kiosk or staff member of one MPP never issues into another MPP's queue.
         return Refusal("forbidden")
+    not_offered = _offered(priority, service, request)
+    if not_offered is not None:
+        return not_offered
     if request.check_hours:
         special = {today.day: today.special} if today.special is not None else None
         if not hours.is_open(service.opening_hours, today.local_now, special):

@@ -66,7 +66,7 @@ SERVICE_FACTS = (
         _s.id, _s.site_id, _s.agency_id, _s.prefix, _s.daily_quota, _s.typical_minutes,
         _s.opening_hours, _s.booking_enabled, _s.is_active, _a.is_active.label("agency_active"),
         _a.zone, _site.timezone,
-        _open_counters(_s.id).scalar_subquery().label("open_counters"),
+        _open_counters(_s.id).scalar_subquery().label("open_counters"), _s.priority_sick,
     )
     .select_from(Service.__table__.join(Agency.__table__, _a.id == _s.agency_id)
                  .join(Site.__table__, _site.id == _a.site_id))

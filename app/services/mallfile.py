@@ -45,10 +45,11 @@ FORMAT_VERSION = 1
 Path_ = tuple[str | int, ...]
 
 SERVICE_TEXT = ("requirements", "procedure", "completion_time", "fee", "product", "complaints")
-# Booking settings and their defaults: written to the file only when they differ.
+# Booking settings (and the per-service priority for the sick) with their defaults: written
+# to the file only when they differ.
 BOOKING_DEFAULTS: dict[str, Any] = {
     "booking_enabled": False, "slot_minutes": 30, "slot_capacity": 5, "booking_days_ahead": 7,
-    "booking_quota_percent": 50, "booking_requires_contact": False,
+    "booking_quota_percent": 50, "booking_requires_contact": False, "priority_sick": False,
 }
 BOOKING_RANGES = {"slot_minutes": (5, 240), "slot_capacity": (1, 1000),
                   "booking_days_ahead": (0, 90), "booking_quota_percent": (0, 100)}

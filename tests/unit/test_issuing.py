@@ -55,10 +55,18 @@ def test_a_plain_request_gets_a_waiting_ticket_with_its_event_and_key():
     ({"today": DayFacts(LOCAL, [(time(13), time(14))], [], 0)}, "service_closed"),  # special day
     ({"today": DayFacts(LOCAL, None, [], quota_used=10)}, "quota_exhausted"),
     ({"priority": "vip"}, "invalid_value"),
+    ({"priority": "other"}, "invalid_value"),
+    ({"priority": "sakit"}, "invalid_value"),  # not offered at this service
 ])
 def test_refusals_carry_their_code(change, code):
     decided = _decide(**change)
     assert isinstance(decided, Refusal) and decided.code == code
+
+
+def test_priority_for_the_sick_where_the_service_offers_it():
+    sick = dataclasses.replace(SERVICE, priority_sick=True)
+    assert _decide(service=sick, priority="sakit").priority == "sakit"
+    assert _decide(priority="sakit", channel="transfer").priority == "sakit"
 
 
 def test_transfers_and_booked_arrivals_skip_hours_and_quota():
