@@ -64,7 +64,22 @@ def get_catalog(ctx: CtxDep, site_id: Id | None = None,
             }
             for e in entries
         ],
+        "packages": _catalog_packages(ctx, site.id, entries),
     }
+
+
+def _catalog_packages(ctx: Ctx, site_id: int, entries: list[Any]) -> list[dict[str, Any]]:
+    """The site's service packages whose every service the kiosk lists (an inactive service
+    takes its packages off the kiosk; a closed or full one is named when the visit is asked)."""
+    from app.services import packages
+
+    listed = {s.service.id for e in entries for s in e.services}
+    out = []
+    for pkg in packages.list_packages(ctx.session, site_id):
+        if pkg.service_ids and all(i in listed for i in pkg.service_ids):
+            out.append({"id": pkg.id, "code": pkg.code, "name": pkg.name,
+                        "description": pkg.description, "service_ids": list(pkg.service_ids)})
+    return out
 
 
 def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None = None,
@@ -178,7 +193,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
     return {
         "number": ticket.number, "status": ticket.status,
         "priority": ticket.priority is not None,
-        "service": {"id": service.id, "name": service.name},
+        "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
                    "floor": service.agency.floor},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),

@@ -445,6 +445,9 @@ def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: boo
         "announcement": speech.announcement(ticket.number, _counter_label(counter)),
         "announcement_en": speech.announcement_en(ticket.number, _counter_label(counter)),
         "clips": speech.clip_sequence(ticket.number, _counter_label(counter)),
+        # Said once when calls pile up on a board.
+        "announcement_short": speech.short_announcement(ticket.number, _counter_label(counter)),
+        "clips_short": speech.short_clip_sequence(ticket.number, _counter_label(counter)),
     })
 
 
