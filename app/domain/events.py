@@ -14,6 +14,8 @@ TICKET_TRANSFERRED = "ticket.transferred"
 COUNTER_CHANGED = "counter.changed"
 CONFIG_CHANGED = "config.changed"
 SURVEY_SUBMITTED = "survey.submitted"
+# A user's sessions ended (sign-out, new password, deactivation): their live screens close.
+SESSION_ENDED = "session.ended"
 # Local only: the bus lost events (e.g. a dropped LISTEN connection); screens must resnapshot.
 RESYNC = "bus.resync"
 
