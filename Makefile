@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: install install-dev demo test lint bench
+.PHONY: install install-dev demo test test-hours lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ lint:
 test: install-dev lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q --ignore=tests/faults
 	$(BIN)/python -m pytest -q tests/faults
+
+# The in-process tests with the clock set where a day changes in one zone and not in another:
+# midnight WIT (15.00 UTC), WITA (16.00 UTC), WIB (17.00 UTC), and just before midnight UTC.
+HOURS ?= 2026-12-01T15:05:00Z 2026-12-01T16:05:00Z 2026-12-01T17:05:00Z 2026-12-01T23:55:00Z
+test-hours: install-dev
+	for t in $(HOURS); do \
+	  echo "== clock at $$t"; \
+	  MPP_TEST_NOW=$$t $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow and not browser" \
+	    tests/unit tests/api tests/integration || exit 1; \
+	done
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'

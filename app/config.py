@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     login_lock_seconds: int = 60
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
+    # SP4N-LAPOR!, the national complaints system linked from the tracking and survey pages.
+    lapor_url: str = "https://www.lapor.go.id"
     # Public endpoint rate limit (requests per minute per client IP).
     public_rate_per_minute: int = 120
     # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,

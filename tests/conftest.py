@@ -29,6 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MPP_ENV", "test")
+    _travel_to_test_now()
+
+
+def _travel_to_test_now() -> None:
+    """MPP_TEST_NOW=2026-12-01T16:59:30Z runs this process as if the clock read that instant.
+
+    The suite must pass at any hour (midnight WIB is 17.00 UTC); `make test-hours` runs the
+    in-process tests at the instants where a day changes in one zone and not in another.
+    Servers started in other processes keep the real clock.
+    """
+    instant = os.environ.get("MPP_TEST_NOW")
+    if instant:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
+        traveller.start()  # for the whole process; it ends with it
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -42,6 +42,8 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if exc.params.get("next_opening"):
         extra["next_opening"] = exc.params["next_opening"]
+    if exc.params.get("step_service_id"):
+        extra["service_id"] = exc.params["step_service_id"]  # which step of a visit failed
     headers = None
     if exc.code in ("rate_limited", "account_locked") and exc.params.get("seconds"):
         headers = {"Retry-After": str(exc.params["seconds"])}

@@ -13,6 +13,9 @@ from app.api.schemas import (
     HoldIn,
     Id,
     OpenCounterIn,
+    StepAdd,
+    StepOrder,
+    StepRead,
     TicketCreate,
     TicketRead,
     TokenOut,
@@ -21,7 +24,7 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, kiosk_issue, tickets
+from app.services import auth, catalog, kiosk_issue, tickets, visits
 from app.services.context import Ctx
 from app.services.scope import ensure_can_operate
 
@@ -69,7 +72,22 @@ def get_catalog(ctx: CtxDep, site_id: Id | None = None,
             }
             for e in entries
         ],
+        "packages": _catalog_packages(ctx, site.id, entries),
     }
+
+
+def _catalog_packages(ctx: Ctx, site_id: int, entries: list[Any]) -> list[dict[str, Any]]:
+    """The site's service packages whose every service the kiosk lists (an inactive service
+    takes its packages off the kiosk; a closed or full one is named when the visit is asked)."""
+    from app.services import packages
+
+    listed = {s.service.id for e in entries for s in e.services}
+    out = []
+    for pkg in packages.list_packages(ctx.session, site_id):
+        if pkg.service_ids and all(i in listed for i in pkg.service_ids):
+            out.append({"id": pkg.id, "code": pkg.code, "name": pkg.name,
+                        "description": pkg.description, "service_ids": list(pkg.service_ids)})
+    return out
 
 
 def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None = None,
@@ -78,7 +96,10 @@ def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None =
         ahead = tickets.people_ahead(ctx.session, ticket)
     if estimate is None:
         estimate = tickets.estimate_for(ctx.session, ticket.service, ahead, ticket.day)
-    return ticket_read(ticket, ahead, estimate)
+    out = ticket_read(ticket, ahead, estimate)
+    out.steps = [StepRead(**{k: v for k, v in st.items() if k in StepRead.model_fields})
+                 for st in visits.steps_view(ctx.session, ticket)]
+    return out
 
 
 def ticket_read(ticket: Ticket | tickets.TicketRow, ahead: int, estimate: int) -> TicketRead:
@@ -101,7 +122,8 @@ async def issue_ticket(
 ) -> object:
     state = request.app.state
     token = _device_token(request)
-    if token is not None and getattr(state, "kiosk_pool", None) is not None:
+    visit = bool(body.next_service_ids or body.package_id)
+    if token is not None and not visit and getattr(state, "kiosk_pool", None) is not None:
         # A kiosk on PostgreSQL: the common case on an asyncio connection (see there).
         fast = await kiosk_issue.issue(
             state.kiosk_pool, token=token, service_id=body.service_id, priority=body.priority,
@@ -119,8 +141,15 @@ async def issue_ticket(
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
         require(ctx, "kiosk", "admin", "manager", "officer")
-        issued = tickets.issue_ticket(ctx, service_id=body.service_id, priority=body.priority,
-                                      idempotency_key=idempotency_key)
+        if visit:
+            issued = visits.issue_visit(
+                ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
+                package_id=body.package_id, priority=body.priority,
+                idempotency_key=idempotency_key)
+        else:
+            issued = tickets.issue_ticket(ctx, service_id=body.service_id,
+                                          priority=body.priority,
+                                          idempotency_key=idempotency_key)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -168,10 +197,11 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         counter = {"number": c.number, "name": c.name}
     service = ticket.service
     surveyed = tickets.has_survey(ctx.session, ticket.id)
+    steps = visits.steps_view(ctx.session, ticket, names=True)
     return {
         "number": ticket.number, "status": ticket.status,
         "priority": ticket.priority is not None,
-        "service": {"id": service.id, "name": service.name},
+        "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
                    "floor": service.agency.floor},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
@@ -179,6 +209,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,
         "survey_available": ticket.status == "done" and not surveyed,
         "survey_submitted": surveyed,
+        "steps": steps,
     }
 
 
@@ -300,5 +331,46 @@ async def transfer(ticket_id: Id, body: TransferIn, request: Request) -> object:
         ticket = _operable_ticket(ctx, ticket_id)
         new = tickets.transfer(ctx, ticket, service_id=body.service_id, note=body.note)
         return ticket_out(ctx, new)
+
+    return await run_unit_of_work(request, work)
+
+
+# --- visits with several services ----------------------------------------------------------
+
+
+@router.post("/tickets/{ticket_id}/steps", response_model=TicketRead, status_code=201,
+             tags=["counter"])
+async def add_step(ticket_id: Id, body: StepAdd, request: Request) -> object:
+    """An officer of the current step's agency adds a service at the end of the visit."""
+
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        visits.add_step(ctx, ticket, service_id=body.service_id)
+        return ticket_out(ctx, ticket)
+
+    return await run_unit_of_work(request, work)
+
+
+@router.delete("/tickets/{ticket_id}/steps/{step_id}", response_model=TicketRead,
+               tags=["counter"])
+async def drop_step(ticket_id: Id, step_id: Id, request: Request) -> object:
+    """Drop a step that has not started (its quota place is given back)."""
+
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        visits.drop_step(ctx, ticket, step_id)
+        return ticket_out(ctx, ticket)
+
+    return await run_unit_of_work(request, work)
+
+
+@router.put("/tickets/{ticket_id}/steps/order", response_model=TicketRead, tags=["counter"])
+async def reorder_steps(ticket_id: Id, body: StepOrder, request: Request) -> object:
+    """Put the steps that have not started in a new order (every one of them, each once)."""
+
+    def work(ctx: Ctx) -> TicketRead:
+        ticket = _operable_ticket(ctx, ticket_id)
+        visits.reorder(ctx, ticket, body.step_ids)
+        return ticket_out(ctx, ticket)
 
     return await run_unit_of_work(request, work)

@@ -26,6 +26,9 @@ def parse_id(value: str | None, field: str = "id") -> int | None:
         raise InvalidValue(field, "harus bilangan bulat positif", "must be a positive integer")
     return int(value)
 OpeningHours = dict[str, list[list[str]]] | None
+# Where a visit's ticket joins its next step's queue (app/domain/visits.py).
+VisitRequeue = Literal["original", "back"]
+# "other" is refused by the domain with a message (UU 25/2009 Pasal 29(2)), not by the schema.
 PriorityName = Literal["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit",
                        "other"]
 
@@ -65,6 +68,8 @@ class SiteCreate(Strict):
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = 3
     require_display_token: bool = False
+    visit_requeue: VisitRequeue = "original"
+    visit_no_show_cancels: bool = False
 
 
 class SiteUpdate(Strict):
@@ -74,6 +79,8 @@ class SiteUpdate(Strict):
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = None
     require_display_token: bool | None = None
+    visit_requeue: VisitRequeue | None = None
+    visit_no_show_cancels: bool | None = None
     is_active: bool | None = None
 
 
@@ -85,6 +92,8 @@ class SiteRead(ORM):
     address: str | None
     max_consecutive_priority: int | None
     require_display_token: bool
+    visit_requeue: str = "original"
+    visit_no_show_cancels: bool = False
     is_active: bool
 
 
@@ -135,6 +144,7 @@ class _ServiceFields(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] = 7
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] = 50
     booking_requires_contact: bool = False
+    priority_sick: bool = False
 
 
 class ServiceCreate(_ServiceFields):
@@ -164,6 +174,7 @@ class ServiceUpdate(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] | None = None
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     booking_requires_contact: bool | None = None
+    priority_sick: bool | None = None
     is_active: bool | None = None
 
 
@@ -189,6 +200,7 @@ class ServiceRead(ORM):
     booking_days_ahead: int
     booking_quota_percent: int
     booking_requires_contact: bool
+    priority_sick: bool
     is_active: bool
 
 
@@ -273,6 +285,26 @@ class TokenOut(BaseModel):
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None
+    # A visit with several services: the later steps, in order (up to five more).
+    next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
+    package_id: Id | None = None
+
+
+class StepRead(BaseModel):
+    id: int
+    position: int
+    service_id: int
+    agency_id: int
+    status: str
+    current: bool
+
+
+class StepAdd(Strict):
+    service_id: Id
+
+
+class StepOrder(Strict):
+    step_ids: Annotated[list[Id], Field(max_length=6)]
 
 
 class TicketRead(BaseModel):
@@ -291,6 +323,7 @@ class TicketRead(BaseModel):
     estimated_wait_range: tuple[int, int]
     tracking_code: str
     transferred_from_id: int | None = None
+    steps: list[StepRead] = []
 
 
 class TransferIn(Strict):
@@ -308,3 +341,30 @@ class OpenCounterIn(Strict):
 
 class CallTicketIn(Strict):
     counter_id: Id
+
+
+# --- service packages (visits with several services) ----------------------------------------
+class PackageCreate(Strict):
+    site_id: Id
+    code: Code
+    name: Str200
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)]
+
+
+class PackageUpdate(Strict):
+    code: Code | None = None
+    name: Str200 | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)] | None = None
+    is_active: bool | None = None
+
+
+class PackageRead(ORM):
+    id: int
+    site_id: int
+    code: str
+    name: str
+    description: str | None
+    service_ids: list[int]
+    is_active: bool

@@ -59,6 +59,12 @@ class Site(Base):
     # At most this many priority calls in a row per counter while regular tickets wait.
     max_consecutive_priority: Mapped[int | None] = mapped_column(default=3)
     require_display_token: Mapped[bool] = mapped_column(default=False)
+    # Visits with several services: where a ticket joins its next step's queue ("original":
+    # by its issue time, "back": behind everyone waiting), and whether a no-show at one step
+    # cancels the later ones (app/domain/visits.py).
+    visit_requeue: Mapped[str] = mapped_column(sa.String(16), default="original",
+                                               server_default="original")
+    visit_no_show_cancels: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -73,6 +79,8 @@ class SpecialDay(Base):
     day: Mapped[date]
     ranges: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     note: Mapped[str | None] = mapped_column(sa.String(200))
+    # 'libur_nasional' / 'cuti_bersama' when pre-filled from the holidays package; None if typed.
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class Agency(Base):
@@ -109,6 +117,8 @@ class Service(Base):
     fee: Mapped[str | None] = mapped_column(sa.String(200))
     product: Mapped[str | None] = mapped_column(sa.String(500))
     complaints: Mapped[str | None] = mapped_column(sa.String(500))
+    # Priority for the sick (UU 22/2009 Pasal 242), offered per service: SIM, Samsat.
+    priority_sick: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Online booking settings.
     booking_enabled: Mapped[bool] = mapped_column(default=False)
     slot_minutes: Mapped[int] = mapped_column(default=30)
@@ -158,6 +168,9 @@ class Counter(Base):
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     opened_at: Mapped[datetime | None]
     priority_streak: Mapped[int] = mapped_column(default=0)
+    # On break ("istirahat"): still open (the officer keeps the seat) but calls nothing.
+    break_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    break_since: Mapped[datetime | None]
     agency: Mapped[Agency] = relationship(lazy="joined")
     services: Mapped[list[Service]] = relationship(secondary=counter_service, lazy="selectin")
 
@@ -249,7 +262,9 @@ class RateLimitHit(Base):
 class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
-        sa.UniqueConstraint("service_id", "day", "seq"),
+        # A visit's ticket moves through several services' queues keeping its number, so the
+        # number is what is unique in a site's day (prefixes are unique per site).
+        sa.UniqueConstraint("site_id", "day", "number"),
         sa.Index("ix_ticket_queue", "service_id", "status", "sort_at"),
         sa.Index("ix_ticket_site_day", "site_id", "day"),
         sa.Index("ix_ticket_counter_status", "counter_id", "status"),
@@ -283,7 +298,50 @@ class Ticket(Base):
     transferred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"))
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # A visit with several steps (visit_step rows); false for a single-service ticket.
+    has_steps: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When it joined the current step's queue (null: at issue); waits are counted from here.
+    queued_at: Mapped[datetime | None]
     service: Mapped[Service] = relationship(lazy="joined", foreign_keys=[service_id])
+
+
+class VisitStep(Base):
+    """One service of a visit, in order. The ticket is at the step whose status is `current`
+    (its own status says where it is in that queue); see app/domain/visits.py."""
+
+    __tablename__ = "visit_step"
+    __table_args__ = (sa.Index("ix_visit_step_ticket", "ticket_id", "position"),
+                      sa.Index("ix_visit_step_service_day", "service_id", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"))
+    position: Mapped[int]
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
+    day: Mapped[date]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    # The step's place in the service's daily quota was taken (given back if it is dropped).
+    quota_taken: Mapped[bool] = mapped_column(default=False)
+    package_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_package.id"))
+    added_by: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
+    called_at: Mapped[datetime | None]  # first call at this step
+    finished_at: Mapped[datetime | None]
+
+
+class ServicePackage(Base):
+    """A named visit an MPP offers ("Pindah datang"): its services, in order, in one tap."""
+
+    __tablename__ = "service_package"
+    __table_args__ = (sa.UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    service_ids: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
 
 
 class TicketEvent(Base):
@@ -350,6 +408,24 @@ class SurveyResponse(Base):
     u9: Mapped[int]
     comment: Mapped[str | None] = mapped_column(sa.Text)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 'online' (the citizen's link), 'tablet' (counter tablet), 'paper' (entered by a manager).
+    source: Mapped[str] = mapped_column(sa.String(16), default="online",
+                                        server_default="online")
+
+
+class CounterBreak(Base):
+    """One break of a counter; ended_at is None while it lasts (stats add up the time)."""
+
+    __tablename__ = "counter_break"
+    __table_args__ = (sa.Index("ix_counter_break_site_start", "site_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):

@@ -20,14 +20,35 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     ),
     "quota_exhausted": (
         409,
-        "Kuota layanan hari ini sudah habis{next_hint_id}",
-        "Today's quota for this service is exhausted{next_hint_en}",
+        "Kuota layanan{service_label} hari ini sudah habis{next_hint_id}",
+        "Today's quota for the service{service_label} is exhausted{next_hint_en}",
     ),
     "service_closed": (
         409,
-        "Layanan sedang tutup{next_hint_id}",
-        "The service is closed now{next_hint_en}",
+        "Layanan{service_label} sedang tutup{next_hint_id}",
+        "The service{service_label} is closed now{next_hint_en}",
     ),
+    "too_many_steps": (
+        422,
+        "Satu kunjungan paling banyak {max} layanan",
+        "A visit has at most {max} services",
+    ),
+    "duplicate_step": (
+        422,
+        "Layanan ini sudah ada dalam kunjungan",
+        "This service is already part of the visit",
+    ),
+    "step_not_pending": (
+        409,
+        "Hanya langkah yang belum dimulai yang dapat diubah",
+        "Only steps that have not started can be changed",
+    ),
+    "invalid_step_order": (
+        422,
+        "Urutan harus memuat setiap langkah yang belum dimulai, masing-masing sekali",
+        "The order must list every step not started yet, each once",
+    ),
+    "visit_over": (409, "Kunjungan ini sudah selesai", "This visit is over"),
     "service_inactive": (409, "Layanan tidak aktif", "The service is not active"),
     "counter_closed": (409, "Loket belum dibuka", "The counter is not open"),
     "counter_busy": (

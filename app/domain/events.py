@@ -11,6 +11,8 @@ TICKET_ISSUED = "ticket.issued"
 TICKET_CALLED = "ticket.called"
 TICKET_STATUS = "ticket.status"  # started, finished, no-show, held, resumed, cancelled, closed out
 TICKET_TRANSFERRED = "ticket.transferred"
+# A visit's ticket moved on to its next step's queue (same number, same tracking code).
+VISIT_STEP_CHANGED = "visit.step_changed"
 COUNTER_CHANGED = "counter.changed"
 CONFIG_CHANGED = "config.changed"
 SURVEY_SUBMITTED = "survey.submitted"

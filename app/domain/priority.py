@@ -6,9 +6,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from app.domain.errors import InvalidValue
+
 
 class PriorityGroup(StrEnum):
-    """Groups entitled to special treatment; never shown on public screens."""
+    """Groups entitled to special treatment; never shown on public screens.
+
+    Pasal 29(2) forbids special treatment to anyone it does not name, so there is no
+    catch-all group; SAKIT only where a service offers it (UU 22/2009 Pasal 242).
+    """
 
     LANSIA = "lansia"
     DISABILITAS = "disabilitas"
@@ -16,7 +22,6 @@ class PriorityGroup(StrEnum):
     ANAK = "anak"
     KORBAN_BENCANA = "korban_bencana"
     SAKIT = "sakit"
-    OTHER = "other"
 
 
 LABELS_ID: dict[PriorityGroup, str] = {
@@ -26,7 +31,6 @@ LABELS_ID: dict[PriorityGroup, str] = {
     PriorityGroup.ANAK: "Anak-anak",
     PriorityGroup.KORBAN_BENCANA: "Korban bencana",
     PriorityGroup.SAKIT: "Sakit",
-    PriorityGroup.OTHER: "Lainnya",
 }
 
 LABELS_EN: dict[PriorityGroup, str] = {
@@ -36,8 +40,49 @@ LABELS_EN: dict[PriorityGroup, str] = {
     PriorityGroup.ANAK: "Child",
     PriorityGroup.KORBAN_BENCANA: "Disaster victim",
     PriorityGroup.SAKIT: "Sick person",
-    PriorityGroup.OTHER: "Other",
 }
+
+# Groups every service offers; SAKIT is added per service.
+UNIVERSAL_GROUPS: tuple[PriorityGroup, ...] = (
+    PriorityGroup.LANSIA, PriorityGroup.DISABILITAS, PriorityGroup.IBU_HAMIL,
+    PriorityGroup.ANAK, PriorityGroup.KORBAN_BENCANA,
+)
+
+
+def groups_for(*, sick: bool) -> list[PriorityGroup]:
+    """The groups a service offers: the five of UU 25/2009 Pasal 29, plus the sick if it says so."""
+    return [*UNIVERSAL_GROUPS, *([PriorityGroup.SAKIT] if sick else [])]
+
+
+def parse_group(value: str | None) -> PriorityGroup | None:
+    """The priority group a request names, or None for a regular ticket.
+
+    "other" was accepted once; old clients get a message that says why it is gone.
+    """
+    if value is None:
+        return None
+    if value == "other":
+        raise InvalidValue(
+            "priority",
+            "kelompok 'other' tidak ada lagi: UU 25/2009 Pasal 29 ayat (2) melarang perlakuan "
+            "khusus bagi selain lansia, penyandang disabilitas, ibu hamil, anak-anak, korban "
+            "bencana (dan orang sakit pada layanan tertentu)",
+            "the group 'other' is gone: UU 25/2009 Art. 29(2) forbids special treatment for "
+            "anyone but older persons, persons with disabilities, pregnant women, children, "
+            "disaster victims (and the sick for some services)",
+        )
+    try:
+        return PriorityGroup(value)
+    except ValueError:
+        raise InvalidValue("priority", "kelompok prioritas tidak dikenal",
+                           "unknown priority group") from None
+
+
+def check_offered(group: PriorityGroup | None, *, sick: bool) -> None:
+    """Refuse 'sakit' at a service that does not offer priority to the sick."""
+    if group is PriorityGroup.SAKIT and not sick:
+        raise InvalidValue("priority", "layanan ini tidak menyediakan prioritas untuk orang sakit",
+                           "this service offers no priority for the sick")
 
 
 class Candidate(Protocol):

@@ -22,6 +22,7 @@ from app.db.models import (
 )
 from app.domain import hours, waiting
 from app.domain.errors import NotFound
+from app.domain.priority import groups_for
 from app.services.sitetime import local_now, special_days
 
 
@@ -150,4 +151,5 @@ def public_service(state: ServiceState) -> dict[str, Any]:
         "procedure": s.procedure, "completion_time": s.completion_time, "fee": s.fee,
         "product": s.product, "complaints": s.complaints,
         "booking_enabled": s.booking_enabled,
+        "priority_groups": [g.value for g in groups_for(sick=s.priority_sick)],
     }

@@ -13,7 +13,8 @@
   const REFRESH_MS = 20000;
   const RETRY_DELAYS = [500, 1000, 2000, 4000, 4000, 4000];
   const ATTEMPT_TIMEOUT_MS = 8000;
-  const PRIORITY_GROUPS = ["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana"];
+  // "sakit" only where the service offers it (UU 22/2009 Pasal 242: SIM, Samsat).
+  const PRIORITY_GROUPS = ["lansia", "disabilitas", "ibu_hamil", "anak", "korban_bencana", "sakit"];
 
   const state = {
     token: null, siteCode: CFG.site_code || null, site: null, agencies: [],
@@ -310,6 +311,10 @@
     $("detail-completion").textContent = s.completion_time || T.none;
     $("detail-procedure").textContent = s.procedure || T.none;
     $("detail-product").textContent = s.product || T.none;
+    $("detail-complaints").textContent = s.complaints || T.none;
+    const groups = s.priority_groups || PRIORITY_GROUPS.filter((g) => g !== "sakit");
+    for (const b of document.querySelectorAll("[data-priority]")) b.hidden = !groups.includes(b.dataset.priority);
+    $("priority-groups-note").textContent = groups.includes("sakit") ? T.groups_with_sick : T.groups;
     const st = closedInfo ? closedInfo.kind : serviceState(s);
     const blocked = st !== "open";
     $("detail-closed").hidden = !blocked;

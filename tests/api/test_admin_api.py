@@ -4,6 +4,7 @@ configuration forms' validation and scope rules (what the /admin page shows next
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -202,8 +203,8 @@ async def test_audit_log_records_changes_and_sign_ins(api, world, clock):
     logins = (await api.get(f"/api/v1/audit?user={world.officer_d.username}",
                             headers=admin)).json()
     assert [i["action"] for i in logins["items"]] == ["login_failed", "login"]
-    # Newest first, and the date filter works on whole local days.
-    day0 = start.date().isoformat()
+    # Newest first, and the date filter works on whole local days (the site's, not UTC's).
+    day0 = start.astimezone(ZoneInfo("Asia/Jakarta")).date().isoformat()
     r = await api.get(f"/api/v1/audit?action=login&from={day0}&to={day0}", headers=admin)
     assert [i["username"] for i in r.json()["items"]] == [world.admin.username]
     r = await api.get("/api/v1/audit?limit=2", headers=admin)

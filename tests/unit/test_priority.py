@@ -88,3 +88,35 @@ def test_simulated_line_alternates_at_bound() -> None:
         streak = next_streak(streak, is_priority)
         order.append("P" if is_priority else "R")
     assert "".join(order) == "PPRPPRPRRR"
+
+
+def test_bounded_priority_three_then_one_regular() -> None:
+    """DOMAIN.md: after N (default 3) priority calls in a row, one waiting regular ticket."""
+    priority = [Ticket(i, "lansia") for i in range(1, 8)]
+    regular = [Ticket(i) for i in range(100, 103)]
+    streak, calls = 0, []
+    while priority or regular:
+        got = choose_next(priority[0] if priority else None, regular[0] if regular else None,
+                          priority_streak=streak, max_consecutive_priority=3)
+        assert got is not None
+        (priority if got.priority else regular).remove(got)
+        streak = next_streak(streak, got.priority is not None)
+        calls.append("P" if got.priority else "R")
+    assert "".join(calls) == "PPPRPPPRPR"
+
+
+def test_no_catch_all_group() -> None:
+    from app.domain.errors import InvalidValue
+    from app.domain.priority import check_offered, groups_for, parse_group
+
+    assert "other" not in {g.value for g in PriorityGroup}
+    with pytest.raises(InvalidValue) as info:
+        parse_group("other")
+    assert "Pasal 29" in info.value.message("id")
+    assert parse_group(None) is None and parse_group("sakit") is PriorityGroup.SAKIT
+    assert PriorityGroup.SAKIT not in groups_for(sick=False)
+    assert groups_for(sick=True)[-1] is PriorityGroup.SAKIT
+    with pytest.raises(InvalidValue):
+        check_offered(PriorityGroup.SAKIT, sick=False)
+    check_offered(PriorityGroup.SAKIT, sick=True)
+    check_offered(PriorityGroup.LANSIA, sick=False)

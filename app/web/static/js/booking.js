@@ -114,12 +114,17 @@
     state.service = s;
     const info = $("service-info");
     info.replaceChildren(el("div", "bk-strong", s.name));
-    for (const [label, value] of [[T.requirements, s.requirements], [T.fee, s.fee],
-                                  [T.completion, s.completion_time]]) {
+    // The six public components of the standar pelayanan (PermenPANRB 15/2014).
+    for (const [label, value] of [[T.requirements, s.requirements], [T.procedure, s.procedure],
+                                  [T.completion, s.completion_time], [T.fee, s.fee],
+                                  [T.product, s.product], [T.complaints, s.complaints]]) {
       const row = el("div", "bk-fact");
       row.append(el("span", "muted", label + ": "), el("span", null, value || T.none));
       info.append(row);
     }
+    const more = el("a", "bk-service-page", T.service_page);
+    more.href = "/layanan/" + s.id;
+    info.append(more);
     const dates = $("dates");
     dates.replaceChildren();
     let day = s.first_day;
