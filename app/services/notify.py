@@ -152,8 +152,9 @@ def _nearly_up(ctx: Ctx, called: Ticket) -> None:
                                                             DEFAULT_AHEAD)
     for row, ticket in waiting:
         ahead = issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
-                                      day=ticket.day, sort_at=ticket.sort_at,
-                                      ticket_id=ticket.id, priority=ticket.priority)
+                                      day=ticket.day, sort_at=ticket.sort_at, seq=ticket.seq,
+                                      tracking_code=ticket.tracking_code,
+                                      priority=ticket.priority)
         if ahead <= limit:
             row.ahead_sent = True
             _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {
