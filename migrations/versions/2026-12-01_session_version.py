@@ -1,7 +1,7 @@
 """user_account.session_version: bumping it ends every token and cookie of the user
 
 Revision ID: sessver01
-Revises: compl01
+Revises: contact02
 Create Date: 2026-12-01 20:45:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'sessver01'
-down_revision: str | None = 'compl01'
+down_revision: str | None = 'contact02'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
