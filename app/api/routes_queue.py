@@ -41,7 +41,8 @@ def login(
 ) -> object:
     settings = request.app.state.settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
-                             lock_seconds=settings.login_lock_seconds)
+                             lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
 
