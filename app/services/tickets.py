@@ -25,7 +25,7 @@ from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import visits
+from app.services import notify, visits
 from app.services.context import Ctx, Principal
 from app.services.sitetime import (
     local_day,
@@ -468,6 +468,7 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     if first and ticket.has_steps:
         visits.after_first_call(ctx, ticket)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
+    notify.on_called(ctx, ticket, counter)
 
 
 def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
@@ -498,6 +499,7 @@ def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
     ticket.call_count += 1
     _change(ctx, ticket, Action.RECALL, counter=counter)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=True))
+    notify.on_called(ctx, ticket, counter)
     return ticket
 
 
@@ -517,6 +519,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
     ctx.emit(_status_event(ticket, old, ctx.now))
+    notify.on_finished(ctx, ticket)
     visits.after_finish(ctx, ticket)  # a visit moves on to its next step
     return ticket
 

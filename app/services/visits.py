@@ -21,6 +21,7 @@ from app.domain import visits as dv
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.tickets import TicketStatus
+from app.services import notify
 from app.services.context import Ctx
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
@@ -274,6 +275,7 @@ def _move(ctx: Ctx, ticket: Ticket, rows: list[VisitStep], step: dv.Step) -> Non
         "floor": target.agency.floor, "zone": target.agency.zone, "position": step.position,
         "steps": len(rows), "tracking_code": ticket.tracking_code, "at": ctx.now.isoformat(),
     }))
+    notify.on_visit_step(ctx, ticket, step.position)
 
 
 def _ended(ctx: Ctx, ticket: Ticket, outcome: dv.Outcome) -> None:
