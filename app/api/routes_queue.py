@@ -46,6 +46,14 @@ def login(
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
 
 
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(ctx: CtxDep) -> Response:
+    """End every token and browser session of the signed-in user."""
+    require(ctx, "admin", "manager", "officer")
+    auth.sign_out(ctx, ctx.actor)
+    return Response(status_code=204)
+
+
 # --- kiosk and citizens ---------------------------------------------------------------------
 
 
