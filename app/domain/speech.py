@@ -125,3 +125,14 @@ def clip_sequence(number: str, counter: str | int) -> list[str]:
             elif token.isascii() and len(token) <= _MAX_SPELLED:
                 clips += list(token.lower())
     return clips
+
+
+def short_announcement(number: str, counter: str | int) -> str:
+    """The sentence spoken once when calls pile up: "A, dua belas, loket tiga."."""
+    prefix, seq = parse_number(number)
+    return f"{spell_prefix(prefix)}, {number_words(seq)}, loket {_counter_text(counter)}."
+
+
+def short_clip_sequence(number: str, counter: str | int) -> list[str]:
+    """Clips of the short form: the full sequence without the opening "nomor antrean"."""
+    return [c for c in clip_sequence(number, counter) if c != "nomor_antrean"]

@@ -14,13 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Service, ServiceDay, ServicePackage, Site, Ticket, VisitStep
+from app.db.models import Service, ServiceDay, Site, Ticket, VisitStep
 from app.db.session import is_postgres
 from app.domain import events as ev
 from app.domain import visits as dv
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.tickets import TicketStatus
+from app.services import notify
 from app.services.context import Ctx
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
@@ -155,6 +156,8 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     from app.services.sitetime import local_day
 
     first = tickets.get_service(ctx.session, service_id)
+    if package_id is not None:
+        next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
     later = check_later_steps(ctx, first, next_service_ids)
     site = first.agency.site
     day = local_day(site, ctx.now)
@@ -178,6 +181,20 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     ticket = issued.ticket
     start_plan(ctx, ticket, [first, *later], day=day, package_id=package_id)
     return issued
+
+
+def _package_steps(ctx: Ctx, package_id: int, first: Service, next_ids: Sequence[int]
+                   ) -> Sequence[int]:
+    """The later steps of a package's visit: the ones asked for (the kiosk may leave out a
+    closed or full one), or, when none are, the package's own after its first service."""
+    from app.services.packages import get_package
+
+    pkg = get_package(ctx.session, package_id)
+    if pkg.site_id != first.site_id or not pkg.is_active:
+        raise NotFound("Paket layanan", "Service package")
+    if next_ids or not pkg.service_ids or pkg.service_ids[0] != first.id:
+        return next_ids
+    return list(pkg.service_ids[1:])
 
 
 def start_plan(ctx: Ctx, ticket: Ticket, services: Sequence[Service], *, day: date,
@@ -258,6 +275,7 @@ def _move(ctx: Ctx, ticket: Ticket, rows: list[VisitStep], step: dv.Step) -> Non
         "floor": target.agency.floor, "zone": target.agency.zone, "position": step.position,
         "steps": len(rows), "tracking_code": ticket.tracking_code, "at": ctx.now.isoformat(),
     }))
+    notify.on_visit_step(ctx, ticket, step.position)
 
 
 def _ended(ctx: Ctx, ticket: Ticket, outcome: dv.Outcome) -> None:
@@ -373,25 +391,3 @@ def _plan_changed(ctx: Ctx, ticket: Ticket) -> None:
         "status": ticket.status, "service_id": ticket.service_id, "agency_id": ticket.agency_id,
         "counter_id": ticket.counter_id, "at": ctx.now.isoformat(), "plan_changed": True,
     }))
-
-
-# --- packages ---------------------------------------------------------------------------------
-
-
-def packages(session: Session, site_id: int, *, active_only: bool = True
-             ) -> list[ServicePackage]:
-    stmt = sa.select(ServicePackage).where(ServicePackage.site_id == site_id)
-    if active_only:
-        stmt = stmt.where(ServicePackage.is_active.is_(True))
-    return list(session.scalars(stmt.order_by(ServicePackage.name)))
-
-
-def check_package_services(session: Session, site_id: int, service_ids: Sequence[int]) -> None:
-    dv.check_new_plan(service_ids)
-    if not service_ids:
-        raise DomainError("invalid_value", field="service_ids", reason_id="minimal satu layanan",
-                          reason_en="at least one service")
-    found = _services(session, service_ids)
-    for sid in service_ids:
-        if sid not in found or found[sid].site_id != site_id:
-            raise NotFound("Layanan", "Service")

@@ -51,6 +51,7 @@
   }
   window.addEventListener("resize", function () {
     applyLayout(board.state && board.state.board ? board.state.board.layout : null);
+    if (board.state) { drawLast(); drawTiles(); drawWaiting(); }
   });
   applyLayout(null);
 
@@ -75,62 +76,123 @@
   var counters = {};   // id -> counter
   var waiting = [];    // [{service_id, prefix, name, waiting}]
   var lastCalls = [];  // newest first
+  var active = [];     // calls in the "now calling" area, newest first
+  var movedOn = {};    // ticket id -> true once it is no longer called (never announce it)
   var highlightTimer = null;
+  var ACTIVE_MS = 30000;   // a call stays in the now-calling area this long (or while spoken)
+  var MAX_ACTIVE = 10;
+  var PAGE_MS = 8000;
+  var pagers = {};
+
+  // Show what fits in a list box; when there is more, page through it every PAGE_MS.
+  function paged(name, box, nodes, label) {
+    var p = pagers[name] || (pagers[name] = { page: 0, timer: null });
+    clear(box);
+    nodes.forEach(function (n) { box.appendChild(n); });
+    var limit = box.getBoundingClientRect().bottom + 1;
+    var fit = 0;
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i].getBoundingClientRect().bottom > limit) break;
+      fit = i + 1;
+    }
+    fit = Math.max(fit, 1);
+    var pages = Math.ceil(nodes.length / fit) || 1;
+    if (p.page >= pages) p.page = 0;
+    clear(box);
+    nodes.slice(p.page * fit, p.page * fit + fit).forEach(function (n) { box.appendChild(n); });
+    if (label) label.textContent = pages > 1 ? (p.page + 1) + "/" + pages : "";
+    clearTimeout(p.timer);
+    if (pages > 1) {
+      p.timer = setTimeout(function () { p.page = (p.page + 1) % pages; p.redraw(); }, PAGE_MS);
+    }
+    return fit;
+  }
 
   function drawTiles() {
-    var box = $("tiles");
-    clear(box);
     var open = Object.keys(counters).map(function (k) { return counters[k]; })
       .filter(function (c) { return c.is_open; })
       .sort(function (a, b) { return a.number - b.number; });
-    open.forEach(function (c) {
+    var nodes = open.map(function (c) {
       var tile = el("div", "tile" + (c.ticket ? " busy" : ""));
       tile.dataset.counterId = c.id;
       tile.appendChild(el("div", "tile-counter", (S["Loket"] || "Loket") + " " + c.number));
       tile.appendChild(el("div", "tile-number", c.ticket || "—"));
       tile.appendChild(el("div", "tile-agency", c.agency || ""));
-      box.appendChild(tile);
+      return tile;
     });
-    box.classList.toggle("many", open.length > 12);
+    pagers.tiles = pagers.tiles || { page: 0, timer: null };
+    pagers.tiles.redraw = drawTiles;
+    paged("tiles", $("tiles"), nodes, $("tiles-pages"));
     $("tiles-empty").hidden = open.length > 0;
   }
 
   function drawLast() {
     var list = $("last");
-    clear(list);
-    lastCalls.slice(0, LAST_CALLS).forEach(function (c) {
+    // The newest that fit: a list that runs under the footer hides the ones people look for.
+    var nodes = lastCalls.slice(0, LAST_CALLS).map(function (c) {
       var li = el("li", c.recall ? "recall" : "");
       li.appendChild(el("span", "last-number", c.number));
       li.appendChild(el("span", "last-counter", (S["Loket"] || "Loket") + " " + c.counter));
-      list.appendChild(li);
+      return li;
     });
+    clear(list);
+    var limit = list.getBoundingClientRect().bottom + 1;
+    for (var i = 0; i < nodes.length; i++) {
+      list.appendChild(nodes[i]);
+      if (nodes[i].getBoundingClientRect().bottom > limit) { list.removeChild(nodes[i]); break; }
+    }
   }
 
   function drawWaiting() {
-    var list = $("waiting");
-    clear(list);
     // Only services with people waiting: a big MPP has dozens of services.
     var shown = waiting.filter(function (w) { return w.waiting > 0; });
     $("waiting-empty").hidden = shown.length > 0;
-    shown.forEach(function (w) {
+    var nodes = shown.map(function (w) {
       var li = el("li");
       li.dataset.serviceId = w.service_id;
       li.appendChild(el("span", "w-prefix", w.prefix));
       li.appendChild(el("span", "w-name", w.name));
       li.appendChild(el("span", "w-count", w.waiting));
-      list.appendChild(li);
+      return li;
     });
+    pagers.waiting = pagers.waiting || { page: 0, timer: null };
+    pagers.waiting.redraw = drawWaiting;
+    paged("waiting", $("waiting"), nodes, $("waiting-pages"));
   }
 
-  function showNow(call) {
-    $("now-number").textContent = call ? call.number : "—";
-    $("now-counter").textContent = call ? (S["Loket"] || "Loket") + " " + call.counter : "";
-    $("now-agency").textContent = call ? (call.agency || "") : "";
-    $("now-recall").hidden = !(call && call.recall);
+  // The now-calling area shows every fresh call at once: the one being spoken (or else the
+  // newest) big, the others beside it, whatever the speech queue is doing.
+  var spokenId = null;
+  function drawNow() {
+    var now = Date.now();
+    active = active.filter(function (c) {
+      return !movedOn[c.ticket_id] && (now - c.shown < ACTIVE_MS || c.ticket_id === spokenId);
+    });
+    var main = null;
+    for (var i = 0; i < active.length; i++) if (active[i].ticket_id === spokenId) main = active[i];
+    main = main || active[0] || lastCalls[0] || null;
+    $("now-number").hidden = !main;
+    $("now-where").hidden = !main;
+    $("now-empty").hidden = !!main;
+    $("now-number").textContent = main ? main.number : "";
+    $("now-number").classList.toggle("long", !!main && String(main.number).length > 6);
+    $("now-counter").textContent = main ? (S["Loket"] || "Loket") + " " + main.counter : "";
+    $("now-agency").textContent = main ? (main.agency || "") : "";
+    $("now-recall").hidden = !(main && main.recall);
+    var more = $("now-more");
+    clear(more);
+    active.forEach(function (c) {
+      if (c === main) return;
+      var li = el("li");
+      li.appendChild(el("b", "", c.number));
+      li.appendChild(el("span", "", (S["Loket"] || "Loket") + " " + c.counter));
+      more.appendChild(li);
+    });
+    $("now").classList.toggle("piled", more.childNodes.length > 0);
   }
+  setInterval(drawNow, 1000);
 
-  function highlight(call) {
-    showNow(call);
+  function flash() {
     var now = $("now");
     now.classList.remove("flash");
     void now.offsetWidth;  // restart the animation
@@ -154,21 +216,36 @@
     (snap.counters || []).forEach(function (c) { counters[c.id] = c; });
     waiting = snap.waiting || [];
     lastCalls = (snap.last_calls || []).slice();
-    if (!speaking) showNow(lastCalls[0] || null);
-    drawTiles(); drawLast(); drawWaiting(); tick();
+    // A call in the area whose counter has moved on since is no longer being called.
+    active = active.filter(function (c) {
+      var k = counters[c.counter_id];
+      return k && k.ticket === c.number && k.status === "called";
+    });
+    // Recent calls first: in portrait their row sizes the counters' box the tiles page in.
+    drawNow(); drawLast(); drawTiles(); drawWaiting(); tick();
   }
 
   function onCalled(e) {
     var c = counters[e.counter_id];
     if (c) { c.ticket = e.number; c.status = "called"; c.is_open = true; }
-    lastCalls.unshift({ number: e.number, counter: e.counter, counter_name: e.counter_name,
-                        agency: e.agency, at: e.at, recall: !!e.recall });
+    delete movedOn[e.ticket_id];
+    var call = { ticket_id: e.ticket_id, number: e.number, counter: e.counter,
+                 counter_id: e.counter_id, counter_name: e.counter_name, agency: e.agency,
+                 at: e.at, recall: !!e.recall, shown: Date.now() };
+    lastCalls.unshift(call);
     lastCalls = lastCalls.slice(0, 20);
-    drawTiles(); drawLast();
+    active = active.filter(function (a) { return a.ticket_id !== e.ticket_id; });
+    active.unshift(call);
+    active = active.slice(0, MAX_ACTIVE);
+    drawNow(); flash(); drawLast(); drawTiles();
     enqueue(e);
   }
 
   function onStatus(e) {
+    if (e.status !== "called" && e.ticket_id) {
+      movedOn[e.ticket_id] = true;
+      drawNow();
+    }
     var c = counters[e.counter_id];
     if (!c || c.ticket !== e.number) return;
     if (e.status === "serving") { c.status = "serving"; return; }
@@ -268,6 +345,7 @@
   // ---- announcements --------------------------------------------------------------------------
   var queue = board.queue;
   var speaking = false;
+  var PILED_MS = 3000;
   var idVoice = null;
 
   function findVoice() {
@@ -318,18 +396,24 @@
     });
   }
 
-  async function announce(item) {
+  // Full form when one call is waiting: chime, the sentence twice. When calls pile up: one
+  // chime for the pile, then each call once in its short form.
+  async function announce(item, piled, chime) {
     if (board.soundBlocked) return "muted";
-    await playClip("chime");
+    if (chime) await playClip("chime");
     if (board.soundBlocked) return "muted";
     var mode = idVoice ? "speech" : "clips";
-    for (var round = 0; round < 2; round++) {
+    var rounds = piled ? 1 : 2;
+    var text = piled ? (item.short || item.announcement) : item.announcement;
+    var clips = piled && item.clips_short.length ? item.clips_short : item.clips;
+    for (var round = 0; round < rounds; round++) {
       if (round) await sleep(700 / audioRate);
+      if (stale(item)) return mode;
       if (mode === "speech") {
-        await speak(item.announcement);
+        await speak(text);
       } else {
-        for (var i = 0; i < (item.clips || []).length; i++) {
-          await playClip(item.clips[i]);
+        for (var i = 0; i < clips.length; i++) {
+          await playClip(clips[i]);
           if (board.soundBlocked) return "muted";
         }
       }
@@ -337,26 +421,50 @@
     return mode;
   }
 
+  function stale(item) { return !!movedOn[item.ticket_id]; }
+
   function enqueue(e) {
-    queue.push({ number: e.number, counter: e.counter, agency: e.agency, recall: !!e.recall,
-                 announcement: e.announcement, clips: e.clips || [], received: Date.now() });
+    var item = { ticket_id: e.ticket_id, number: e.number, counter: e.counter,
+                 agency: e.agency, recall: !!e.recall, announcement: e.announcement,
+                 short: e.announcement_short, clips: e.clips || [],
+                 clips_short: e.clips_short || [], received: Date.now() };
+    // A ticket called again before it was spoken is said once, where it already waits.
+    for (var i = 0; i < queue.length; i++) {
+      if (queue[i].ticket_id === e.ticket_id) { queue[i] = item; return; }
+    }
+    queue.push(item);
     if (!speaking) drain();
   }
 
   async function drain() {
     speaking = true;
+    var pileChimed = false;
     while (queue.length) {
       var item = queue.shift();
+      // Others wait behind it, or it waited itself: say it once, short.
+      var piled = queue.length > 0 || Date.now() - item.received > PILED_MS;
       var entry = { number: item.number, counter: item.counter, recall: item.recall,
-                    text: item.announcement, clips: item.clips, start: Date.now(), end: null,
-                    mode: null };
+                    text: piled ? (item.short || item.announcement) : item.announcement,
+                    clips: item.clips, start: Date.now(), end: null, mode: null,
+                    received: item.received, short: piled };
       board.log.push(entry);
-      highlight(item);
-      try { entry.mode = await announce(item); } catch (err) { entry.mode = "error"; }
+      if (stale(item)) {
+        entry.mode = "stale";
+        entry.end = Date.now();
+        continue;
+      }
+      spokenId = item.ticket_id;
+      drawNow();
+      try {
+        entry.mode = await announce(item, piled, !piled || !pileChimed);
+      } catch (err) { entry.mode = "error"; }
+      pileChimed = piled;
       entry.end = Date.now();
       await sleep(400 / audioRate);
     }
+    spokenId = null;
     speaking = false;
+    drawNow();
   }
 
   // ---- autoplay: a one-time "Aktifkan suara" button ----------------------------------------

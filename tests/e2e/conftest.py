@@ -62,3 +62,35 @@ def screenshot(page: Any, name: str) -> None:
     if os.environ.get("MPP_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def assert_accessible(page: Any, what: str = "") -> None:
+    """axe-core (served from the installed axe-playwright-python, no CDN): no serious or
+    critical WCAG 2.1 A/AA violation on what the page shows now, contrast included."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                       "resultTypes": ["violations"]})
+    bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{what or page.url}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]}" for v in bad)
+
+
+def small_text(page: Any, floor_px: float = 32) -> list[str]:
+    """Visible text a citizen reads that is set below floor_px (empty when all is legible)."""
+    return page.evaluate("""floor => {
+      const out = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const st = getComputedStyle(el);
+        if (st.visibility === 'hidden' || el.closest('[hidden], [aria-hidden="true"]')) continue;
+        const r = el.getBoundingClientRect();
+        if (r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) continue;
+        if (parseFloat(st.fontSize) < floor) out.push(el.textContent.trim().slice(0, 30) + ' ' + st.fontSize);
+      }
+      return out;
+    }""", floor_px)

@@ -125,3 +125,12 @@ def test_clips_within_vocabulary(prefix: str, seq: int, counter: int | str) -> N
 def test_clips_spell_the_number(n: int) -> None:
     clips = clip_sequence(format_number("A", n), 1)
     assert clips[2:-2] == number_words(n).split()
+
+
+def test_short_announcement_for_piled_calls() -> None:
+    from app.domain.speech import short_announcement, short_clip_sequence
+
+    assert short_announcement("A-012", "Loket 3") == "A, dua belas, loket tiga."
+    assert short_clip_sequence("A-012", "3") == ["a", "dua", "belas", "silakan_menuju_loket",
+                                                 "tiga"]
+    assert len(short_announcement("AB-107", "12")) < len(announcement("AB-107", "12"))
