@@ -47,6 +47,7 @@ ROUTER_MODULES = [
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.join_pages",
     "app.web.service_pages",
     "app.web.api_docs",
     "app.web.home",

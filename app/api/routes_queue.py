@@ -24,7 +24,7 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, kiosk_issue, tickets, visits
+from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
 from app.services.context import Ctx
 from app.services.scope import ensure_can_operate
 
@@ -44,6 +44,14 @@ def login(
                              lock_seconds=settings.login_lock_seconds)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(ctx: CtxDep) -> Response:
+    """End every token and browser session of the signed-in user."""
+    require(ctx, "admin", "manager", "officer")
+    auth.sign_out(ctx, ctx.actor)
+    return Response(status_code=204)
 
 
 # --- kiosk and citizens ---------------------------------------------------------------------
@@ -114,6 +122,8 @@ async def issue_ticket(
 ) -> object:
     state = request.app.state
     token = _device_token(request)
+    if body.contact is not None:
+        return await _issue_with_contact(request, body, idempotency_key)
     visit = bool(body.next_service_ids or body.package_id)
     if token is not None and not visit and getattr(state, "kiosk_pool", None) is not None:
         # A kiosk on PostgreSQL: the common case on an asyncio connection (see there).
@@ -146,6 +156,33 @@ async def issue_ticket(
                           issued.estimated_wait_minutes), issued.created
 
     out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    return Response(out.model_dump_json(), status_code=201 if created else 200,
+                    media_type="application/json")
+
+
+def public_base(request: Request) -> str:
+    """How citizens' phones reach us (links in messages, QR codes)."""
+    return request.app.state.settings.public_url or str(request.base_url)
+
+
+async def _issue_with_contact(request: Request, body: TicketCreate,
+                              idempotency_key: str | None) -> Response:
+    """A ticket with an opt-in phone: the contact is written in the issue's transaction."""
+    assert body.contact is not None
+    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang)
+    base = public_base(request)
+
+    def work(ctx: Ctx) -> tuple[TicketRead, bool]:
+        require(ctx, "kiosk", "admin", "manager", "officer")
+        issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
+                                            base_url=base, priority=body.priority,
+                                            idempotency_key=idempotency_key,
+                                            next_service_ids=body.next_service_ids,
+                                            package_id=body.package_id)
+        return ticket_out(ctx, issued.view, issued.people_ahead,
+                          issued.estimated_wait_minutes), issued.created
+
+    out, created = await run_unit_of_work(request, work)
     return Response(out.model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
 

@@ -282,9 +282,18 @@ class TokenOut(BaseModel):
 
 
 # --- tickets --------------------------------------------------------------------------------
+class ContactIn(Strict):
+    """An opt-in phone for messages about this ticket or booking (never echoed back)."""
+
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    consent: bool = False
+
+
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None
+    contact: ContactIn | None = None
+    lang: Literal["id", "en"] | None = None
     # A visit with several services: the later steps, in order (up to five more).
     next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
     package_id: Id | None = None

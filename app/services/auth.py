@@ -7,49 +7,30 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from app.db.models import Device, User
 from app.domain.errors import DomainError
-from app.services import passwords
+from app.services import passwords, principal
 from app.services.context import Ctx, Principal
-
-DEVICE_PREFIX = "dev_"
-
-
-class TokenSigner:
-    def __init__(self, secret: str, max_age_seconds: int) -> None:
-        self._s = URLSafeTimedSerializer(secret, salt="mpp-api-token")
-        self.max_age = max_age_seconds
-
-    def issue(self, user: User) -> str:
-        # The hash tail invalidates tokens when the password changes.
-        return self._s.dumps({"u": user.id, "p": user.password_hash[-12:]})
-
-    def read(self, token: str) -> dict[str, object] | None:
-        try:
-            data = self._s.loads(token, max_age=self.max_age)
-        except (BadSignature, SignatureExpired):
-            return None
-        return data if isinstance(data, dict) else None
-
-
-def principal_for_user(user: User) -> Principal:
-    return Principal(kind="user", id=user.id, role=user.role, name=user.username,
-                     agency_id=user.agency_id, site_id=user.site_id)
+from app.services.principal import (  # noqa: F401 - the names callers know
+    DEVICE_PREFIX,
+    SessionSigner,
+    TokenSigner,
+    principal_for_user,
+)
 
 
 def principal_from_token(session: Session, signer: TokenSigner, token: str) -> Principal | None:
-    if token.startswith(DEVICE_PREFIX):
-        return principal_for_device(session, token)
-    data = signer.read(token)
-    if data is None:
+    """A bearer token's principal, or None (see app.services.principal.resolve)."""
+    try:
+        return principal.resolve(session, tokens=signer, sessions=_NO_SESSIONS,
+                                 bearer=token).principal
+    except DomainError:
         return None
-    user = session.get(User, data.get("u"))
-    if user is None or not user.is_active or user.password_hash[-12:] != data.get("p"):
-        return None
-    return principal_for_user(user)
+
+
+_NO_SESSIONS = SessionSigner("-", 0)
 
 
 def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
@@ -77,6 +58,16 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
     user.locked_until = None
     _audit_as(ctx, user, "login")
     return user
+
+
+def sign_out(ctx: Ctx, actor: Principal | None) -> None:
+    """End every session of the signed-in user (all their tokens and cookies)."""
+    if actor is None or actor.user_id is None:
+        return
+    user = ctx.session.get(User, actor.user_id)
+    if user is not None:
+        principal.end_sessions(ctx, user)
+        _audit_as(ctx, user, "logout")
 
 
 def _audit_as(ctx: Ctx, user: User, action: str) -> None:

@@ -8,20 +8,23 @@ hand-offs, the session, and the round trips of its statements. Here, in autocomm
   2. one statement bumps the day's sequence, writes ticket, event and key and sends the
      notification, and commits on its own (the day's row is locked for that statement only);
      then one more counts the people ahead.
-Only the common case is issued here. Anything else (a retry, a closed service, a quota, a
-revoked or foreign device, a database hiccup before the write...) writes nothing and returns
-None: the caller then runs issue_ticket, the reference, so every rule and message has one home.
+The decision is app/domain/issuing.decide_issue, as on every path; this is only a faster store
+for it. When this store cannot answer (a retry, a refusal, whose message needs more reads, a
+booked quota, a revoked device, a database hiccup before the write...) it writes nothing and
+returns None: the caller then runs issue_ticket, which decides the same way and answers.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from app.domain import issuing
 from app.domain.events import Event
 from app.services import auth, issue_sql, tickets
 from app.services.context import Principal
@@ -41,7 +44,8 @@ async def issue(pool: AsyncConnectionPool, *, token: str, service_id: int,
                 channel: tuple[str, str] | None) -> KioskIssued | None:
     """Issue a kiosk's ticket, or None when issue_ticket must answer. `channel`: the bus's
     (channel, stamp) for a notification sent with the write, or None (the caller publishes)."""
-    priority = tickets.priority_group(priority)
+    request = issuing.IssueRequest(service_id=service_id, priority=priority,
+                                   idempotency_key=idempotency_key)
     try:
         async with pool.connection() as conn:
             try:
@@ -58,12 +62,16 @@ async def issue(pool: AsyncConnectionPool, *, token: str, service_id: int,
             kiosk = Principal(kind="device", id=device_id, role=kind, name=name,
                               site_id=site_id)
             facts, today = read.facts.service, read.facts.today
-            new = tickets.plain_kiosk_issue(facts, today, kiosk, priority=priority,
-                                            idempotency_key=idempotency_key, now=now)
-            if new is None:
-                return None
+            if facts is not None and issuing.needs_held_for_bookings(facts, request):
+                return None  # the places held for bookings are a fact this read lacks
+            actor = issuing.Actor(kiosk.user_id, kiosk.scope_key,
+                                  frozenset({site_id}) if site_id is not None else frozenset())
+            new = issuing.decide_issue(facts, today, request, actor, now=now,
+                                       tracking_code=secrets.token_urlsafe(9))
+            if isinstance(new, issuing.Refusal):
+                return None  # the reference path refuses, with the message's details
             assert facts is not None and today is not None
-            event = tickets.issued_event(facts, priority, now)
+            event = tickets.issued_event(facts, new.priority, now)
             commit = (issue_sql.CommitWith(channel[0], channel[1], event.to_json())
                       if channel is not None else None)
             try:

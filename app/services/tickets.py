@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,14 +23,20 @@ from app.db.models import (
 )
 from app.db.session import is_postgres
 from app.domain import events as ev
-from app.domain import hours, speech, waiting
+from app.domain import issuing, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
-from app.domain.priority import PriorityGroup, check_offered, choose_next, next_streak, parse_group
+from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import issue_sql, visits
+from app.services import issue_sql, notify, visits
 from app.services.context import Ctx, Principal
-from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
+from app.services.sitetime import (
+    local_day,
+    local_now,
+    opening_hint,
+    service_open_state,
+    special_days,
+)
 
 EVENT_TYPES = {
     Action.CALL: "called",
@@ -115,21 +120,35 @@ def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_sta
 
 
 def request_fingerprint(service_id: int, priority: str | None) -> str:
-    return hashlib.sha256(f"{service_id}|{priority or ''}".encode()).hexdigest()
+    return issuing.request_fingerprint(service_id, priority)
 
 
-def _issued_for_key(ctx: Ctx, claim: issue_sql.Claim) -> Issued:
+def _issued_for_key(ctx: Ctx, claim: issue_sql.Claim, request: issuing.IssueRequest) -> Issued:
     """A retry: the ticket its first request issued (after that request committed)."""
     session = ctx.session
     row = session.get(IdempotencyKey, (claim.scope, claim.key), populate_existing=True)
     if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
         raise DomainError("idempotency_conflict")
-    if row.request_hash != claim.request_hash:
-        raise DomainError("idempotency_conflict")
+    refusal = issuing.replay(row.request_hash, request)
+    if refusal is not None:
+        raise DomainError(refusal.code, **refusal.details)
     existing = get_ticket(session, row.ticket_id)
     ahead = people_ahead(session, existing)
     return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
                                                        existing.day))
+
+
+def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | None:
+    """The facts about the caller that issuing needs (which sites it may issue into)."""
+    if actor is None:
+        return None
+    sites = None
+    if actor.role != "admin":
+        from app.services.scope import site_ids_in_scope
+
+        found = site_ids_in_scope(session, actor)
+        sites = frozenset(found) if found is not None else None
+    return issuing.Actor(actor.user_id, actor.scope_key, sites)
 
 
 def issue_ticket(
@@ -141,7 +160,6 @@ def issue_ticket(
     channel: str = "kiosk",
     sort_at: datetime | None = None,
     count_quota: bool = True,
-    quota_limit: int | None = None,
     check_hours: bool = True,
     booking_id: int | None = None,
     transferred_from_id: int | None = None,
@@ -149,123 +167,77 @@ def issue_ticket(
 ) -> Issued:
     """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day.
 
-    The hot path of the system; its statements live in issue_sql (see there for why)."""
+    Gathers the facts, asks app/domain/issuing.decide_issue, writes what it decided. The hot
+    path of the system; its statements live in issue_sql (see there for why)."""
     session = ctx.session
-    priority = priority_group(priority)
+    request = issuing.IssueRequest(
+        service_id=service_id, priority=priority, idempotency_key=idempotency_key,
+        channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
+        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
     actor = ctx.actor
     claim = None
-    if idempotency_key is not None and actor is not None:
+    fingerprint = issuing.priority_group(priority)
+    if idempotency_key is not None and actor is not None and not isinstance(
+            fingerprint, issuing.Refusal):
         claim = issue_sql.Claim(actor.scope_key, idempotency_key,
-                                request_fingerprint(service_id, priority), ctx.now)
+                                issuing.request_fingerprint(service_id, fingerprint), ctx.now)
     conn = session.connection()
     found = issue_sql.read_facts(conn, service_id, ctx.now, claim)
     if claim is not None and not found.claimed:
-        return _issued_for_key(ctx, claim)
+        return _issued_for_key(ctx, claim, request)
     facts, today = found.service, found.today
-    if facts is None or today is None:
-        raise NotFound("Layanan", "Service")
-    if not facts.is_active or not facts.agency_active:
-        raise DomainError("service_inactive")
-    if actor is not None and actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+    held = None
+    if facts is not None and issuing.needs_held_for_bookings(facts, request):
+        from app.services.booking import held_for_bookings  # booking imports us
 
-        # A kiosk or staff member of one MPP never issues into another MPP's queue.
-        sites = site_ids_in_scope(session, actor)
-        if sites is not None and facts.site_id not in sites:
-            raise DomainError("forbidden")
-    if priority == PriorityGroup.SAKIT and channel != "transfer":
-        check_offered(PriorityGroup.SAKIT, sick=get_service(session, service_id).priority_sick)
-    if check_hours and not _open_now(facts, today):
-        # Closed: the full check (all special days ahead) names the next opening time.
         service = get_service(session, service_id)
-        ensure_open(session, service, service.agency.site, ctx.now)
-    if count_quota and quota_limit is None:
-        quota_limit = facts.daily_quota
-        if facts.booking_enabled and quota_limit is not None:
-            service = get_service(session, service_id)
-            quota_limit = quota_limit_for(ctx, service, service.agency.site, today.day)
-    if count_quota and quota_limit is not None and quota_limit <= 0:
-        _quota_exhausted(session, service_id, ctx.now, today.day)
-    new = new_ticket(facts, today, actor, priority=priority, idempotency_key=idempotency_key,
-                     now=ctx.now, channel=channel, sort_at=sort_at or ctx.now,
-                     quota_limit=quota_limit if count_quota else None, count_quota=count_quota,
-                     booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
-    event = issued_event(facts, priority, ctx.now)
+        assert today is not None
+        held = held_for_bookings(session, service, service.agency.site, today.day, ctx.now)
+    decided = issuing.decide_issue(facts, today, request, issuing_actor(session, actor),
+                                   now=ctx.now, tracking_code=secrets.token_urlsafe(9),
+                                   held_for_bookings=held)
+    if isinstance(decided, issuing.Refusal):
+        _refuse(session, decided, service_id, ctx.now)
+    assert facts is not None and today is not None
+    event = issued_event(facts, decided.priority, ctx.now)
     commit = _commit_with(ctx, event)
-    written = issue_sql.write_ticket(conn, new, commit=commit)
+    written = issue_sql.write_ticket(conn, decided, commit=commit)
     if commit is not None:
         ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
     if written is None:
-        _quota_exhausted(session, service_id, ctx.now, today.day)
-    issued = issued_view(new, written, facts, today, event)
+        # A racing issue took the last place between our read and our write.
+        _refuse(session, issuing.Refusal("quota_exhausted"), service_id, ctx.now)
+    issued = issued_view(decided, written, facts, today, event)
     issued.session = session
     ctx.emit(event)
     return issued
 
 
-def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
-    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
-    if not service.booking_enabled or service.daily_quota is None:
-        return service.daily_quota
-    # Walk-ins leave the unbooked share held for online bookings (booking imports us).
-    from app.services.booking import walkin_quota_limit
-
-    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
+def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: datetime
+            ) -> NoReturn:
+    """The refusal as an error, with the next opening time for the closed and quota ones."""
+    if refusal.code == "not_found":
+        raise NotFound("Layanan", "Service")
+    if refusal.code == "service_closed":
+        service = get_service(session, service_id)
+        site = service.agency.site
+        _, nxt = service_open_state(session, service, site, now)
+        hint_id, hint_en = opening_hint(nxt, local_day(site, now))
+        raise DomainError("service_closed", next_hint_id=hint_id, next_hint_en=hint_en,
+                          next_opening=nxt.isoformat() if nxt else None)
+    if refusal.code == "quota_exhausted":
+        _quota_exhausted(session, service_id, now)
+    raise DomainError(refusal.code, **refusal.details)
 
 
 def priority_group(priority: str | None) -> str | None:
-    group = parse_group(priority)
-    return None if group is None else group.value
+    group = issuing.priority_group(priority)
+    if isinstance(group, issuing.Refusal):
+        raise DomainError(group.code, **group.details)
+    return group
 
 
-def _open_now(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts) -> bool:
-    special = {today.day: today.special} if today.special is not None else None
-    return hours.is_open(facts.opening_hours, today.local_now, special)
-
-
-def plain_kiosk_issue(facts: issue_sql.ServiceFacts | None, today: issue_sql.DayFacts | None,
-                      kiosk: Principal, *, priority: str | None, idempotency_key: str | None,
-                      now: datetime) -> issue_sql.NewTicket | None:
-    """The ticket a kiosk's tap writes when issue_ticket would take none of its branches that
-    need a session; None otherwise (then issue_ticket answers: an error, or a ticket).
-
-    app/services/kiosk_issue.py issues the common case with this, on an asyncio connection.
-    Keep in step with issue_ticket."""
-    if facts is None or today is None or not facts.is_active or not facts.agency_active:
-        return None  # not found, or inactive
-    if facts.site_id != kiosk.site_id:
-        return None  # another MPP's service
-    if priority == PriorityGroup.SAKIT:
-        return None  # offered per service: the reference path checks the service
-    if not _open_now(facts, today):
-        return None  # closed: the answer names the next opening time
-    if facts.daily_quota is not None and (facts.booking_enabled or facts.daily_quota <= 0):
-        return None  # the walk-in share of a booked quota, or none at all
-    return new_ticket(facts, today, kiosk, priority=priority, idempotency_key=idempotency_key,
-                      now=now, channel="kiosk", sort_at=now, quota_limit=facts.daily_quota)
-
-
-def new_ticket(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts,
-               actor: Principal | None, *, priority: str | None, idempotency_key: str | None,
-               now: datetime, channel: str, sort_at: datetime, quota_limit: int | None,
-               count_quota: bool = True, booking_id: int | None = None,
-               transferred_from_id: int | None = None, note: str | None = None,
-               ) -> issue_sql.NewTicket:
-    lnow = today.local_now
-    return issue_sql.NewTicket(
-        site_id=facts.site_id, agency_id=facts.agency_id, service_id=facts.id,
-        prefix=facts.prefix, day=today.day, priority=priority, channel=channel, now=now,
-        sort_at=sort_at, tracking_code=secrets.token_urlsafe(9), booking_id=booking_id,
-        transferred_from_id=transferred_from_id, note=note,
-        used=1 if count_quota else 0, quota_limit=quota_limit,
-        user_id=actor.user_id if actor else None, hour=lnow.hour, weekday=lnow.isoweekday(),
-        idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
-        idem_key=idempotency_key if actor else None,
-        idem_hash=request_fingerprint(facts.id, priority) if idempotency_key else None,
-    )
-
-
-def issued_event(facts: issue_sql.ServiceFacts, priority: str | None, now: datetime) -> Event:
+def issued_event(facts: issuing.ServiceFacts, priority: str | None, now: datetime) -> Event:
     """ticket.issued, before the write: its ticket id and number are filled in after it (or,
     when it rides with the COMMIT, by the database)."""
     return Event(ev.TICKET_ISSUED, facts.site_id, {
@@ -274,13 +246,13 @@ def issued_event(facts: issue_sql.ServiceFacts, priority: str | None, now: datet
     })
 
 
-def issued_view(new: issue_sql.NewTicket, written: issue_sql.Written,
-                facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts, event: Event
+def issued_view(new: issuing.NewTicket, written: issue_sql.Written,
+                facts: issuing.ServiceFacts, today: issuing.DayFacts, event: Event
                 ) -> Issued:
     """The answer to an issue, from the values just written (no read back)."""
     row = TicketRow(
         id=written.id, site_id=new.site_id, agency_id=new.agency_id, service_id=new.service_id,
-        day=new.day, seq=written.seq, number=written.number, status=TicketStatus.WAITING.value,
+        day=new.day, seq=written.seq, number=written.number, status=new.status,
         priority=new.priority, channel=new.channel, issued_at=new.now, sort_at=new.sort_at,
         called_at=None, first_called_at=None, started_at=None, finished_at=None, call_count=0,
         counter_id=None, officer_id=None, tracking_code=new.tracking_code,
@@ -347,12 +319,12 @@ def _attach_ticket(session: Session, row: TicketRow) -> Ticket:
     return ticket
 
 
-def _quota_exhausted(session: Session, service_id: int, now: datetime, day: date) -> NoReturn:
-    from app.services.sitetime import service_open_state, special_days
-
+def _quota_exhausted(session: Session, service_id: int, now: datetime,
+                     day: date | None = None) -> NoReturn:
     service = get_service(session, service_id)
     site = service.agency.site
     lnow = local_now(site, now)
+    day = day or lnow.date()
     # The next opening after today's hours, for the message.
     tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
                                 tzinfo=lnow.tzinfo)
@@ -370,7 +342,8 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     if ticket.status != TicketStatus.WAITING.value:
         return 0
     return issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
-                                 day=ticket.day, sort_at=ticket.sort_at, ticket_id=ticket.id,
+                                 day=ticket.day, sort_at=ticket.sort_at,
+                                 seq=ticket.seq, tracking_code=ticket.tracking_code,
                                  priority=ticket.priority)
 
 
@@ -518,6 +491,7 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     if first and ticket.has_steps:
         visits.after_first_call(ctx, ticket)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
+    notify.on_called(ctx, ticket, counter)
 
 
 def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
@@ -548,6 +522,7 @@ def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
     ticket.call_count += 1
     _change(ctx, ticket, Action.RECALL, counter=counter)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=True))
+    notify.on_called(ctx, ticket, counter)
     return ticket
 
 
@@ -567,6 +542,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
     ctx.emit(_status_event(ticket, old, ctx.now))
+    notify.on_finished(ctx, ticket)
     visits.after_finish(ctx, ticket)  # a visit moves on to its next step
     return ticket
 

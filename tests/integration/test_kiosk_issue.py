@@ -1,4 +1,4 @@
-"""The kiosk's issue on asyncio connections (app/services/kiosk_issue.py) against the reference.
+"""The kiosk's issue on asyncio connections (app/services/kiosk_issue.py): the same decision, a leaner store.
 
 PostgreSQL only (SQLite has no such path). The app runs with its lifespan on a committed
 database, so the kiosk pool is real; the metric mpp_ticket_issue_path_total says which path
@@ -98,7 +98,7 @@ async def _issue(client: httpx.AsyncClient, token: str, service_id: int, *,
         **headers})
 
 
-async def test_kiosk_tickets_match_the_reference_rules(server, mall, db, clock):
+async def test_kiosk_tickets_are_numbered_keyed_and_counted(server, mall, db, clock):
     app, client = server
     svc = mall.ktp
     answers = []
