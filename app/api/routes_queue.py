@@ -41,7 +41,8 @@ def login(
 ) -> object:
     settings = request.app.state.settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
-                             lock_seconds=settings.login_lock_seconds)
+                             lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
 
@@ -125,10 +126,10 @@ async def issue_ticket(
     if body.contact is not None:
         return await _issue_with_contact(request, body, idempotency_key)
     visit = bool(body.next_service_ids or body.package_id)
-    if token is not None and not visit and getattr(state, "kiosk_pool", None) is not None:
+    if token is not None and not visit and getattr(state, "kiosk_store", None) is not None:
         # A kiosk on PostgreSQL: the common case on an asyncio connection (see there).
         fast = await kiosk_issue.issue(
-            state.kiosk_pool, token=token, service_id=body.service_id, priority=body.priority,
+            state.kiosk_store, token=token, service_id=body.service_id, priority=body.priority,
             idempotency_key=idempotency_key, now=state.clock(),
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
