@@ -233,7 +233,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "priority": ticket.priority is not None,
         "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
-                   "floor": service.agency.floor},
+                   "floor": service.agency.floor, "zone": service.agency.zone},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
         "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,

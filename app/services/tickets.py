@@ -231,16 +231,6 @@ def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: da
     raise DomainError(refusal.code, **refusal.details)
 
 
-def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
-    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
-    if not service.booking_enabled or service.daily_quota is None:
-        return service.daily_quota
-    # Walk-ins leave the places still held for online bookings (booking imports us).
-    from app.services.booking import walkin_quota_limit
-
-    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
-
-
 def priority_group(priority: str | None) -> str | None:
     group = issuing.priority_group(priority)
     if isinstance(group, issuing.Refusal):
