@@ -80,12 +80,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         bus = make_bus(settings.bus_backend, settings.database_url)
         app.state.bus = bus
         await bus.start()
-        app.state.kiosk_pool = None
+        app.state.kiosk_pool = app.state.kiosk_store = None
         if not settings.is_sqlite and settings.db_async_pool_size > 0:
             from app.db.pg_async import open_pool
+            from app.db.ticket_store import KioskStore
 
             app.state.kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
+            app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
         background = []
         for starter in app.state.background_starters:
             background.append(await starter(app))

@@ -41,9 +41,18 @@ def login(
 ) -> object:
     settings = request.app.state.settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
-                             lock_seconds=settings.login_lock_seconds)
+                             lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(ctx: CtxDep) -> Response:
+    """End every token and browser session of the signed-in user."""
+    require(ctx, "admin", "manager", "officer")
+    auth.sign_out(ctx, ctx.actor)
+    return Response(status_code=204)
 
 
 # --- kiosk and citizens ---------------------------------------------------------------------
@@ -117,10 +126,10 @@ async def issue_ticket(
     if body.contact is not None:
         return await _issue_with_contact(request, body, idempotency_key)
     visit = bool(body.next_service_ids or body.package_id)
-    if token is not None and not visit and getattr(state, "kiosk_pool", None) is not None:
+    if token is not None and not visit and getattr(state, "kiosk_store", None) is not None:
         # A kiosk on PostgreSQL: the common case on an asyncio connection (see there).
         fast = await kiosk_issue.issue(
-            state.kiosk_pool, token=token, service_id=body.service_id, priority=body.priority,
+            state.kiosk_store, token=token, service_id=body.service_id, priority=body.priority,
             idempotency_key=idempotency_key, now=state.clock(),
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
@@ -224,7 +233,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "priority": ticket.priority is not None,
         "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
-                   "floor": service.agency.floor},
+                   "floor": service.agency.floor, "zone": service.agency.zone},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
         "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,

@@ -152,6 +152,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Tokens and session cookies carry it; bumping it ends them all (app/services/principal.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Counter(Base):

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db.models import Counter, Setting, Ticket, TicketContact
+from app.db.ticket_store import TicketStore
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
-from app.services import issue_sql, notify_texts, outbox
+from app.services import notify_texts, outbox
 from app.services.context import Ctx
 
 OPEN_STATUSES = ("waiting", "called", "serving", "held")
@@ -151,10 +152,7 @@ def _nearly_up(ctx: Ctx, called: Ticket) -> None:
     limit = switches(session, called.site_id)["ahead"].get(str(called.service_id),
                                                             DEFAULT_AHEAD)
     for row, ticket in waiting:
-        ahead = issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
-                                      day=ticket.day, sort_at=ticket.sort_at, seq=ticket.seq,
-                                      tracking_code=ticket.tracking_code,
-                                      priority=ticket.priority)
+        ahead = TicketStore(session).people_ahead(ticket)
         if ahead <= limit:
             row.ahead_sent = True
             _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {

@@ -9,26 +9,23 @@ from datetime import date, datetime, timedelta
 from typing import NoReturn
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import (
-    Agency,
     Counter,
-    IdempotencyKey,
     Service,
     Site,
     Ticket,
     TicketEvent,
 )
-from app.db.session import is_postgres
+from app.db.ticket_store import Claim, CommitWith, TicketStore, Written
 from app.domain import events as ev
 from app.domain import issuing, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import issue_sql, notify, visits
+from app.services import notify, visits
 from app.services.context import Ctx, Principal
 from app.services.sitetime import (
     local_day,
@@ -71,23 +68,27 @@ class Issued:
         return self.view
 
 
+def store(session: Session) -> TicketStore:
+    """The ticket store of this unit of work's session."""
+    found = session.info.get("ticket_store")
+    if found is None:
+        found = session.info["ticket_store"] = TicketStore(session)
+    return found
+
+
 def _insert(session: Session, table: sa.Table | type) -> sa.Insert:
-    dialect = postgresql if is_postgres(session) else sqlite
-    return dialect.insert(table)  # type: ignore[arg-type]
+    return store(session).insert(table)
 
 
 def get_service(session: Session, service_id: int) -> Service:
-    service = session.get(Service, service_id)
+    service = store(session).service(service_id)
     if service is None:
         raise NotFound("Layanan", "Service")
     return service
 
 
 def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-    stmt = sa.select(Ticket).where(Ticket.id == ticket_id)
-    if lock and is_postgres(session):
-        stmt = stmt.with_for_update(of=Ticket)
-    ticket = session.scalar(stmt)
+    ticket = store(session).ticket(ticket_id, lock=lock)
     if ticket is None:
         raise NotFound("Tiket", "Ticket")
     return ticket
@@ -97,7 +98,7 @@ def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_sta
                  *, counter_id: int | None = None, duration: int | None = None,
                  note: str | None = None) -> None:
     lnow = local_now(site, ctx.now)
-    ctx.session.add(
+    store(ctx.session).add_event(
         TicketEvent(
             ticket_id=ticket.id,
             site_id=ticket.site_id,
@@ -123,10 +124,10 @@ def request_fingerprint(service_id: int, priority: str | None) -> str:
     return issuing.request_fingerprint(service_id, priority)
 
 
-def _issued_for_key(ctx: Ctx, claim: issue_sql.Claim, request: issuing.IssueRequest) -> Issued:
+def _issued_for_key(ctx: Ctx, claim: Claim, request: issuing.IssueRequest) -> Issued:
     """A retry: the ticket its first request issued (after that request committed)."""
     session = ctx.session
-    row = session.get(IdempotencyKey, (claim.scope, claim.key), populate_existing=True)
+    row = store(session).idempotency_key(claim)
     if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
         raise DomainError("idempotency_conflict")
     refusal = issuing.replay(row.request_hash, request)
@@ -179,10 +180,10 @@ def issue_ticket(
     fingerprint = issuing.priority_group(priority)
     if idempotency_key is not None and actor is not None and not isinstance(
             fingerprint, issuing.Refusal):
-        claim = issue_sql.Claim(actor.scope_key, idempotency_key,
+        claim = Claim(actor.scope_key, idempotency_key,
                                 issuing.request_fingerprint(service_id, fingerprint), ctx.now)
-    conn = session.connection()
-    found = issue_sql.read_facts(conn, service_id, ctx.now, claim)
+    tickets = store(session)
+    found = tickets.issue_facts(service_id, ctx.now, claim)
     if claim is not None and not found.claimed:
         return _issued_for_key(ctx, claim, request)
     facts, today = found.service, found.today
@@ -201,7 +202,7 @@ def issue_ticket(
     assert facts is not None and today is not None
     event = issued_event(facts, decided.priority, ctx.now)
     commit = _commit_with(ctx, event)
-    written = issue_sql.write_ticket(conn, decided, commit=commit)
+    written = tickets.write_issue(decided, commit)
     if commit is not None:
         ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
     if written is None:
@@ -230,16 +231,6 @@ def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: da
     raise DomainError(refusal.code, **refusal.details)
 
 
-def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
-    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
-    if not service.booking_enabled or service.daily_quota is None:
-        return service.daily_quota
-    # Walk-ins leave the places still held for online bookings (booking imports us).
-    from app.services.booking import walkin_quota_limit
-
-    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
-
-
 def priority_group(priority: str | None) -> str | None:
     group = issuing.priority_group(priority)
     if isinstance(group, issuing.Refusal):
@@ -256,7 +247,7 @@ def issued_event(facts: issuing.ServiceFacts, priority: str | None, now: datetim
     })
 
 
-def issued_view(new: issuing.NewTicket, written: issue_sql.Written,
+def issued_view(new: issuing.NewTicket, written: Written,
                 facts: issuing.ServiceFacts, today: issuing.DayFacts, event: Event
                 ) -> Issued:
     """The answer to an issue, from the values just written (no read back)."""
@@ -276,18 +267,18 @@ def issued_view(new: issuing.NewTicket, written: issue_sql.Written,
     return Issued(row, True, written.people_ahead, estimate)
 
 
-def _commit_with(ctx: Ctx, event: Event) -> issue_sql.CommitWith | None:
+def _commit_with(ctx: Ctx, event: Event) -> CommitWith | None:
     """Commit with the ticket's own write, when the unit of work offers it and nothing else is
     waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
     session = ctx.session
     if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
-            or session.deleted or not is_postgres(session)):
+            or session.deleted or not store(session).postgres):
         return None
     found = ctx.commit_channel()
     if found is None:
         return None
     channel, stamp = found
-    return issue_sql.CommitWith(channel, stamp, event.to_json())
+    return CommitWith(channel, stamp, event.to_json())
 
 
 @dataclass(frozen=True)
@@ -351,19 +342,15 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     """Waiting tickets of the same service that will be called before this one."""
     if ticket.status != TicketStatus.WAITING.value:
         return 0
-    return issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
-                                 day=ticket.day, sort_at=ticket.sort_at,
-                                 seq=ticket.seq, tracking_code=ticket.tracking_code,
-                                 priority=ticket.priority)
+    return store(session).people_ahead(ticket)
 
 
 def open_counter_count(session: Session, service_id: int) -> int:
-    return int(session.execute(issue_sql.OPEN_COUNTERS, {"service_id": service_id}).scalar_one())
+    return store(session).open_counter_count(service_id)
 
 
 def recent_service_minutes(session: Session, service_id: int, day: date) -> list[float]:
-    rows = session.execute(issue_sql.RECENT_SECONDS, {"service_id": service_id, "day": day})
-    return [s / 60 for s in rows.scalars()]
+    return store(session).recent_service_minutes(service_id, day)
 
 
 def estimate_for(session: Session, service: Service, ahead: int, day: date) -> int:
@@ -379,44 +366,14 @@ def estimate_for(session: Session, service: Service, ahead: int, day: date) -> i
 
 
 def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
-    stmt = sa.select(Counter).where(Counter.id == counter_id)
-    if lock and is_postgres(session):
-        stmt = stmt.with_for_update(of=Counter)
-    counter = session.scalar(stmt)
+    counter = store(session).counter(counter_id, lock=lock)
     if counter is None:
         raise NotFound("Loket", "Counter")
     return counter
 
 
 def current_ticket(session: Session, counter_id: int) -> Ticket | None:
-    return session.scalar(
-        sa.select(Ticket)
-        .where(Ticket.counter_id == counter_id, Ticket.status.in_(("called", "serving")))
-        .order_by(Ticket.called_at.desc())
-        .limit(1)
-    )
-
-
-def _queue_head(session: Session, service_ids: list[int], day: date, *, priority: bool
-                ) -> Ticket | None:
-    t = Ticket.__table__.c
-    stmt = (
-        sa.select(Ticket)
-        .where(
-            t.service_id.in_(service_ids),
-            t.day == day,
-            # Written out, not bound: the planner must see the partial index's predicate
-            # (ix_ticket_head_*) in the statement itself, prepared or not.
-            t.status == sa.literal_column("'waiting'"),
-            t.priority.is_not(None) if priority else t.priority.is_(None),
-        )
-        .order_by(t.sort_at, t.id)
-        .limit(1)
-    )
-    if is_postgres(session):
-        # Two counters never take the same ticket: a row another counter holds is skipped.
-        stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
-    return session.scalar(stmt)
+    return store(session).current_ticket(counter_id)
 
 
 def _change(ctx: Ctx, ticket: Ticket, action: Action, *, counter: Counter | None = None,
@@ -475,8 +432,8 @@ def call_next(ctx: Ctx, counter: Counter) -> Ticket | None:
         return None
     site = counter.agency.site
     day = local_day(site, ctx.now)
-    prio = _queue_head(session, service_ids, day, priority=True)
-    regular = _queue_head(session, service_ids, day, priority=False)
+    prio = store(session).queue_head(service_ids, day, priority=True)
+    regular = store(session).queue_head(service_ids, day, priority=False)
     chosen = choose_next(prio, regular, priority_streak=counter.priority_streak,
                          max_consecutive_priority=site.max_consecutive_priority)
     if chosen is None:
@@ -601,7 +558,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
     # The new ticket is tracked with the citizen's original code; the old one gets a fresh one.
     old_code = ticket.tracking_code
     ticket.tracking_code = secrets.token_urlsafe(9)
-    ctx.session.flush()
+    store(ctx.session).flush()
     new.tracking_code = old_code
     visits.after_transfer(ctx, ticket, new)
     ctx.emit(Event(ev.TICKET_TRANSFERRED, ticket.site_id, {
@@ -623,21 +580,12 @@ def cancel(ctx: Ctx, ticket: Ticket) -> Ticket:
 def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None = None,
               all_today: bool = False) -> int:
     """End of day: close out unserved tickets and close counters; returns tickets closed."""
-    session = ctx.session
-    sites = session.scalars(
-        sa.select(Site).where(Site.id == site_id) if site_id else sa.select(Site)
-    ).all()
+    tickets = store(ctx.session)
     closed = 0
-    for site in sites:
+    for site in tickets.sites(site_id):
         today = local_day(site, ctx.now)
         cutoff = before_day or today
-        cond = Ticket.day <= cutoff if all_today else Ticket.day < cutoff
-        stale = session.scalars(
-            sa.select(Ticket).where(
-                Ticket.site_id == site.id, cond,
-                Ticket.status.in_(("waiting", "called", "serving", "held")),
-            )
-        ).all()
+        stale = tickets.unfinished(site.id, cutoff, inclusive=all_today)
         for ticket in stale:
             _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
             visits.after_close_out(ctx, ticket)  # every open step of a visit, too
@@ -647,11 +595,7 @@ def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None =
             # every screen's queue at once; screens take a fresh snapshot instead.
             ctx.emit(Event(ev.CONFIG_CHANGED, site.id, {"entity": "day", "closed": len(stale)}))
         if all_today:
-            for counter in session.scalars(
-                sa.select(Counter).join(Agency, Agency.id == Counter.agency_id).where(
-                    Counter.is_open.is_(True), Agency.site_id == site.id
-                )
-            ):
+            for counter in tickets.open_counters_at(site.id):
                 close_counter(ctx, counter)
     return closed
 
@@ -662,9 +606,7 @@ def open_counter(ctx: Ctx, counter: Counter, *, take_over: bool = False) -> Coun
     if not counter.is_active:
         raise NotFound("Loket", "Counter")
     if counter.is_open and counter.officer_id not in (None, actor.user_id) and not take_over:
-        from app.db.models import User
-
-        other = ctx.session.get(User, counter.officer_id)
+        other = store(ctx.session).user(counter.officer_id)
         name = (other.full_name or other.username) if other else "-"
         raise DomainError("counter_in_use", officer=name)
     previous = counter.officer_id
@@ -691,14 +633,11 @@ def close_counter(ctx: Ctx, counter: Counter) -> Counter:
 
 
 def find_by_tracking(session: Session, code: str) -> Ticket:
-    ticket = session.scalar(sa.select(Ticket).where(Ticket.tracking_code == code))
+    ticket = store(session).by_tracking(code)
     if ticket is None:
         raise NotFound("Tiket", "Ticket")
     return ticket
 
 
 def has_survey(session: Session, ticket_id: int) -> bool:
-    from app.db.models import SurveyResponse
-
-    stmt = sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket_id)
-    return session.scalar(stmt) is not None
+    return store(session).has_survey(ticket_id)

@@ -270,3 +270,25 @@ sites:
     with pytest.raises(mallfile.ConfigFileError) as err:
         mallfile.check(doc, lines)
     assert err.value.line == 13 and "NOPE" in err.value.text("en")
+
+
+async def test_tracking_page_and_console_show_the_whole_visit(api, world):
+    kiosk = auth(world.kiosk_token)
+    v = (await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.ktp.id, "next_service_ids": [world.paspor.id]})).json()
+    html = (await api.get(f"/t/{v['tracking_code']}")).text
+    assert 'id="tr-plan"' in html and 'id="tr-plan" aria-labelledby="tr-plan-title" hidden' \
+        not in html
+    assert html.index("Perekaman KTP-el</span>") < html.index("Paspor baru</span>")
+    assert "Imigrasi · Lantai 2 · Zona B" in html and "Berikutnya" in html
+    single = (await api.post("/api/v1/tickets", headers=kiosk,
+                             json={"service_id": world.kk.id})).json()
+    html = (await api.get(f"/t/{single['tracking_code']}")).text
+    assert 'aria-labelledby="tr-plan-title" hidden' in html
+    duk = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=duk)
+    await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=duk)
+    view = (await api.get(f"/api/v1/counters/{world.c1.id}/console", headers=duk)).json()
+    assert view["current"]["number"] == v["number"]
+    assert [(s["service"], s["agency"], s["status"]) for s in view["current"]["steps"]] == [
+        ("Perekaman KTP-el", "Disdukcapil", "called"), ("Paspor baru", "Imigrasi", "pending")]

@@ -1,4 +1,4 @@
-"""The ticket store's issue write (app/services/issue_sql.py), on both engines.
+"""The ticket store's issue write (app/db/issue_sql.py), on both engines.
 
 PostgreSQL numbers and counts in its pipelined SQL, SQLite one statement at a time; both are
 held to the same behaviour here: gapless numbers past three digits, people ahead by the priority
@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.db import issue_sql
 from app.db.models import ServiceDay, Site, Ticket
 from app.domain.issuing import NewTicket
-from app.services import issue_sql, tickets
+from app.services import tickets
 from app.services.context import Ctx
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -20,9 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import issue_sql
 from app.db.models import Device, IdempotencyKey, Service, ServiceDay, Ticket, TicketEvent
 from app.main import create_app
-from app.services import auth, issue_sql, tickets
+from app.services import auth, tickets
 from tests.conftest import Clock
 from tests.support.databases import PG_URL, create_database, drop_database
 from tests.support.world import World, build_world
