@@ -42,9 +42,11 @@ class Settings(BaseSettings):
     retention_days: int = 90
     log_json: bool = False
     log_level: str = "INFO"
-    # Failed sign-ins before a growing delay applies.
+    # Sign-in throttling: failures per (username, client address) and per address alone,
+    # counted over windows of login_lock_seconds (app/services/auth.py).
     login_max_failures: int = 5
-    login_lock_seconds: int = 60
+    login_address_max_failures: int = 20
+    login_lock_seconds: int = 300
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # SP4N-LAPOR!, the national complaints system linked from the tracking and survey pages.

@@ -282,9 +282,18 @@ class TokenOut(BaseModel):
 
 
 # --- tickets --------------------------------------------------------------------------------
+class ContactIn(Strict):
+    """An opt-in phone for messages about this ticket or booking (never echoed back)."""
+
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    consent: bool = False
+
+
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None
+    contact: ContactIn | None = None
+    lang: Literal["id", "en"] | None = None
     # A visit with several services: the later steps, in order (up to five more).
     next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
     package_id: Id | None = None
@@ -341,3 +350,30 @@ class OpenCounterIn(Strict):
 
 class CallTicketIn(Strict):
     counter_id: Id
+
+
+# --- service packages (visits with several services) ----------------------------------------
+class PackageCreate(Strict):
+    site_id: Id
+    code: Code
+    name: Str200
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)]
+
+
+class PackageUpdate(Strict):
+    code: Code | None = None
+    name: Str200 | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)] | None = None
+    is_active: bool | None = None
+
+
+class PackageRead(ORM):
+    id: int
+    site_id: int
+    code: str
+    name: str
+    description: str | None
+    service_ids: list[int]
+    is_active: bool
