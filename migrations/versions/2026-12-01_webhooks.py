@@ -1,7 +1,7 @@
 """webhooks: endpoints (subscriptions) and the delivery-attempt log; deliveries are outbox rows
 
 Revision ID: webhook01
-Revises: compl01
+Revises: sessver01
 Create Date: 2026-12-01 21:00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'webhook01'
-down_revision: str | None = 'compl01'
+down_revision: str | None = 'sessver01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
