@@ -1,7 +1,7 @@
 """visit_step: index (site_id, day) for the statistics of visits
 
 Revision ID: visits02
-Revises: sessver01
+Revises: webhook01
 Create Date: 2026-12-01 21:05:00
 """
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'visits02'
-down_revision: str | None = 'sessver01'
+down_revision: str | None = 'webhook01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
