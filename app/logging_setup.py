@@ -41,6 +41,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# Credentials that travel in query strings (websockets cannot send headers from a browser):
+# `?token=` of display devices and staff screens, and anything named like a secret.
+_SECRET_PARAM = re.compile(r"((?:^|[?&;\s])(?:token|access_token|password|secret|code_verifier)=)"
+                           r"[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Blank out credentials in every record (uvicorn logs each websocket's path and query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        if isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = redact(record.msg)
+        return True
+
+
 access_log = logging.getLogger("mpp.access")
 # On the logger itself, so the id is stamped while the request's context is still current.
 access_log.addFilter(RequestIdFilter())
@@ -75,11 +97,12 @@ def logging_config(*, json_logs: bool, level: str = "INFO") -> dict[str, Any]:
     """A dictConfig for the app and uvicorn's loggers (uvicorn's own access log is replaced)."""
     formatter = {"()": JsonFormatter} if json_logs else {"format": TEXT_FORMAT}
     handler = {"class": "logging.StreamHandler", "formatter": "default",
-               "filters": ["request_id"], "stream": "ext://sys.stderr"}
+               "filters": ["request_id", "redact"], "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {"request_id": {"()": RequestIdFilter},
+                    "redact": {"()": RedactSecretsFilter}},
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "loggers": {

@@ -33,18 +33,22 @@ ROUTER_MODULES = [
     "app.api.routes_admin",
     "app.api.routes_booking",
     "app.api.routes_open_data",
+    "app.api.routes_webhooks",
     "app.api.ws",
     "app.api.ws_dashboard",
     "app.api.routes_boards",
     "app.api.routes_notify",
+    "app.api.routes_packages",
     "app.web.auth_pages",
     "app.web.counter_pages",
     "app.web.dashboard_pages",
     "app.web.survey_pages",
     "app.web.admin_pages",
+    "app.web.skm_pages",
     "kiosk_ui.routes",
     "display_board.routes",
     "app.web.booking_pages",
+    "app.web.join_pages",
     "app.web.service_pages",
     "app.web.api_docs",
     "app.web.home",
@@ -77,12 +81,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         bus = make_bus(settings.bus_backend, settings.database_url)
         app.state.bus = bus
         await bus.start()
-        app.state.kiosk_pool = None
+        app.state.kiosk_pool = app.state.kiosk_store = None
         if not settings.is_sqlite and settings.db_async_pool_size > 0:
             from app.db.pg_async import open_pool
+            from app.db.ticket_store import KioskStore
 
             app.state.kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
+            app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
         background = []
         for starter in app.state.background_starters:
             background.append(await starter(app))

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError
-from app.services import auth
+from app.services import principal
 from app.services.context import Ctx, Principal
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -25,36 +25,19 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def read_session_cookie(request: Request) -> dict[str, object] | None:
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    return request.app.state.session_signer.read(raw)
-
-
 def resolve_principal(request: Request, session: Session) -> Principal | None:
     """Bearer token (API clients, devices) or the browser session cookie (staff pages)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
-        principal = auth.principal_from_token(session, request.app.state.token_signer, token)
-        if principal is None:
-            raise DomainError("not_authenticated")
-        return principal
-    data = read_session_cookie(request)
-    if data is None:
-        return None
-    from app.db.models import User
-
-    user = session.get(User, data.get("u"))
-    if user is None or not user.is_active or user.password_hash[-12:] != data.get("p"):
-        return None
-    if request.method not in SAFE_METHODS:
+    state = request.app.state
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    found = principal.resolve(session, tokens=state.token_signer, sessions=state.session_signer,
+                              bearer=token if scheme.lower() == "bearer" else None,
+                              cookie=request.cookies.get(SESSION_COOKIE))
+    if found.via == "cookie" and request.method not in SAFE_METHODS:
         # Cookie-authenticated writes must prove they come from our own page.
         sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, str(data.get("c", ""))):
+        if not sent or not hmac.compare_digest(sent, found.csrf or ""):
             raise DomainError("csrf_failed")
-    return auth.principal_for_user(user)
+    return found.principal
 
 
 def get_ctx(request: Request) -> Iterator[Ctx]:

@@ -9,12 +9,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
+from pydantic import Field, StringConstraints
 
-from app.api.deps import AnonCtxDep
+from app.api.deps import AnonCtxDep, CtxDep, require
+from app.api.schemas import Id, Strict
 from app.domain.errors import DomainError
-from app.services import notify_providers, outbox  # noqa: F401 - registers the message channel
+from app.services import notify, notify_providers, outbox  # noqa: F401 - message channel
 
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
+sites = APIRouter(prefix="/api/v1", tags=["notify"])
 
 
 @router.get("/whatsapp/status")
@@ -98,6 +101,38 @@ async def sms_status(
     return {"updated": int(ok)}
 
 
+class SwitchesIn(Strict):
+    enabled: dict[Annotated[str, StringConstraints(max_length=40)], bool] = {}
+    ahead: dict[Annotated[str, StringConstraints(max_length=12)],
+                Annotated[int, Field(ge=1, le=50)]] = {}
+
+
+def _site_manager(ctx: Any, site_id: int) -> None:
+    actor = require(ctx, "admin", "manager")
+    if actor.role != "admin" and (actor.site_id != site_id or actor.agency_id is not None):
+        raise DomainError("forbidden")
+
+
+@sites.get("/sites/{site_id}/notifications")
+def get_switches(ctx: CtxDep, site_id: Id) -> dict[str, Any]:
+    """Which message types go out at this site, and "N people ahead" per service."""
+    _site_manager(ctx, site_id)
+    return _switches_out(notify.switches(ctx.session, site_id))
+
+
+@sites.put("/sites/{site_id}/notifications")
+def put_switches(ctx: CtxDep, site_id: Id, body: SwitchesIn) -> dict[str, Any]:
+    _site_manager(ctx, site_id)
+    return _switches_out(notify.set_switches(ctx, site_id, enabled=body.enabled,
+                                             ahead=body.ahead))
+
+
+def _switches_out(value: dict[str, Any]) -> dict[str, Any]:
+    return {"enabled": {t: t not in value["off"] for t in notify.SWITCHES},
+            "ahead": value["ahead"], "default_ahead": notify.DEFAULT_AHEAD}
+
+
 def setup(app: FastAPI) -> None:
+    app.include_router(sites)
     # The relay is a periodic job of every process (rows are claimed, so workers share).
     app.state.background_starters.append(outbox.starter)

@@ -24,7 +24,7 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, kiosk_issue, tickets, visits
+from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
 from app.services.context import Ctx
 from app.services.scope import ensure_can_operate
 
@@ -41,9 +41,18 @@ def login(
 ) -> object:
     settings = request.app.state.settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
-                             lock_seconds=settings.login_lock_seconds)
+                             lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(ctx: CtxDep) -> Response:
+    """End every token and browser session of the signed-in user."""
+    require(ctx, "admin", "manager", "officer")
+    auth.sign_out(ctx, ctx.actor)
+    return Response(status_code=204)
 
 
 # --- kiosk and citizens ---------------------------------------------------------------------
@@ -64,7 +73,22 @@ def get_catalog(ctx: CtxDep, site_id: Id | None = None,
             }
             for e in entries
         ],
+        "packages": _catalog_packages(ctx, site.id, entries),
     }
+
+
+def _catalog_packages(ctx: Ctx, site_id: int, entries: list[Any]) -> list[dict[str, Any]]:
+    """The site's service packages whose every service the kiosk lists (an inactive service
+    takes its packages off the kiosk; a closed or full one is named when the visit is asked)."""
+    from app.services import packages
+
+    listed = {s.service.id for e in entries for s in e.services}
+    out = []
+    for pkg in packages.list_packages(ctx.session, site_id):
+        if pkg.service_ids and all(i in listed for i in pkg.service_ids):
+            out.append({"id": pkg.id, "code": pkg.code, "name": pkg.name,
+                        "description": pkg.description, "service_ids": list(pkg.service_ids)})
+    return out
 
 
 def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None = None,
@@ -99,11 +123,13 @@ async def issue_ticket(
 ) -> object:
     state = request.app.state
     token = _device_token(request)
+    if body.contact is not None:
+        return await _issue_with_contact(request, body, idempotency_key)
     visit = bool(body.next_service_ids or body.package_id)
-    if token is not None and not visit and getattr(state, "kiosk_pool", None) is not None:
+    if token is not None and not visit and getattr(state, "kiosk_store", None) is not None:
         # A kiosk on PostgreSQL: the common case on an asyncio connection (see there).
         fast = await kiosk_issue.issue(
-            state.kiosk_pool, token=token, service_id=body.service_id, priority=body.priority,
+            state.kiosk_store, token=token, service_id=body.service_id, priority=body.priority,
             idempotency_key=idempotency_key, now=state.clock(),
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
@@ -131,6 +157,33 @@ async def issue_ticket(
                           issued.estimated_wait_minutes), issued.created
 
     out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    return Response(out.model_dump_json(), status_code=201 if created else 200,
+                    media_type="application/json")
+
+
+def public_base(request: Request) -> str:
+    """How citizens' phones reach us (links in messages, QR codes)."""
+    return request.app.state.settings.public_url or str(request.base_url)
+
+
+async def _issue_with_contact(request: Request, body: TicketCreate,
+                              idempotency_key: str | None) -> Response:
+    """A ticket with an opt-in phone: the contact is written in the issue's transaction."""
+    assert body.contact is not None
+    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang)
+    base = public_base(request)
+
+    def work(ctx: Ctx) -> tuple[TicketRead, bool]:
+        require(ctx, "kiosk", "admin", "manager", "officer")
+        issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
+                                            base_url=base, priority=body.priority,
+                                            idempotency_key=idempotency_key,
+                                            next_service_ids=body.next_service_ids,
+                                            package_id=body.package_id)
+        return ticket_out(ctx, issued.view, issued.people_ahead,
+                          issued.estimated_wait_minutes), issued.created
+
+    out, created = await run_unit_of_work(request, work)
     return Response(out.model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
 
@@ -178,9 +231,9 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
     return {
         "number": ticket.number, "status": ticket.status,
         "priority": ticket.priority is not None,
-        "service": {"id": service.id, "name": service.name},
+        "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
-                   "floor": service.agency.floor},
+                   "floor": service.agency.floor, "zone": service.agency.zone},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
         "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
+
+from app.domain.timezones import timezone_warnings
 
 Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
@@ -70,6 +79,8 @@ class SiteCreate(Strict):
     require_display_token: bool = False
     visit_requeue: VisitRequeue = "original"
     visit_no_show_cancels: bool = False
+    # Start with this year's and next year's national holidays (holidays package).
+    prefill_holidays: bool = True
 
 
 class SiteUpdate(Strict):
@@ -84,6 +95,12 @@ class SiteUpdate(Strict):
     is_active: bool | None = None
 
 
+class Notice(BaseModel):
+    code: str
+    message: str
+    message_en: str
+
+
 class SiteRead(ORM):
     id: int
     code: str
@@ -95,6 +112,13 @@ class SiteRead(ORM):
     visit_requeue: str = "original"
     visit_no_show_cancels: bool = False
     is_active: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def warnings(self) -> list[Notice]:
+        """E.g. a time zone that is not WIB, WITA or WIT (allowed, but said)."""
+        return [Notice(code=w.code, message=w.message_id, message_en=w.message_en)
+                for w in timezone_warnings(self.timezone)]
 
 
 # --- agencies -------------------------------------------------------------------------------
@@ -282,9 +306,18 @@ class TokenOut(BaseModel):
 
 
 # --- tickets --------------------------------------------------------------------------------
+class ContactIn(Strict):
+    """An opt-in phone for messages about this ticket or booking (never echoed back)."""
+
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    consent: bool = False
+
+
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None
+    contact: ContactIn | None = None
+    lang: Literal["id", "en"] | None = None
     # A visit with several services: the later steps, in order (up to five more).
     next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
     package_id: Id | None = None
@@ -341,3 +374,30 @@ class OpenCounterIn(Strict):
 
 class CallTicketIn(Strict):
     counter_id: Id
+
+
+# --- service packages (visits with several services) ----------------------------------------
+class PackageCreate(Strict):
+    site_id: Id
+    code: Code
+    name: Str200
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)]
+
+
+class PackageUpdate(Strict):
+    code: Code | None = None
+    name: Str200 | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)] | None = None
+    is_active: bool | None = None
+
+
+class PackageRead(ORM):
+    id: int
+    site_id: int
+    code: str
+    name: str
+    description: str | None
+    service_ids: list[int]
+    is_active: bool

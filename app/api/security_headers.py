@@ -66,12 +66,15 @@ class SecurityHeaders:
         path = scope.get("path", "")
         docs = path in DOC_PATHS or path.startswith("/docs/")
         extra = self._sets[(docs, scope.get("scheme") == "https")]
-        names = {name for name, _ in extra}
 
         async def with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": headers + extra}
+                headers = list(message.get("headers", []))
+                # A route's own value wins: a page may be stricter (the tracking page sends
+                # no referrer at all, so its code never leaves in a Referer header).
+                own = {k.lower() for k, _ in headers}
+                message = {**message, "headers": headers + [
+                    (k, v) for k, v in extra if k not in own]}
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -25,7 +25,7 @@ from app.db.session import unit_of_work
 from app.domain import events as ev
 from app.domain.errors import DomainError
 from app.domain.events import Event
-from app.services import auth, counter_view, snapshots, tickets
+from app.services import counter_view, principal, snapshots, tickets
 from app.services.context import Principal
 from app.services.scope import agency_ids_in_scope
 
@@ -151,28 +151,23 @@ async def _check_or_refuse(ws: WebSocket, setup: Callable[[Any], tuple[Any, ...]
     return tuple(result)
 
 
-def _ws_principal(ws: WebSocket, session: Any) -> Principal | None:
-    token = ws.query_params.get("token")
+def ws_principal(ws: WebSocket, session: Any) -> Principal | None:
+    """`?token=` (API clients, display devices) or the staff session cookie; None if neither."""
     state = ws.app.state
-    if token:
-        return auth.principal_from_token(session, state.token_signer, token)
-    raw = ws.cookies.get("mpp_session")
-    if raw:
-        data = state.session_signer.read(raw)
-        if data:
-            from app.db.models import User
-
-            user = session.get(User, data.get("u"))
-            if user and user.is_active and user.password_hash[-12:] == data.get("p"):
-                return auth.principal_for_user(user)
-    return None
+    try:
+        return principal.resolve(session, tokens=state.token_signer,
+                                 sessions=state.session_signer,
+                                 bearer=ws.query_params.get("token"),
+                                 cookie=ws.cookies.get("mpp_session")).principal
+    except DomainError:
+        return None
 
 
 def _display_problem(ws: WebSocket, session: Any, site: Site) -> str | None:
     """Why this screen may not show the site, when the site requires display device tokens."""
     if not site.require_display_token:
         return None
-    principal = _ws_principal(ws, session)
+    principal = ws_principal(ws, session)
     if principal is None or principal.role not in ("display", "admin", "manager"):
         return "not_authenticated"
     if principal.site_id not in (None, site.id):
@@ -182,7 +177,7 @@ def _display_problem(ws: WebSocket, session: Any, site: Site) -> str | None:
 
 def _changes_waiting(e: Event) -> bool:
     d = e.data
-    if e.type in (ev.TICKET_ISSUED, ev.TICKET_TRANSFERRED):
+    if e.type in (ev.TICKET_ISSUED, ev.TICKET_TRANSFERRED, ev.VISIT_STEP_CHANGED):
         return True
     if e.type == ev.TICKET_CALLED:
         return not d.get("recall")
@@ -371,12 +366,15 @@ async def _serve_board(ws: WebSocket, snapshot: Callable[[], str],
 async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     now = ws.app.state.clock
 
+    viewer: list[int | None] = [None]
+
     def setup(session: Any) -> tuple[int, set[int], str | None]:
         if not 1 <= counter_id <= ID_MAX:
             return 0, set(), "not_found"
-        principal = _ws_principal(ws, session)
+        principal = ws_principal(ws, session)
         if principal is None:
             return 0, set(), "not_authenticated"
+        viewer[0] = principal.user_id
         counter = tickets.get_counter(session, counter_id)
         scope = agency_ids_in_scope(session, principal)
         if principal.role not in ("admin", "manager", "officer") or (
@@ -393,10 +391,17 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
 
     def snap() -> dict[str, Any]:
         with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            # The viewer is checked again before every snapshot: a signed-out or deactivated
+            # officer's console stops at the next change (at once after SESSION_ENDED).
+            problem = setup(session)[-1]
+            if problem:
+                raise DomainError(problem)
             counter = tickets.get_counter(session, counter_id)
             return counter_view.counter_snapshot(session, counter, now())
 
     def accept(e: Event) -> bool:
+        if e.type == ev.SESSION_ENDED:
+            return e.data.get("user_id") == viewer[0]
         if e.site_id != site_id:
             return False
         if e.type == ev.CONFIG_CHANGED:
@@ -408,7 +413,8 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     # The console re-reads its whole view on any relevant change: it is small and always exact.
     await serve_events(ws, "counter", snap, accept, resnapshot_on=frozenset({
         ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_STATUS, ev.TICKET_TRANSFERRED,
-        ev.COUNTER_CHANGED, ev.CONFIG_CHANGED}))
+        ev.VISIT_STEP_CHANGED,
+        ev.COUNTER_CHANGED, ev.CONFIG_CHANGED, ev.SESSION_ENDED}))
 
 
 def dumps(obj: Any) -> str:

@@ -18,13 +18,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from app.api.schemas import parse_id
+from app.api.ws import ws_principal
 from app.bus import SubscriberOverflow
-from app.db.models import User
 from app.db.session import unit_of_work
 from app.domain import events as ev
 from app.domain.errors import DomainError
 from app.domain.events import Event
-from app.services import auth, dashboard
+from app.services import dashboard
 from app.services.context import Principal
 from app.services.scope import agency_ids_in_scope
 
@@ -34,23 +34,8 @@ PING_SECONDS = 20.0
 QUEUE_SIZE = 500
 SEND_TIMEOUT = 5.0
 RELEVANT = frozenset({ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_STATUS,
-                      ev.TICKET_TRANSFERRED, ev.COUNTER_CHANGED, ev.CONFIG_CHANGED, ev.RESYNC})
-
-
-def _principal(ws: WebSocket, session: Any) -> Principal | None:
-    """?token= (API clients) or the staff session cookie (the dashboard page)."""
-    state = ws.app.state
-    token = ws.query_params.get("token")
-    if token:
-        return auth.principal_from_token(session, state.token_signer, token)
-    raw = ws.cookies.get("mpp_session")
-    data = state.session_signer.read(raw) if raw else None
-    if not data:
-        return None
-    user = session.get(User, data.get("u"))
-    if user is None or not user.is_active or user.password_hash[-12:] != data.get("p"):
-        return None
-    return auth.principal_for_user(user)
+                      ev.TICKET_TRANSFERRED, ev.VISIT_STEP_CHANGED, ev.COUNTER_CHANGED,
+                      ev.CONFIG_CHANGED, ev.RESYNC})
 
 
 async def _refuse(ws: WebSocket, code: str) -> None:
@@ -67,7 +52,7 @@ async def ws_dashboard(ws: WebSocket) -> None:
 
     def setup() -> tuple[Principal | None, int, set[int] | None, str | None]:
         with unit_of_work(state.session_factory, write=False) as session:
-            actor = _principal(ws, session)
+            actor = ws_principal(ws, session)
             if actor is None:
                 return None, 0, None, "not_authenticated"
             if actor.role not in ("admin", "manager"):
@@ -91,12 +76,17 @@ async def ws_dashboard(ws: WebSocket) -> None:
 
     def snap() -> dict[str, Any]:
         with unit_of_work(state.session_factory, write=False) as session:
+            # Checked again before every snapshot: a signed-out manager's board stops.
+            if ws_principal(ws, session) != actor:
+                raise DomainError("not_authenticated")
             site = dashboard.resolve_site(session, actor, site_id)
             return dashboard.snapshot(session, actor, site, state.clock())
 
     def relevant(e: Event) -> bool:
         if e.type == ev.RESYNC:
             return True
+        if e.type == ev.SESSION_ENDED:
+            return e.data.get("user_id") == actor.user_id
         if e.type not in RELEVANT or e.site_id != site_id:
             return False
         if scope is None:
@@ -143,6 +133,10 @@ async def serve_throttled(ws: WebSocket, snapshot: Any, relevant: Any,
     except SubscriberOverflow:
         with contextlib.suppress(Exception):
             await ws.close(code=1013, reason="too slow")
+    except DomainError as exc:
+        with contextlib.suppress(Exception):
+            await send({"type": "error", "error": {"code": exc.code, "message": exc.message()}})
+            await asyncio.wait_for(ws.close(code=1008), 1.0)
     except (WebSocketDisconnect, RuntimeError, ConnectionError, TimeoutError):
         pass
     finally:

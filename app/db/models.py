@@ -152,6 +152,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Tokens and session cookies carry it; bumping it ends them all (app/services/principal.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Counter(Base):
@@ -309,7 +311,8 @@ class VisitStep(Base):
 
     __tablename__ = "visit_step"
     __table_args__ = (sa.Index("ix_visit_step_ticket", "ticket_id", "position"),
-                      sa.Index("ix_visit_step_service_day", "service_id", "day"))
+                      sa.Index("ix_visit_step_service_day", "service_id", "day"),
+                      sa.Index("ix_visit_step_site_day", "site_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"))
     position: Mapped[int]
@@ -493,7 +496,9 @@ class TicketContact(Base):
     and statistics read). Consent is kept with its time and the version of the text shown."""
 
     __tablename__ = "ticket_contact"
-    __table_args__ = (sa.Index("ix_ticket_contact_phone_day", "phone", "day"),)
+    __table_args__ = (sa.Index("ix_ticket_contact_phone_day", "phone", "day"),
+                      sa.Index("ix_ticket_contact_holder", "holder", "service_id", "day"),
+                      sa.Index("ix_ticket_contact_service_day", "service_id", "day"))
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), primary_key=True)
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
     day: Mapped[date]
@@ -504,6 +509,11 @@ class TicketContact(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     # The "a few people ahead" message is written once per ticket.
     ahead_sent: Mapped[bool] = mapped_column(default=False)
+    # The address the citizen reached us at: links in messages start with it (unless
+    # MPP_PUBLIC_URL says otherwise).
+    base_url: Mapped[str | None] = mapped_column(sa.String(200))
+    # Who holds the ticket, hashed: the phone, or the browser that joined by QR code.
+    holder: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

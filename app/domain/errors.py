@@ -50,6 +50,17 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     ),
     "visit_over": (409, "Kunjungan ini sudah selesai", "This visit is over"),
     "service_inactive": (409, "Layanan tidak aktif", "The service is not active"),
+    "already_queued": (
+        409,
+        "Anda sudah memegang nomor antrean untuk layanan ini hari ini",
+        "You already hold a queue number for this service today",
+    ),
+    "join_code_expired": (
+        410,
+        "Kode QR sudah kedaluwarsa; pindai lagi kode di layar MPP",
+        "The QR code has expired; scan the code on the MPP screen again",
+    ),
+    "late_used": (409, "Penundaan hanya bisa sekali", "A ticket can be moved back only once"),
     "counter_closed": (409, "Loket belum dibuka", "The counter is not open"),
     "counter_busy": (
         409,
@@ -145,6 +156,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         503,
         "Basis data sedang tidak tersedia; coba lagi sebentar",
         "The database is unavailable; try again shortly",
+    ),
+    "target_refused": (
+        422,
+        "Alamat webhook ditolak: {reason}",
+        "The webhook target is refused: {reason}",
     ),
     "payload_too_large": (413, "Data terlalu besar", "The request is too large"),
     "method_not_allowed": (405, "Metode tidak diizinkan", "Method not allowed"),

@@ -16,6 +16,8 @@ VISIT_STEP_CHANGED = "visit.step_changed"
 COUNTER_CHANGED = "counter.changed"
 CONFIG_CHANGED = "config.changed"
 SURVEY_SUBMITTED = "survey.submitted"
+# A user's sessions ended (sign-out, new password, deactivation): their live screens close.
+SESSION_ENDED = "session.ended"
 # Local only: the bus lost events (e.g. a dropped LISTEN connection); screens must resnapshot.
 RESYNC = "bus.resync"
 

@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.domain.errors import InvalidValue
 
+# A number is the prefix, this separator and the day's sequence padded to this many digits. The
+# PostgreSQL store renders the same two parameters in SQL (it numbers under the day's row lock).
+SEPARATOR = "-"
+MIN_DIGITS = 3
 _NUMBER_RE = re.compile(r"^([A-Z]{1,3})-(\d{3,})$")
 _PREFIX_RE = re.compile(r"^[A-Z]{1,3}$")
 
@@ -16,7 +20,7 @@ def format_number(prefix: str, seq: int) -> str:
     """Display form of a ticket: prefix, dash, sequence zero-padded to three digits."""
     if seq < 0:
         raise ValueError(f"sequence must be >= 0, got {seq}")
-    return f"{prefix}-{seq:03d}"
+    return f"{prefix}{SEPARATOR}{seq:0{MIN_DIGITS}d}"
 
 
 def parse_number(number: str) -> tuple[str, int]:

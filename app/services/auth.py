@@ -4,79 +4,82 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from app.db.models import Device, User
 from app.domain.errors import DomainError
-from app.services import passwords
+from app.services import passwords, principal, throttle
 from app.services.context import Ctx, Principal
-
-DEVICE_PREFIX = "dev_"
-
-
-class TokenSigner:
-    def __init__(self, secret: str, max_age_seconds: int) -> None:
-        self._s = URLSafeTimedSerializer(secret, salt="mpp-api-token")
-        self.max_age = max_age_seconds
-
-    def issue(self, user: User) -> str:
-        # The hash tail invalidates tokens when the password changes.
-        return self._s.dumps({"u": user.id, "p": user.password_hash[-12:]})
-
-    def read(self, token: str) -> dict[str, object] | None:
-        try:
-            data = self._s.loads(token, max_age=self.max_age)
-        except (BadSignature, SignatureExpired):
-            return None
-        return data if isinstance(data, dict) else None
-
-
-def principal_for_user(user: User) -> Principal:
-    return Principal(kind="user", id=user.id, role=user.role, name=user.username,
-                     agency_id=user.agency_id, site_id=user.site_id)
+from app.services.principal import (  # noqa: F401 - the names callers know
+    DEVICE_PREFIX,
+    SessionSigner,
+    TokenSigner,
+    principal_for_user,
+)
 
 
 def principal_from_token(session: Session, signer: TokenSigner, token: str) -> Principal | None:
-    if token.startswith(DEVICE_PREFIX):
-        return principal_for_device(session, token)
-    data = signer.read(token)
-    if data is None:
+    """A bearer token's principal, or None (see app.services.principal.resolve)."""
+    try:
+        return principal.resolve(session, tokens=signer, sessions=_NO_SESSIONS,
+                                 bearer=token).principal
+    except DomainError:
         return None
-    user = session.get(User, data.get("u"))
-    if user is None or not user.is_active or user.password_hash[-12:] != data.get("p"):
-        return None
-    return principal_for_user(user)
+
+
+_NO_SESSIONS = SessionSigner("-", 0)
 
 
 def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
-                 lock_seconds: int) -> User:
-    """Check a password; repeated failures lock the account for a growing time."""
+                 lock_seconds: int, address_max_failures: int = 20) -> User:
+    """Check a password, throttled per (username, client address) and per address.
 
+    Failures count per username as typed together with the client's address, and per address
+    alone, over windows of `lock_seconds`: a stranger guessing from elsewhere never locks the
+    officer out of their own counter, and one address cannot try many accounts. Unknown and
+    known usernames go through the same steps and answer the same (no username oracle).
+    """
     session = ctx.session
+    address = ctx.ip or "unknown"
+    pair = f"login:pair:{throttle.pseudonym(username.strip().lower())}:{address}"
+    alone = f"login:addr:{address}"
+    for bucket, limit in ((pair, max_failures), (alone, address_max_failures)):
+        count, remaining = throttle.hits(session, bucket, seconds=lock_seconds, now=ctx.now)
+        if limit > 0 and count >= limit:
+            raise DomainError("account_locked", seconds=remaining)
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None or not user.is_active:
         passwords.dummy_verify(password)
-        raise DomainError("invalid_credentials")
-    if user.locked_until is not None and user.locked_until > ctx.now:
-        seconds = int((user.locked_until - ctx.now).total_seconds()) + 1
-        raise DomainError("account_locked", seconds=seconds)
-    if not passwords.verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            extra = user.failed_logins - max_failures
-            user.locked_until = ctx.now + timedelta(seconds=lock_seconds * (2 ** min(extra, 6)))
-        _audit_as(ctx, user, "login_failed")
+        valid = False
+    else:
+        valid = passwords.verify_password(password, user.password_hash)
+    if not valid:
+        for bucket in (pair, alone):
+            throttle.bump(session, bucket, limit=2**31, seconds=lock_seconds, now=ctx.now)
+        if user is not None:
+            _audit_as(ctx, user, "login_failed")
         # The failure count must persist although the request fails.
         session.commit()
         raise DomainError("invalid_credentials")
+    assert user is not None
+    throttle.clear(session, pair)
     user.failed_logins = 0
     user.locked_until = None
     _audit_as(ctx, user, "login")
     return user
+
+
+def sign_out(ctx: Ctx, actor: Principal | None) -> None:
+    """End every session of the signed-in user (all their tokens and cookies)."""
+    if actor is None or actor.user_id is None:
+        return
+    user = ctx.session.get(User, actor.user_id)
+    if user is not None:
+        principal.end_sessions(ctx, user)
+        _audit_as(ctx, user, "logout")
 
 
 def _audit_as(ctx: Ctx, user: User, action: str) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount, Ticket
 from app.db.session import is_postgres
-from app.domain import hours
+from app.domain import contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import tickets
 from app.services.context import Ctx, Principal
@@ -252,20 +252,28 @@ def bookings_still_open(session: Session, service: Service, site: Site, day: dat
     return any(start - lead > now for start, _ in times)
 
 
-def walkin_quota_limit(session: Session, service: Service, site: Site, day: date,
-                       now: datetime, *, lock: bool = True) -> int | None:
-    """The quota_used bound for a walk-in ticket: the day quota minus the unbooked share."""
-    quota = service.daily_quota
+def held_for_bookings(session: Session, service: Service, site: Site, day: date,
+                      now: datetime, *, lock: bool = True) -> int:
+    """The places of the day still held for online bookings: the unbooked share while some
+    slot can still be booked, else none."""
     share = day_share(service)
-    if quota is None or share is None or not service.booking_enabled or share <= 0:
-        return quota
+    if share is None or not service.booking_enabled or share <= 0:
+        return 0
     if not bookings_still_open(session, service, site, day, now):
-        return quota
+        return 0
     # Locked on PostgreSQL (when issuing) so the booked count cannot move before our own upsert
     # of this row; a display-only read (the kiosk catalog) must not queue behind issues.
     sd = _service_day(session, service.id, day, lock=lock)
-    booked = sd.booked if sd else 0
-    return max(0, quota - share + booked)
+    return share - (sd.booked if sd else 0)
+
+
+def walkin_quota_limit(session: Session, service: Service, site: Site, day: date,
+                       now: datetime, *, lock: bool = True) -> int | None:
+    """The quota_used bound for a walk-in ticket (app/domain/issuing.walkin_limit)."""
+    if service.daily_quota is None:
+        return None
+    return issuing.walkin_limit(service.daily_quota,
+                                held_for_bookings(session, service, site, day, now, lock=lock))
 
 
 # --- booking --------------------------------------------------------------------------------
@@ -294,10 +302,9 @@ def normalize_phone(raw: str) -> str:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """0812****5678 -> shown to staff only; public screens never show a phone at all."""
-    if not phone:
-        return None
-    return phone[:4] + "*" * max(0, len(phone) - 7) + phone[-3:]
+    """081234567890 -> 0812*****890: the first 4 and the last 3 digits, for staff screens only
+    (public screens never show a phone at all). One rule: app/domain/contact.py."""
+    return contact.mask_phone(phone)
 
 
 def _new_code(session: Session) -> str:

@@ -22,7 +22,7 @@ from app.domain import events as ev
 from app.domain import hours, numbering
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
-from app.services import passwords
+from app.services import passwords, principal
 from app.services.context import Ctx, Principal
 from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
 
@@ -495,6 +495,9 @@ def update_user(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
         user.failed_logins = 0
         user.locked_until = None
         changes["password"] = "***"
+    if password is not None or {"is_active", "role", "agency_id", "site_id"} & set(changes):
+        # A new password, a deactivation or a new scope: the old sessions must not go on.
+        principal.end_sessions(ctx, user)
     if changes:
         audit(ctx, "update", "user", user.id, changes)
     return user
@@ -510,10 +513,12 @@ def delete_user(ctx: Ctx, user_id: int) -> None:
         ctx.session, AuditLog.user_id, user_id)
     if referenced:
         user.is_active = False
+        principal.end_sessions(ctx, user)
         for counter in ctx.session.scalars(sa.select(Counter).where(Counter.officer_id == user_id)):
             counter.officer_id = None
             counter.is_open = False
         audit(ctx, "deactivate", "user", user_id)
     else:
+        principal.end_sessions(ctx, user)
         ctx.session.delete(user)
         audit(ctx, "delete", "user", user_id)

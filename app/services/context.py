@@ -39,7 +39,7 @@ class Ctx:
     outbox: list[Event] = field(default_factory=list)
     ip: str | None = None
     # Offered by the unit of work when the use case may commit together with its last write,
-    # notifications included (PostgreSQL; see app/services/issue_sql.py): () -> (channel,
+    # notifications included (PostgreSQL; see app/db/issue_sql.py): () -> (channel,
     # stamp). The use case then records how many outbox events that commit already sent.
     commit_channel: Callable[[], tuple[str, str] | None] | None = None
     committed_events: int | None = None

@@ -8,25 +8,23 @@ hand-offs, the session, and the round trips of its statements. Here, in autocomm
   2. one statement bumps the day's sequence, writes ticket, event and key and sends the
      notification, and commits on its own (the day's row is locked for that statement only);
      then one more counts the people ahead.
-Only the common case is issued here. Anything else (a retry, a closed service, a quota, a
-revoked or foreign device, a database hiccup before the write...) writes nothing and returns
-None: the caller then runs issue_ticket, the reference, so every rule and message has one home.
+The decision is app/domain/issuing.decide_issue, as on every path; this is only a faster store
+for it. When this store cannot answer (a retry, a refusal, whose message needs more reads, a
+booked quota, a revoked device, a database hiccup before the write...) it writes nothing and
+returns None: the caller then runs issue_ticket, which decides the same way and answers.
 """
 
 from __future__ import annotations
 
-import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-
+from app.db.ticket_store import CommitWith, KioskStore
+from app.domain import issuing
 from app.domain.events import Event
-from app.services import auth, issue_sql, tickets
+from app.services import auth, tickets
 from app.services.context import Principal
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,48 +34,39 @@ class KioskIssued:
     notified: bool  # the notification went out with the write
 
 
-async def issue(pool: AsyncConnectionPool, *, token: str, service_id: int,
+async def issue(kiosks: KioskStore, *, token: str, service_id: int,
                 priority: str | None, idempotency_key: str | None, now: datetime,
                 channel: tuple[str, str] | None) -> KioskIssued | None:
     """Issue a kiosk's ticket, or None when issue_ticket must answer. `channel`: the bus's
     (channel, stamp) for a notification sent with the write, or None (the caller publishes)."""
-    priority = tickets.priority_group(priority)
-    try:
-        async with pool.connection() as conn:
-            try:
-                read = await issue_sql.kiosk_read(conn, token_hash=auth.token_hash(token),
-                                                  service_id=service_id,
-                                                  idem_key=idempotency_key, now=now)
-            except psycopg.Error:
-                return None  # nothing written: the reference tries (and answers 503 if it must)
-            if read is None or read.retry:
-                return None
-            device_id, kind, name, site_id, is_active = read.device
-            if not is_active or kind != "kiosk":
-                return None
-            kiosk = Principal(kind="device", id=device_id, role=kind, name=name,
-                              site_id=site_id)
-            facts, today = read.facts.service, read.facts.today
-            new = tickets.plain_kiosk_issue(facts, today, kiosk, priority=priority,
-                                            idempotency_key=idempotency_key, now=now)
-            if new is None:
-                return None
-            assert facts is not None and today is not None
-            event = tickets.issued_event(facts, priority, now)
-            commit = (issue_sql.CommitWith(channel[0], channel[1], event.to_json())
-                      if channel is not None else None)
-            try:
-                written = await issue_sql.kiosk_write(conn, new, commit)
-            except psycopg.OperationalError:
-                raise  # the write may have committed: 503, and the kiosk retries with its key
-            except psycopg.IntegrityError:
-                return None  # a twin request holds the key; the statement was undone
-            except psycopg.Error:
-                log.exception("kiosk issue refused by the database; the reference path answers")
-                return None  # the statement was undone
-            if written is None:
-                return None  # the quota ran out: nothing was written
-            issued = tickets.issued_view(new, written, facts, today, event)
-            return KioskIssued(issued, event, commit is not None)
-    except PoolTimeout:
-        return None  # no connection at hand (the database restarting?): the reference decides
+    request = issuing.IssueRequest(service_id=service_id, priority=priority,
+                                   idempotency_key=idempotency_key)
+    async with kiosks.connection() as conn:
+        if conn is None:
+            return None  # no connection at hand: the reference decides
+        read = await conn.read(token_hash=auth.token_hash(token), service_id=service_id,
+                               idem_key=idempotency_key, now=now)
+        if read is None or read.retry:
+            return None
+        device_id, kind, name, site_id, is_active = read.device
+        if not is_active or kind != "kiosk":
+            return None
+        kiosk = Principal(kind="device", id=device_id, role=kind, name=name, site_id=site_id)
+        facts, today = read.facts.service, read.facts.today
+        if facts is not None and issuing.needs_held_for_bookings(facts, request):
+            return None  # the places held for bookings are a fact this read lacks
+        actor = issuing.Actor(kiosk.user_id, kiosk.scope_key,
+                              frozenset({site_id}) if site_id is not None else frozenset())
+        new = issuing.decide_issue(facts, today, request, actor, now=now,
+                                   tracking_code=secrets.token_urlsafe(9))
+        if isinstance(new, issuing.Refusal):
+            return None  # the reference path refuses, with the message's details
+        assert facts is not None and today is not None
+        event = tickets.issued_event(facts, new.priority, now)
+        commit = (CommitWith(channel[0], channel[1], event.to_json())
+                  if channel is not None else None)
+        written = await conn.write(new, commit)
+        if written is None:
+            return None  # the quota ran out, or a twin holds the key: nothing was written
+        issued = tickets.issued_view(new, written, facts, today, event)
+        return KioskIssued(issued, event, commit is not None)

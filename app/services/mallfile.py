@@ -55,7 +55,8 @@ BOOKING_RANGES = {"slot_minutes": (5, 240), "slot_capacity": (1, 1000),
                   "booking_days_ahead": (0, 90), "booking_quota_percent": (0, 100)}
 SITE_KEYS = {"code", "name", "timezone", "address", "max_consecutive_priority",
              "require_display_token", "active", "special_days", "agencies", "counters", "users",
-             "boards"}
+             "boards", "packages", "visit_requeue", "visit_no_show_cancels"}
+PACKAGE_KEYS = {"code", "name", "description", "services", "active"}
 AGENCY_KEYS = {"code", "name", "floor", "zone", "color", "active", "services"}
 SERVICE_KEYS = {"code", "name", "prefix", "daily_quota", "typical_minutes", "opening_hours",
                 *SERVICE_TEXT, *BOOKING_DEFAULTS, "active"}
@@ -159,6 +160,9 @@ def export_mall(session: Session) -> dict[str, Any]:
     users = list(session.scalars(sa.select(User).order_by(User.id)))
     boards = list(session.scalars(sa.select(DisplayBoard).order_by(DisplayBoard.id)))
     specials = list(session.scalars(sa.select(SpecialDay).order_by(SpecialDay.day)))
+    from app.db.models import ServicePackage
+
+    packages = list(session.scalars(sa.select(ServicePackage).order_by(ServicePackage.id)))
     agency_code = {a.id: a.code for a in agencies}
     agency_site = {a.id: a.site_id for a in agencies}
     first_site = sites[0].id if sites else None
@@ -217,6 +221,20 @@ def export_mall(session: Session) -> dict[str, Any]:
             if not u.is_active:
                 entry["active"] = False
             s["users"].append(entry)
+        if site.visit_requeue != "original":
+            s["visit_requeue"] = site.visit_requeue
+        if site.visit_no_show_cancels:
+            s["visit_no_show_cancels"] = True
+        site_packages = [p for p in packages if p.site_id == site.id]
+        if site_packages:
+            code_of = {sv.id: sv.code for sv in services}
+            s["packages"] = []
+            for p in site_packages:
+                entry = {"code": p.code, "name": p.name, "description": p.description,
+                         "services": [code_of[i] for i in p.service_ids if i in code_of]}
+                if not p.is_active:
+                    entry["active"] = False
+                s["packages"].append(entry)
         site_boards = [b for b in boards if b.site_id == site.id]
         if site_boards:
             s["boards"] = []
@@ -352,6 +370,7 @@ class _Plan:
     counters: list[tuple[Path_, str, dict[str, Any], list[str]]] = field(default_factory=list)
     users: list[tuple[Path_, dict[str, Any]]] = field(default_factory=list)
     boards: list[tuple[Path_, dict[str, Any], list[str]]] = field(default_factory=list)
+    packages: list[tuple[Path_, dict[str, Any], list[str]]] = field(default_factory=list)
 
 
 def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) -> list[_Plan]:
@@ -382,8 +401,13 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                                                    nullable=True)
             if "max_consecutive_priority" in s else 3,
             "require_display_token": ck.boolean(s, "require_display_token", sp, False),
+            "visit_requeue": ck.text(s, "visit_requeue", sp, 16) or "original",
+            "visit_no_show_cancels": ck.boolean(s, "visit_no_show_cancels", sp, False),
             "is_active": ck.boolean(s, "active", sp, True),
         })
+        if plan.site["visit_requeue"] not in ("original", "back"):
+            raise ck.fail(sp + ("visit_requeue",), "visit_requeue harus original atau back",
+                          "visit_requeue must be original or back")
         days: set[date] = set()
         for di, d in enumerate(ck.seq(s.get("special_days"), sp + ("special_days",))):
             dp = sp + ("special_days", di)
@@ -501,8 +525,39 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                 "layout": ck.text(b, "layout", bp, 20) or "landscape",
                 "running_text": ck.text(b, "running_text", bp, 500),
                 "is_active": ck.boolean(b, "active", bp, True)}, codes))
+        _check_packages(ck, s, sp, plan, service_codes)
         plans.append(plan)
     return plans
+
+
+def _check_packages(ck: _Checker, s: dict[str, Any], sp: Path_, plan: _Plan,
+                    service_codes: dict[str, Path_]) -> None:
+    """Service packages: named visits, their steps by service code (app/domain/visits.py)."""
+    from app.domain.visits import check_new_plan
+
+    codes_seen: set[str] = set()
+    for pi, p in enumerate(ck.seq(s.get("packages"), sp + ("packages",))):
+        pp = sp + ("packages", pi)
+        ck.mapping(p, pp, PACKAGE_KEYS, ("code", "name", "services"))
+        pcode = ck.code(p, "code", pp)
+        if pcode in codes_seen:
+            raise ck.fail(pp + ("code",), f"kode paket '{pcode}' ganda di lokasi ini",
+                          f"package code '{pcode}' appears twice at this site")
+        codes_seen.add(pcode)
+        codes = [str(x) for x in ck.seq(p.get("services"), pp + ("services",))]
+        if not codes:
+            raise ck.fail(pp + ("services",), "paket perlu minimal satu layanan",
+                          "a package needs at least one service")
+        for ki, scode in enumerate(codes):
+            if scode not in service_codes:
+                raise ck.fail(pp + ("services", ki), f"layanan '{scode}' tidak ada di lokasi ini",
+                              f"service '{scode}' is not at this site")
+        with ck.at(pp + ("services",)):
+            check_new_plan(codes)
+        plan.packages.append((pp, {
+            "code": pcode, "name": ck.text(p, "name", pp, 200, required=True),
+            "description": ck.text(p, "description", pp, 500),
+            "is_active": ck.boolean(p, "active", pp, True)}, codes))
 
 
 def _check_service(ck: _Checker, sv: Any, vp: Path_, always_open: bool) -> dict[str, Any]:
@@ -792,7 +847,38 @@ def _apply_site(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult,
             result.changes.append(Change("-", f"board {code}/{name}", "nonaktif"))
             board.is_active = False
             config.audit(ctx, "update", "display_board", board.id, {"is_active": False})
+    _apply_packages(ctx, plan, lines, result, site_id, code, services)
     session.flush()
+
+
+def _apply_packages(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult, site_id: int,
+                    code: str, services: dict[str, Service]) -> None:
+    from app.db.models import ServicePackage
+    from app.services import packages
+
+    existing = {p.code: p for p in ctx.session.scalars(
+        sa.select(ServicePackage).where(ServicePackage.site_id == site_id))}
+    wanted = set()
+    for pp, data, codes in plan.packages:
+        wanted.add(data["code"])
+        fields = {**{k: v for k, v in data.items() if k != "code"},
+                  "service_ids": [services[c].id for c in codes]}
+        pkg = existing.get(data["code"])
+        if pkg is None:
+            _located(lines, pp, lambda f=fields, c=data["code"]: packages.create_package(
+                ctx, {"site_id": site_id, "code": c, **f}))
+            result.changes.append(Change("+", f"package {code}/{data['code']}", data["name"]))
+        else:
+            delta = _delta(pkg, fields)
+            if delta:
+                result.changes.append(Change("~", f"package {code}/{data['code']}",
+                                             _detail(pkg, delta)))
+                _located(lines, pp, lambda p_=pkg, d=delta: packages.update_package(
+                    ctx, p_.id, dict(d)))
+    for pcode, pkg in existing.items():
+        if pcode not in wanted and pkg.is_active:
+            result.changes.append(Change("-", f"package {code}/{pcode}", "nonaktif"))
+            packages.update_package(ctx, pkg.id, {"is_active": False})
 
 
 def import_text(session: Session, text: str, **kwargs: Any) -> ImportResult:

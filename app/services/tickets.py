@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NoReturn
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import (
-    Agency,
     Counter,
-    IdempotencyKey,
     Service,
     Site,
     Ticket,
     TicketEvent,
 )
-from app.db.session import is_postgres
+from app.db.ticket_store import Claim, CommitWith, TicketStore, Written
 from app.domain import events as ev
-from app.domain import hours, speech, waiting
+from app.domain import issuing, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
-from app.domain.priority import PriorityGroup, check_offered, choose_next, next_streak, parse_group
+from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import issue_sql, visits
+from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.sitetime import ensure_open, local_day, local_now, opening_hint
+from app.services.sitetime import (
+    local_day,
+    local_now,
+    opening_hint,
+    service_open_state,
+    special_days,
+)
 
 EVENT_TYPES = {
     Action.CALL: "called",
@@ -66,23 +68,27 @@ class Issued:
         return self.view
 
 
+def store(session: Session) -> TicketStore:
+    """The ticket store of this unit of work's session."""
+    found = session.info.get("ticket_store")
+    if found is None:
+        found = session.info["ticket_store"] = TicketStore(session)
+    return found
+
+
 def _insert(session: Session, table: sa.Table | type) -> sa.Insert:
-    dialect = postgresql if is_postgres(session) else sqlite
-    return dialect.insert(table)  # type: ignore[arg-type]
+    return store(session).insert(table)
 
 
 def get_service(session: Session, service_id: int) -> Service:
-    service = session.get(Service, service_id)
+    service = store(session).service(service_id)
     if service is None:
         raise NotFound("Layanan", "Service")
     return service
 
 
 def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-    stmt = sa.select(Ticket).where(Ticket.id == ticket_id)
-    if lock and is_postgres(session):
-        stmt = stmt.with_for_update(of=Ticket)
-    ticket = session.scalar(stmt)
+    ticket = store(session).ticket(ticket_id, lock=lock)
     if ticket is None:
         raise NotFound("Tiket", "Ticket")
     return ticket
@@ -92,7 +98,7 @@ def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_sta
                  *, counter_id: int | None = None, duration: int | None = None,
                  note: str | None = None) -> None:
     lnow = local_now(site, ctx.now)
-    ctx.session.add(
+    store(ctx.session).add_event(
         TicketEvent(
             ticket_id=ticket.id,
             site_id=ticket.site_id,
@@ -115,21 +121,35 @@ def record_event(ctx: Ctx, ticket: Ticket, site: Site, event_type: str, from_sta
 
 
 def request_fingerprint(service_id: int, priority: str | None) -> str:
-    return hashlib.sha256(f"{service_id}|{priority or ''}".encode()).hexdigest()
+    return issuing.request_fingerprint(service_id, priority)
 
 
-def _issued_for_key(ctx: Ctx, claim: issue_sql.Claim) -> Issued:
+def _issued_for_key(ctx: Ctx, claim: Claim, request: issuing.IssueRequest) -> Issued:
     """A retry: the ticket its first request issued (after that request committed)."""
     session = ctx.session
-    row = session.get(IdempotencyKey, (claim.scope, claim.key), populate_existing=True)
+    row = store(session).idempotency_key(claim)
     if row is None or row.ticket_id is None:  # pragma: no cover - the twin rolled back mid-read
         raise DomainError("idempotency_conflict")
-    if row.request_hash != claim.request_hash:
-        raise DomainError("idempotency_conflict")
+    refusal = issuing.replay(row.request_hash, request)
+    if refusal is not None:
+        raise DomainError(refusal.code, **refusal.details)
     existing = get_ticket(session, row.ticket_id)
     ahead = people_ahead(session, existing)
     return Issued(existing, False, ahead, estimate_for(session, existing.service, ahead,
                                                        existing.day))
+
+
+def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | None:
+    """The facts about the caller that issuing needs (which sites it may issue into)."""
+    if actor is None:
+        return None
+    sites = None
+    if actor.role != "admin":
+        from app.services.scope import site_ids_in_scope
+
+        found = site_ids_in_scope(session, actor)
+        sites = frozenset(found) if found is not None else None
+    return issuing.Actor(actor.user_id, actor.scope_key, sites)
 
 
 def issue_ticket(
@@ -141,7 +161,6 @@ def issue_ticket(
     channel: str = "kiosk",
     sort_at: datetime | None = None,
     count_quota: bool = True,
-    quota_limit: int | None = None,
     check_hours: bool = True,
     booking_id: int | None = None,
     transferred_from_id: int | None = None,
@@ -149,123 +168,77 @@ def issue_ticket(
 ) -> Issued:
     """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day.
 
-    The hot path of the system; its statements live in issue_sql (see there for why)."""
+    Gathers the facts, asks app/domain/issuing.decide_issue, writes what it decided. The hot
+    path of the system; its statements live in issue_sql (see there for why)."""
     session = ctx.session
-    priority = priority_group(priority)
+    request = issuing.IssueRequest(
+        service_id=service_id, priority=priority, idempotency_key=idempotency_key,
+        channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
+        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
     actor = ctx.actor
     claim = None
-    if idempotency_key is not None and actor is not None:
-        claim = issue_sql.Claim(actor.scope_key, idempotency_key,
-                                request_fingerprint(service_id, priority), ctx.now)
-    conn = session.connection()
-    found = issue_sql.read_facts(conn, service_id, ctx.now, claim)
+    fingerprint = issuing.priority_group(priority)
+    if idempotency_key is not None and actor is not None and not isinstance(
+            fingerprint, issuing.Refusal):
+        claim = Claim(actor.scope_key, idempotency_key,
+                                issuing.request_fingerprint(service_id, fingerprint), ctx.now)
+    tickets = store(session)
+    found = tickets.issue_facts(service_id, ctx.now, claim)
     if claim is not None and not found.claimed:
-        return _issued_for_key(ctx, claim)
+        return _issued_for_key(ctx, claim, request)
     facts, today = found.service, found.today
-    if facts is None or today is None:
-        raise NotFound("Layanan", "Service")
-    if not facts.is_active or not facts.agency_active:
-        raise DomainError("service_inactive")
-    if actor is not None and actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+    held = None
+    if facts is not None and issuing.needs_held_for_bookings(facts, request):
+        from app.services.booking import held_for_bookings  # booking imports us
 
-        # A kiosk or staff member of one MPP never issues into another MPP's queue.
-        sites = site_ids_in_scope(session, actor)
-        if sites is not None and facts.site_id not in sites:
-            raise DomainError("forbidden")
-    if priority == PriorityGroup.SAKIT and channel != "transfer":
-        check_offered(PriorityGroup.SAKIT, sick=get_service(session, service_id).priority_sick)
-    if check_hours and not _open_now(facts, today):
-        # Closed: the full check (all special days ahead) names the next opening time.
         service = get_service(session, service_id)
-        ensure_open(session, service, service.agency.site, ctx.now)
-    if count_quota and quota_limit is None:
-        quota_limit = facts.daily_quota
-        if facts.booking_enabled and quota_limit is not None:
-            service = get_service(session, service_id)
-            quota_limit = quota_limit_for(ctx, service, service.agency.site, today.day)
-    if count_quota and quota_limit is not None and quota_limit <= 0:
-        _quota_exhausted(session, service_id, ctx.now, today.day)
-    new = new_ticket(facts, today, actor, priority=priority, idempotency_key=idempotency_key,
-                     now=ctx.now, channel=channel, sort_at=sort_at or ctx.now,
-                     quota_limit=quota_limit if count_quota else None, count_quota=count_quota,
-                     booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
-    event = issued_event(facts, priority, ctx.now)
+        assert today is not None
+        held = held_for_bookings(session, service, service.agency.site, today.day, ctx.now)
+    decided = issuing.decide_issue(facts, today, request, issuing_actor(session, actor),
+                                   now=ctx.now, tracking_code=secrets.token_urlsafe(9),
+                                   held_for_bookings=held)
+    if isinstance(decided, issuing.Refusal):
+        _refuse(session, decided, service_id, ctx.now)
+    assert facts is not None and today is not None
+    event = issued_event(facts, decided.priority, ctx.now)
     commit = _commit_with(ctx, event)
-    written = issue_sql.write_ticket(conn, new, commit=commit)
+    written = tickets.write_issue(decided, commit)
     if commit is not None:
         ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
     if written is None:
-        _quota_exhausted(session, service_id, ctx.now, today.day)
-    issued = issued_view(new, written, facts, today, event)
+        # A racing issue took the last place between our read and our write.
+        _refuse(session, issuing.Refusal("quota_exhausted"), service_id, ctx.now)
+    issued = issued_view(decided, written, facts, today, event)
     issued.session = session
     ctx.emit(event)
     return issued
 
 
-def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
-    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
-    if not service.booking_enabled or service.daily_quota is None:
-        return service.daily_quota
-    # Walk-ins leave the unbooked share held for online bookings (booking imports us).
-    from app.services.booking import walkin_quota_limit
-
-    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
+def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: datetime
+            ) -> NoReturn:
+    """The refusal as an error, with the next opening time for the closed and quota ones."""
+    if refusal.code == "not_found":
+        raise NotFound("Layanan", "Service")
+    if refusal.code == "service_closed":
+        service = get_service(session, service_id)
+        site = service.agency.site
+        _, nxt = service_open_state(session, service, site, now)
+        hint_id, hint_en = opening_hint(nxt, local_day(site, now))
+        raise DomainError("service_closed", next_hint_id=hint_id, next_hint_en=hint_en,
+                          next_opening=nxt.isoformat() if nxt else None)
+    if refusal.code == "quota_exhausted":
+        _quota_exhausted(session, service_id, now)
+    raise DomainError(refusal.code, **refusal.details)
 
 
 def priority_group(priority: str | None) -> str | None:
-    group = parse_group(priority)
-    return None if group is None else group.value
+    group = issuing.priority_group(priority)
+    if isinstance(group, issuing.Refusal):
+        raise DomainError(group.code, **group.details)
+    return group
 
 
-def _open_now(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts) -> bool:
-    special = {today.day: today.special} if today.special is not None else None
-    return hours.is_open(facts.opening_hours, today.local_now, special)
-
-
-def plain_kiosk_issue(facts: issue_sql.ServiceFacts | None, today: issue_sql.DayFacts | None,
-                      kiosk: Principal, *, priority: str | None, idempotency_key: str | None,
-                      now: datetime) -> issue_sql.NewTicket | None:
-    """The ticket a kiosk's tap writes when issue_ticket would take none of its branches that
-    need a session; None otherwise (then issue_ticket answers: an error, or a ticket).
-
-    app/services/kiosk_issue.py issues the common case with this, on an asyncio connection.
-    Keep in step with issue_ticket."""
-    if facts is None or today is None or not facts.is_active or not facts.agency_active:
-        return None  # not found, or inactive
-    if facts.site_id != kiosk.site_id:
-        return None  # another MPP's service
-    if priority == PriorityGroup.SAKIT:
-        return None  # offered per service: the reference path checks the service
-    if not _open_now(facts, today):
-        return None  # closed: the answer names the next opening time
-    if facts.daily_quota is not None and (facts.booking_enabled or facts.daily_quota <= 0):
-        return None  # the walk-in share of a booked quota, or none at all
-    return new_ticket(facts, today, kiosk, priority=priority, idempotency_key=idempotency_key,
-                      now=now, channel="kiosk", sort_at=now, quota_limit=facts.daily_quota)
-
-
-def new_ticket(facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts,
-               actor: Principal | None, *, priority: str | None, idempotency_key: str | None,
-               now: datetime, channel: str, sort_at: datetime, quota_limit: int | None,
-               count_quota: bool = True, booking_id: int | None = None,
-               transferred_from_id: int | None = None, note: str | None = None,
-               ) -> issue_sql.NewTicket:
-    lnow = today.local_now
-    return issue_sql.NewTicket(
-        site_id=facts.site_id, agency_id=facts.agency_id, service_id=facts.id,
-        prefix=facts.prefix, day=today.day, priority=priority, channel=channel, now=now,
-        sort_at=sort_at, tracking_code=secrets.token_urlsafe(9), booking_id=booking_id,
-        transferred_from_id=transferred_from_id, note=note,
-        used=1 if count_quota else 0, quota_limit=quota_limit,
-        user_id=actor.user_id if actor else None, hour=lnow.hour, weekday=lnow.isoweekday(),
-        idem_scope=actor.scope_key if actor and idempotency_key is not None else None,
-        idem_key=idempotency_key if actor else None,
-        idem_hash=request_fingerprint(facts.id, priority) if idempotency_key else None,
-    )
-
-
-def issued_event(facts: issue_sql.ServiceFacts, priority: str | None, now: datetime) -> Event:
+def issued_event(facts: issuing.ServiceFacts, priority: str | None, now: datetime) -> Event:
     """ticket.issued, before the write: its ticket id and number are filled in after it (or,
     when it rides with the COMMIT, by the database)."""
     return Event(ev.TICKET_ISSUED, facts.site_id, {
@@ -274,13 +247,13 @@ def issued_event(facts: issue_sql.ServiceFacts, priority: str | None, now: datet
     })
 
 
-def issued_view(new: issue_sql.NewTicket, written: issue_sql.Written,
-                facts: issue_sql.ServiceFacts, today: issue_sql.DayFacts, event: Event
+def issued_view(new: issuing.NewTicket, written: Written,
+                facts: issuing.ServiceFacts, today: issuing.DayFacts, event: Event
                 ) -> Issued:
     """The answer to an issue, from the values just written (no read back)."""
     row = TicketRow(
         id=written.id, site_id=new.site_id, agency_id=new.agency_id, service_id=new.service_id,
-        day=new.day, seq=written.seq, number=written.number, status=TicketStatus.WAITING.value,
+        day=new.day, seq=written.seq, number=written.number, status=new.status,
         priority=new.priority, channel=new.channel, issued_at=new.now, sort_at=new.sort_at,
         called_at=None, first_called_at=None, started_at=None, finished_at=None, call_count=0,
         counter_id=None, officer_id=None, tracking_code=new.tracking_code,
@@ -294,18 +267,18 @@ def issued_view(new: issue_sql.NewTicket, written: issue_sql.Written,
     return Issued(row, True, written.people_ahead, estimate)
 
 
-def _commit_with(ctx: Ctx, event: Event) -> issue_sql.CommitWith | None:
+def _commit_with(ctx: Ctx, event: Event) -> CommitWith | None:
     """Commit with the ticket's own write, when the unit of work offers it and nothing else is
     waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
     session = ctx.session
     if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
-            or session.deleted or not is_postgres(session)):
+            or session.deleted or not store(session).postgres):
         return None
     found = ctx.commit_channel()
     if found is None:
         return None
     channel, stamp = found
-    return issue_sql.CommitWith(channel, stamp, event.to_json())
+    return CommitWith(channel, stamp, event.to_json())
 
 
 @dataclass(frozen=True)
@@ -347,12 +320,12 @@ def _attach_ticket(session: Session, row: TicketRow) -> Ticket:
     return ticket
 
 
-def _quota_exhausted(session: Session, service_id: int, now: datetime, day: date) -> NoReturn:
-    from app.services.sitetime import service_open_state, special_days
-
+def _quota_exhausted(session: Session, service_id: int, now: datetime,
+                     day: date | None = None) -> NoReturn:
     service = get_service(session, service_id)
     site = service.agency.site
     lnow = local_now(site, now)
+    day = day or lnow.date()
     # The next opening after today's hours, for the message.
     tomorrow = datetime.combine(lnow.date() + timedelta(days=1), datetime.min.time(),
                                 tzinfo=lnow.tzinfo)
@@ -369,18 +342,15 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     """Waiting tickets of the same service that will be called before this one."""
     if ticket.status != TicketStatus.WAITING.value:
         return 0
-    return issue_sql.count_ahead(session.connection(), service_id=ticket.service_id,
-                                 day=ticket.day, sort_at=ticket.sort_at, ticket_id=ticket.id,
-                                 priority=ticket.priority)
+    return store(session).people_ahead(ticket)
 
 
 def open_counter_count(session: Session, service_id: int) -> int:
-    return int(session.execute(issue_sql.OPEN_COUNTERS, {"service_id": service_id}).scalar_one())
+    return store(session).open_counter_count(service_id)
 
 
 def recent_service_minutes(session: Session, service_id: int, day: date) -> list[float]:
-    rows = session.execute(issue_sql.RECENT_SECONDS, {"service_id": service_id, "day": day})
-    return [s / 60 for s in rows.scalars()]
+    return store(session).recent_service_minutes(service_id, day)
 
 
 def estimate_for(session: Session, service: Service, ahead: int, day: date) -> int:
@@ -396,44 +366,14 @@ def estimate_for(session: Session, service: Service, ahead: int, day: date) -> i
 
 
 def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
-    stmt = sa.select(Counter).where(Counter.id == counter_id)
-    if lock and is_postgres(session):
-        stmt = stmt.with_for_update(of=Counter)
-    counter = session.scalar(stmt)
+    counter = store(session).counter(counter_id, lock=lock)
     if counter is None:
         raise NotFound("Loket", "Counter")
     return counter
 
 
 def current_ticket(session: Session, counter_id: int) -> Ticket | None:
-    return session.scalar(
-        sa.select(Ticket)
-        .where(Ticket.counter_id == counter_id, Ticket.status.in_(("called", "serving")))
-        .order_by(Ticket.called_at.desc())
-        .limit(1)
-    )
-
-
-def _queue_head(session: Session, service_ids: list[int], day: date, *, priority: bool
-                ) -> Ticket | None:
-    t = Ticket.__table__.c
-    stmt = (
-        sa.select(Ticket)
-        .where(
-            t.service_id.in_(service_ids),
-            t.day == day,
-            # Written out, not bound: the planner must see the partial index's predicate
-            # (ix_ticket_head_*) in the statement itself, prepared or not.
-            t.status == sa.literal_column("'waiting'"),
-            t.priority.is_not(None) if priority else t.priority.is_(None),
-        )
-        .order_by(t.sort_at, t.id)
-        .limit(1)
-    )
-    if is_postgres(session):
-        # Two counters never take the same ticket: a row another counter holds is skipped.
-        stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
-    return session.scalar(stmt)
+    return store(session).current_ticket(counter_id)
 
 
 def _change(ctx: Ctx, ticket: Ticket, action: Action, *, counter: Counter | None = None,
@@ -492,8 +432,8 @@ def call_next(ctx: Ctx, counter: Counter) -> Ticket | None:
         return None
     site = counter.agency.site
     day = local_day(site, ctx.now)
-    prio = _queue_head(session, service_ids, day, priority=True)
-    regular = _queue_head(session, service_ids, day, priority=False)
+    prio = store(session).queue_head(service_ids, day, priority=True)
+    regular = store(session).queue_head(service_ids, day, priority=False)
     chosen = choose_next(prio, regular, priority_streak=counter.priority_streak,
                          max_consecutive_priority=site.max_consecutive_priority)
     if chosen is None:
@@ -518,6 +458,7 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     if first and ticket.has_steps:
         visits.after_first_call(ctx, ticket)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=False))
+    notify.on_called(ctx, ticket, counter)
 
 
 def call_ticket(ctx: Ctx, ticket: Ticket, counter: Counter) -> Ticket:
@@ -548,6 +489,7 @@ def recall(ctx: Ctx, ticket: Ticket) -> Ticket:
     ticket.call_count += 1
     _change(ctx, ticket, Action.RECALL, counter=counter)
     ctx.emit(_called_event(ticket, counter, ctx.now, recall=True))
+    notify.on_called(ctx, ticket, counter)
     return ticket
 
 
@@ -566,7 +508,9 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
         duration = int((ctx.now - ticket.started_at).total_seconds())
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)  # the survey stays anonymous
     ctx.emit(_status_event(ticket, old, ctx.now))
+    notify.on_finished(ctx, ticket)
     visits.after_finish(ctx, ticket)  # a visit moves on to its next step
     return ticket
 
@@ -575,6 +519,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
     counter = _ticket_counter(ctx, ticket, Action.NO_SHOW)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ctx.emit(_status_event(ticket, old, ctx.now))
     visits.after_no_show(ctx, ticket)
     return ticket
@@ -605,6 +550,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
         raise DomainError("forbidden")
     counter = _ticket_counter(ctx, ticket, Action.TRANSFER)
     old = _change(ctx, ticket, Action.TRANSFER, counter=counter, note=note)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ticket.finished_at = ctx.now
     issued = issue_ticket(
         ctx, service_id=target.id, priority=ticket.priority, channel="transfer",
@@ -615,7 +561,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
     # The new ticket is tracked with the citizen's original code; the old one gets a fresh one.
     old_code = ticket.tracking_code
     ticket.tracking_code = secrets.token_urlsafe(9)
-    ctx.session.flush()
+    store(ctx.session).flush()
     new.tracking_code = old_code
     visits.after_transfer(ctx, ticket, new)
     ctx.emit(Event(ev.TICKET_TRANSFERRED, ticket.site_id, {
@@ -637,21 +583,12 @@ def cancel(ctx: Ctx, ticket: Ticket) -> Ticket:
 def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None = None,
               all_today: bool = False) -> int:
     """End of day: close out unserved tickets and close counters; returns tickets closed."""
-    session = ctx.session
-    sites = session.scalars(
-        sa.select(Site).where(Site.id == site_id) if site_id else sa.select(Site)
-    ).all()
+    tickets = store(ctx.session)
     closed = 0
-    for site in sites:
+    for site in tickets.sites(site_id):
         today = local_day(site, ctx.now)
         cutoff = before_day or today
-        cond = Ticket.day <= cutoff if all_today else Ticket.day < cutoff
-        stale = session.scalars(
-            sa.select(Ticket).where(
-                Ticket.site_id == site.id, cond,
-                Ticket.status.in_(("waiting", "called", "serving", "held")),
-            )
-        ).all()
+        stale = tickets.unfinished(site.id, cutoff, inclusive=all_today)
         for ticket in stale:
             _change(ctx, ticket, Action.CLOSE_OUT, note="tutup hari")
             visits.after_close_out(ctx, ticket)  # every open step of a visit, too
@@ -661,11 +598,7 @@ def close_out(ctx: Ctx, *, site_id: int | None = None, before_day: date | None =
             # every screen's queue at once; screens take a fresh snapshot instead.
             ctx.emit(Event(ev.CONFIG_CHANGED, site.id, {"entity": "day", "closed": len(stale)}))
         if all_today:
-            for counter in session.scalars(
-                sa.select(Counter).join(Agency, Agency.id == Counter.agency_id).where(
-                    Counter.is_open.is_(True), Agency.site_id == site.id
-                )
-            ):
+            for counter in tickets.open_counters_at(site.id):
                 close_counter(ctx, counter)
     return closed
 
@@ -676,9 +609,7 @@ def open_counter(ctx: Ctx, counter: Counter, *, take_over: bool = False) -> Coun
     if not counter.is_active:
         raise NotFound("Loket", "Counter")
     if counter.is_open and counter.officer_id not in (None, actor.user_id) and not take_over:
-        from app.db.models import User
-
-        other = ctx.session.get(User, counter.officer_id)
+        other = store(ctx.session).user(counter.officer_id)
         name = (other.full_name or other.username) if other else "-"
         raise DomainError("counter_in_use", officer=name)
     previous = counter.officer_id
@@ -705,14 +636,11 @@ def close_counter(ctx: Ctx, counter: Counter) -> Counter:
 
 
 def find_by_tracking(session: Session, code: str) -> Ticket:
-    ticket = session.scalar(sa.select(Ticket).where(Ticket.tracking_code == code))
+    ticket = store(session).by_tracking(code)
     if ticket is None:
         raise NotFound("Tiket", "Ticket")
     return ticket
 
 
 def has_survey(session: Session, ticket_id: int) -> bool:
-    from app.db.models import SurveyResponse
-
-    stmt = sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket_id)
-    return session.scalar(stmt) is not None
+    return store(session).has_survey(ticket_id)

@@ -13,8 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from app.api.deps import AnonCtxDep
 from app.api.errors import request_lang
 from app.domain.errors import DomainError
-from app.services import auth
-from app.web.session import LOGIN_CSRF_COOKIE, check_form_csrf, clear_session, set_session
+from app.services import auth, principal
+from app.web.session import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    check_form_csrf,
+    clear_session,
+    set_session,
+)
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +69,8 @@ def login_submit(
     try:
         user = auth.authenticate(ctx, username, password,
                                  max_failures=settings.login_max_failures,
-                                 lock_seconds=settings.login_lock_seconds)
+                                 lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     except DomainError as err:
         return fail(err.code, err.message(lang), err.status)
     if user.role not in HOME_BY_ROLE:
@@ -76,9 +83,16 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
+def logout(request: Request, ctx: AnonCtxDep,
+           csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     response = RedirectResponse("/login", status_code=303)
     if check_form_csrf(request, csrf_token):
+        state = request.app.state
+        found = principal.resolve(ctx.session, tokens=state.token_signer,
+                                  sessions=state.session_signer,
+                                  cookie=request.cookies.get(SESSION_COOKIE))
+        # Ends the session on the server: a copy of the cookie stops working too.
+        auth.sign_out(ctx, found.principal)
         clear_session(response)
     else:
         response = RedirectResponse("/login?error=csrf", status_code=303)

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import hmac
-import secrets
-from typing import Any
 
 from fastapi import Request, Response
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.db.models import User
+from app.services.principal import SessionSigner  # noqa: F401 - imported from here by main
 
 SESSION_COOKIE = "mpp_session"
 LOGIN_CSRF_COOKIE = "mpp_login_csrf"
-
-
-class SessionSigner:
-    def __init__(self, secret: str, max_age_seconds: int) -> None:
-        self._s = URLSafeTimedSerializer(secret, salt="mpp-browser-session")
-        self.max_age = max_age_seconds
-
-    def issue(self, user: User) -> tuple[str, str]:
-        csrf = secrets.token_urlsafe(24)
-        return self._s.dumps({"u": user.id, "p": user.password_hash[-12:], "c": csrf}), csrf
-
-    def read(self, raw: str) -> dict[str, Any] | None:
-        try:
-            data = self._s.loads(raw, max_age=self.max_age)
-        except (BadSignature, SignatureExpired):
-            return None
-        return data if isinstance(data, dict) else None
 
 
 def set_session(request: Request, response: Response, user: User) -> str:

@@ -171,3 +171,25 @@ def test_default_periods(session, world, clock):
     sl = resolve_slice(session, now, site_id=world.site.id, start=None, end=None,
                        default="quarter")
     assert sl.start.isoformat() == "2026-10-01"
+
+
+async def test_public_skm_page(api, world, served_day):
+    manager = await login(api, world.manager.username)
+    r = await api.post("/api/v1/skm/follow-ups", headers=manager, json={
+        "agency_id": world.dukcapil.id, "period_from": "2026-10-01", "period_to": "2026-12-31",
+        "unsur": "U8", "action": "Buka kanal pengaduan <daring>", "owner": "Kasi Pelayanan",
+        "due_date": "2027-01-31"})
+    assert r.status_code == 201
+    r = await api.get("/skm", params={"site": "mpp-uji", "period": "quarter",
+                                      "ref": "2026-11-23"})
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert "TW IV 2026" in html and "84.72" in html and "Kasi Pelayanan" in html
+    assert "&lt;daring&gt;" in html and "<daring>" not in html  # escaped
+    assert html.count("<svg") == 2 and "<script" not in html
+    assert "kurang ramah" not in html  # comments are not published
+    # Another period: no respondents, no action.
+    r = await api.get("/skm", params={"site": "mpp-uji", "period": "year", "ref": "2025-05-01"})
+    assert r.status_code == 200 and "Belum ada tindak lanjut" in r.text
+    assert (await api.get("/skm", params={"site": "nope"})).status_code == 404
+    assert (await api.get("/skm", params={"ref": "bukan-tanggal", "period": "x"})).status_code == 200

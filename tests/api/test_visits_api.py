@@ -214,3 +214,117 @@ async def test_transfer_of_visit_keeps_the_plan(api, world):
         (world.ktp.id, "transferred"), (world.kk.id, "waiting"), (world.paspor.id, "pending")]
     moved = await _serve(api, duk, world.c1.id, new["number"])
     assert moved["service_id"] == world.paspor.id and moved["status"] == "waiting"
+
+
+async def test_packages_admin_catalog_and_issue(api, world, session):
+    admin = auth(await login(api, world.admin.username))
+    duk = auth(await login(api, world.officer_d.username))
+    body = {"site_id": world.site.id, "code": "PINDAH", "name": "Pindah datang",
+            "service_ids": [world.kk.id, world.paspor.id]}
+    assert (await api.post("/api/v1/packages", headers=duk, json=body)).status_code == 403
+    r = await api.post("/api/v1/packages", headers=admin, json=body)
+    assert r.status_code == 201, r.text
+    pkg = r.json()
+    assert (await api.post("/api/v1/packages", headers=admin, json=body)).json()[
+        "error"]["code"] == "code_taken"
+    bad = {**body, "code": "X", "service_ids": [world.kk.id, world.kk.id]}
+    assert (await api.post("/api/v1/packages", headers=admin, json=bad)).json()[
+        "error"]["code"] == "duplicate_step"
+    cat = (await api.get(f"/api/v1/catalog?site_id={world.site.id}")).json()
+    assert [(p["name"], p["service_ids"]) for p in cat["packages"]] == [
+        ("Pindah datang", [world.kk.id, world.paspor.id])]
+    # One tap: the package's first service and package_id fill in the later steps.
+    r = await api.post("/api/v1/tickets", headers=auth(world.kiosk_token),
+                       json={"service_id": world.kk.id, "package_id": pkg["id"]})
+    assert r.status_code == 201, r.text
+    assert [s["service_id"] for s in r.json()["steps"]] == [world.kk.id, world.paspor.id]
+    r = await api.patch(f"/api/v1/packages/{pkg['id']}", headers=admin,
+                        json={"name": "Pindah datang (baru)"})
+    assert r.json()["name"] == "Pindah datang (baru)"
+    assert (await api.delete(f"/api/v1/packages/{pkg['id']}", headers=admin)).json()[
+        "is_active"] is False
+    cat = (await api.get(f"/api/v1/catalog?site_id={world.site.id}")).json()
+    assert cat["packages"] == []
+
+
+def test_mall_file_packages_checked_with_line():
+    import pytest
+
+    from app.services import mallfile
+
+    text = """version: 1
+sites:
+- code: s1
+  name: S
+  agencies:
+  - code: A
+    name: A
+    services:
+    - {code: A1, name: Satu, prefix: A}
+  packages:
+  - code: P
+    name: Paket
+    services: [A1, NOPE]
+"""
+    doc, lines = mallfile.parse(text)
+    with pytest.raises(mallfile.ConfigFileError) as err:
+        mallfile.check(doc, lines)
+    assert err.value.line == 13 and "NOPE" in err.value.text("en")
+
+
+async def test_tracking_page_and_console_show_the_whole_visit(api, world):
+    kiosk = auth(world.kiosk_token)
+    v = (await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.ktp.id, "next_service_ids": [world.paspor.id]})).json()
+    html = (await api.get(f"/t/{v['tracking_code']}")).text
+    assert 'id="tr-plan"' in html and 'id="tr-plan" aria-labelledby="tr-plan-title" hidden' \
+        not in html
+    assert html.index("Perekaman KTP-el</span>") < html.index("Paspor baru</span>")
+    assert "Imigrasi · Lantai 2 · Zona B" in html and "Berikutnya" in html
+    single = (await api.post("/api/v1/tickets", headers=kiosk,
+                             json={"service_id": world.kk.id})).json()
+    html = (await api.get(f"/t/{single['tracking_code']}")).text
+    assert 'aria-labelledby="tr-plan-title" hidden' in html
+    duk = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=duk)
+    await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=duk)
+    view = (await api.get(f"/api/v1/counters/{world.c1.id}/console", headers=duk)).json()
+    assert view["current"]["number"] == v["number"]
+    assert [(s["service"], s["agency"], s["status"]) for s in view["current"]["steps"]] == [
+        ("Perekaman KTP-el", "Disdukcapil", "called"), ("Paspor baru", "Imigrasi", "pending")]
+
+
+async def test_visit_statistics_and_dashboard_integration_figure(api, world, clock, session):
+    from datetime import timedelta
+
+    kiosk = auth(world.kiosk_token)
+    admin = auth(await login(api, world.admin.username))
+    pkg = (await api.post("/api/v1/packages", headers=admin, json={
+        "site_id": world.site.id, "code": "KTP-PAS", "name": "KTP lalu paspor",
+        "service_ids": [world.ktp.id, world.paspor.id]})).json()
+    v = (await api.post("/api/v1/tickets", headers=kiosk,
+                        json={"service_id": world.ktp.id, "package_id": pkg["id"]})).json()
+    (await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.ktp.id, "next_service_ids": [world.kk.id]}))
+    for _ in range(2):
+        await api.post("/api/v1/tickets", headers=kiosk, json={"service_id": world.kk.id})
+    duk = auth(await login(api, world.officer_d.username))
+    imi = auth(await login(api, world.officer_i.username))
+    clock.set(clock() + timedelta(minutes=5))
+    await _serve(api, duk, world.c1.id, v["number"])  # 5 min waited, served at once
+    clock.set(clock() + timedelta(minutes=7))
+    await _serve(api, imi, world.c3.id, v["number"])  # 7 min between the steps
+    rep = (await api.get(f"/api/v1/stats/visits?site_id={world.site.id}", headers=admin)).json()
+    assert rep["all_visits"] == 4 and rep["visits"] == 2 and rep["multi_agency_visits"] == 1
+    assert rep["multi_agency_share"] == 0.25 and rep["steps_per_visit"] == 2
+    assert rep["completed"] == 1 and rep["visit_minutes"]["median"] == 12.0
+    assert rep["between_steps_minutes"]["median"] == 7.0
+    by = {p["package"]: p for p in rep["by_package"]}
+    assert by["KTP lalu paspor"]["visits"] == 1 and by[None]["visits"] == 1
+    dash = (await api.get(f"/api/v1/stats/dashboard?site_id={world.site.id}",
+                          headers=admin)).json()
+    assert dash["totals"]["integration"] == {"visits": 4, "several_services": 2,
+                                             "multi_agency": 1, "multi_agency_share": 0.25}
+    # Officers see no statistics.
+    assert (await api.get(f"/api/v1/stats/visits?site_id={world.site.id}",
+                          headers=duk)).status_code == 403

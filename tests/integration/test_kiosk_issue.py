@@ -1,4 +1,4 @@
-"""The kiosk's issue on asyncio connections (app/services/kiosk_issue.py) against the reference.
+"""The kiosk's issue on asyncio connections (app/services/kiosk_issue.py): the same decision, a leaner store.
 
 PostgreSQL only (SQLite has no such path). The app runs with its lifespan on a committed
 database, so the kiosk pool is real; the metric mpp_ticket_issue_path_total says which path
@@ -20,9 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import issue_sql
 from app.db.models import Device, IdempotencyKey, Service, ServiceDay, Ticket, TicketEvent
 from app.main import create_app
-from app.services import auth, issue_sql, tickets
+from app.services import auth, tickets
 from tests.conftest import Clock
 from tests.support.databases import PG_URL, create_database, drop_database
 from tests.support.world import World, build_world
@@ -98,7 +99,7 @@ async def _issue(client: httpx.AsyncClient, token: str, service_id: int, *,
         **headers})
 
 
-async def test_kiosk_tickets_match_the_reference_rules(server, mall, db, clock):
+async def test_kiosk_tickets_are_numbered_keyed_and_counted(server, mall, db, clock):
     app, client = server
     svc = mall.ktp
     answers = []

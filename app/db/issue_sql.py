@@ -39,6 +39,7 @@ from app.db.models import (
     counter_service,
 )
 from app.domain import numbering
+from app.domain.issuing import DayFacts, NewTicket, ServiceFacts
 
 _s = Service.__table__.c
 _a = Agency.__table__.c
@@ -47,26 +48,6 @@ _t = Ticket.__table__
 _e = TicketEvent.__table__
 _sd = ServiceDay.__table__
 _k = IdempotencyKey.__table__
-
-
-@dataclass(frozen=True)
-class ServiceFacts:
-    """What an issue needs to know about the service, read in one statement."""
-
-    id: int
-    site_id: int
-    agency_id: int
-    prefix: str
-    daily_quota: int | None
-    typical_minutes: int
-    opening_hours: dict[str, Any] | None
-    booking_enabled: bool
-    is_active: bool
-    agency_active: bool
-    zone: str | None
-    timezone: str
-    open_counters: int
-
 
 
 def _open_counters(service_id: Any) -> sa.Select[Any]:
@@ -85,7 +66,7 @@ SERVICE_FACTS = (
         _s.id, _s.site_id, _s.agency_id, _s.prefix, _s.daily_quota, _s.typical_minutes,
         _s.opening_hours, _s.booking_enabled, _s.is_active, _a.is_active.label("agency_active"),
         _a.zone, _site.timezone,
-        _open_counters(_s.id).scalar_subquery().label("open_counters"),
+        _open_counters(_s.id).scalar_subquery().label("open_counters"), _s.priority_sick,
     )
     .select_from(Service.__table__.join(Agency.__table__, _a.id == _s.agency_id)
                  .join(Site.__table__, _site.id == _a.site_id))
@@ -135,31 +116,31 @@ def _special(site_id: Any) -> sa.Label[Any]:
             .scalar_subquery().label("special"))
 
 
-DAY_FACTS = sa.select(_special(sa.bindparam("site_id")), _RECENT)
+def _quota_used(service_id: Any) -> sa.Label[Any]:
+    """The day's quota places used so far (no row yet: none)."""
+    return sa.func.coalesce(
+        sa.select(_sd.c.quota_used)
+        .where(_sd.c.service_id == service_id, _sd.c.day == sa.bindparam("day"))
+        .scalar_subquery(), 0).label("quota_used")
+
+
+DAY_FACTS = sa.select(_special(sa.bindparam("site_id")), _RECENT,
+                      _quota_used(sa.bindparam("service_id")))
 # Service and day in one statement, when the site's time zone (hence its date) is known.
-SERVICE_AND_DAY_FACTS = SERVICE_FACTS.add_columns(_special(_s.site_id), _RECENT)
+SERVICE_AND_DAY_FACTS = SERVICE_FACTS.add_columns(_special(_s.site_id), _RECENT,
+                                                  _quota_used(_s.id))
+_DAY_COLUMNS = 3  # the columns SERVICE_AND_DAY_FACTS adds to SERVICE_FACTS
 
 # Service id -> its site's time zone, as last read: a hint only (checked on every read).
 _TZ_HINT: dict[int, str] = {}
 
 
-@dataclass(frozen=True)
-class DayFacts:
-    local_now: datetime
-    special: list[tuple[time, time]] | None  # None: no special hours today
-    recent_minutes: list[float]
-
-    @property
-    def day(self) -> date:
-        return self.local_now.date()
-
-
-def _day_facts(local_now: datetime, special: list[list[str]] | None, recent: str | None
-               ) -> DayFacts:
+def _day_facts(local_now: datetime, special: list[list[str]] | None, recent: str | None,
+               quota_used: int) -> DayFacts:
     ranges = None if special is None else [
         (time.fromisoformat(a), time.fromisoformat(b)) for a, b in special]
     minutes = [int(s) / 60 for s in recent.split(",")] if recent else []
-    return DayFacts(local_now, ranges, minutes)
+    return DayFacts(local_now, ranges, minutes, int(quota_used))
 
 
 @dataclass(frozen=True)
@@ -239,12 +220,12 @@ def _first_reads(conn: sa.Connection, claim: Claim | None, facts_stmt: Any,
 def _with_day(claimed: bool, row: Any, local: datetime, tz: str) -> Facts | None:
     """Facts from a SERVICE_AND_DAY_FACTS row read for the hinted zone `tz`; None when the
     site's zone is not that one any more (its date, hence the day read, may differ)."""
-    facts = ServiceFacts(*row[:-2]) if row is not None else None
+    facts = ServiceFacts(*row[:-_DAY_COLUMNS]) if row is not None else None
     if not claimed or facts is None:
         return Facts(claimed, facts, None)
     if facts.timezone != tz:
         return None
-    return Facts(True, facts, _day_facts(local, row[-2], row[-1]))
+    return Facts(True, facts, _day_facts(local, *row[-_DAY_COLUMNS:]))
 
 
 def read_facts(conn: sa.Connection, service_id: int, now: datetime,
@@ -263,7 +244,7 @@ def read_facts(conn: sa.Connection, service_id: int, now: datetime,
         found = _with_day(claimed, row, local, tz)
         if found is not None:
             return found
-        facts = ServiceFacts(*row[:-2])
+        facts = ServiceFacts(*row[:-_DAY_COLUMNS])
     else:
         claimed, row = _first_reads(conn, claim, SERVICE_FACTS, {"service_id": service_id})
         facts = ServiceFacts(*row) if row is not None else None
@@ -271,37 +252,9 @@ def read_facts(conn: sa.Connection, service_id: int, now: datetime,
             return Facts(claimed, facts, None)
     _TZ_HINT[service_id] = facts.timezone
     local = now.astimezone(ZoneInfo(facts.timezone))
-    special, recent = conn.execute(DAY_FACTS, {"site_id": facts.site_id,
-                                               "service_id": service_id,
-                                               "day": local.date()}).one()
-    return Facts(True, facts, _day_facts(local, special, recent))
-
-
-@dataclass(frozen=True)
-class NewTicket:
-    """Everything the writer needs; `used` is 1 when the ticket counts against the quota."""
-
-    site_id: int
-    agency_id: int
-    service_id: int
-    prefix: str
-    day: date
-    priority: str | None
-    channel: str
-    now: datetime
-    sort_at: datetime
-    tracking_code: str
-    booking_id: int | None
-    transferred_from_id: int | None
-    note: str | None
-    used: int
-    quota_limit: int | None
-    user_id: int | None
-    hour: int
-    weekday: int
-    idem_scope: str | None
-    idem_key: str | None
-    idem_hash: str | None = None  # the request's fingerprint (the kiosk's write keeps it)
+    day = conn.execute(DAY_FACTS, {"site_id": facts.site_id, "service_id": service_id,
+                                   "day": local.date()}).one()
+    return Facts(True, facts, _day_facts(local, *day))
 
 
 @dataclass(frozen=True)
@@ -329,16 +282,17 @@ seq AS (
                       channel, issued_at, sort_at, call_count, tracking_code, booking_id,
                       transferred_from_id, note)
   SELECT go.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(day)s, seq.last_seq,
-         %(prefix)s || '-' || CASE WHEN seq.last_seq < 1000 THEN lpad(seq.last_seq::text, 3, '0')
-                                   ELSE seq.last_seq::text END,
-         'waiting', %(priority)s, %(channel)s, %(now)s, %(sort_at)s, 0, %(tracking_code)s,
+         %(prefix)s::text || %(number_sep)s::text
+           || lpad(seq.last_seq::text, greatest(%(number_digits)s::int, length(seq.last_seq::text)),
+                   '0'),
+         %(status)s, %(priority)s, %(channel)s, %(now)s, %(sort_at)s, 0, %(tracking_code)s,
          %(booking_id)s, %(transferred_from_id)s, %(note)s
   FROM seq, go
   RETURNING id, seq, number
 ), e AS (
   INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, user_id, type,
                             to_status, at, day, hour, weekday, priority, note)
-  SELECT t.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(user_id)s, 'issued', 'waiting',
+  SELECT t.id, %(site_id)s, %(agency_id)s, %(service_id)s, %(user_id)s, %(event_type)s, %(status)s,
          %(now)s, %(day)s, %(hour)s, %(weekday)s, %(is_priority)s, %(note)s
   FROM t
 )"""
@@ -385,22 +339,39 @@ _PG_KIOSK_WRITE = "WITH tid AS (" + _NEXT_TICKET_ID + """), k AS (
 SELECT t.id, t.seq, t.number, (SELECT count(*) FROM n) FROM t
 """
 
-# Waiting tickets called before the new one, in a snapshot taken after its write (tickets that
-# committed while it waited for the day's row are counted). The ticket itself is left out by
-# its code, not its seq: a visit's ticket waits in other services' queues with its first seq.
-# Within one service and day, seq order is id order (both are taken under that row's lock),
-# so "earlier on a sort_at tie" compares seqs. Priority tickets wait behind earlier priority
-# tickets only; regular ones behind every priority ticket and earlier regular ones (as
-# tickets.people_ahead).
-_PG_AHEAD = """
-SELECT count(*) FROM ticket x
-WHERE x.service_id = %(service_id)s AND x.day = %(day)s AND x.status = 'waiting'
-  AND x.tracking_code <> %(tracking_code)s AND ({cond})
-"""
-_ME = "(SELECT seq FROM ticket WHERE tracking_code = %(tracking_code)s)"
-_EARLIER = f"x.sort_at < %(sort_at)s OR (x.sort_at = %(sort_at)s AND x.seq < {_ME})"
-_PG_AHEAD_PRIORITY = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL AND ({_EARLIER})")
-_PG_AHEAD_REGULAR = _PG_AHEAD.format(me=_ME, cond=f"x.priority IS NOT NULL OR {_EARLIER}")
+# Waiting tickets called before a waiting ticket (named by its tracking code, so the statement
+# also runs in the write's own pipeline, before Python knows the new ticket's id). Within one
+# service and day the sequence is the issue order (taken under the day's row lock); the ticket
+# itself is left out by its code (a visit's ticket waits in later services' queues with the seq
+# of its first). Priority
+# tickets wait behind earlier priority tickets only; regular ones behind every priority ticket
+# and earlier regular ones (app/domain/priority.py calls priority first). Run in a snapshot
+# taken after the write: tickets that committed while it waited for the day's row are counted.
+_tc = _t.c
+_mine = _t.alias("mine")
+_MY_SEQ = sa.select(_mine.c.seq).where(_mine.c.tracking_code == sa.bindparam("tracking_code")
+                                       ).scalar_subquery()
+
+
+def _ahead(priority: bool, my_seq: Any) -> sa.Select[Any]:
+    earlier = sa.or_(_tc.sort_at < sa.bindparam("sort_at"),
+                     sa.and_(_tc.sort_at == sa.bindparam("sort_at"), _tc.seq < my_seq))
+    cond = (sa.and_(_tc.priority.is_not(None), earlier) if priority
+            else sa.or_(_tc.priority.is_not(None), earlier))
+    return sa.select(sa.func.count()).where(
+        _tc.service_id == sa.bindparam("service_id"), _tc.day == sa.bindparam("day"),
+        _tc.status == sa.literal_column("'waiting'"),
+        _tc.tracking_code != sa.bindparam("tracking_code"), cond)
+
+
+# For a ticket already read (its seq known), and for one just written in the same pipeline.
+_AHEAD = {p: _ahead(p, sa.bindparam("seq", type_=sa.Integer)) for p in (True, False)}
+_PG_AHEAD = {p: pg_sql(_ahead(p, _MY_SEQ)) for p in (True, False)}
+
+
+def _pg_ahead(new: NewTicket, params: dict[str, Any]) -> Step:
+    sql, fixed = _PG_AHEAD[new.priority is not None]
+    return sql, {**fixed, **params}
 
 
 def _params(new: NewTicket) -> dict[str, Any]:
@@ -412,7 +383,9 @@ def _params(new: NewTicket) -> dict[str, Any]:
         "booking_id": new.booking_id, "transferred_from_id": new.transferred_from_id,
         "note": new.note, "user_id": new.user_id, "hour": new.hour, "weekday": new.weekday,
         "is_priority": new.priority is not None, "idem_scope": new.idem_scope,
-        "idem_key": new.idem_key, "idem_hash": new.idem_hash,
+        "idem_key": new.idem_key, "idem_hash": new.idem_hash, "status": new.status,
+        "event_type": new.event_type, "number_sep": numbering.SEPARATOR,
+        "number_digits": numbering.MIN_DIGITS,
     }
 
 
@@ -434,8 +407,7 @@ class CommitWith:
 
 def _write_steps(new: NewTicket, commit: CommitWith | None) -> list[Step]:
     params = _params(new)
-    steps = [(_PG_WRITE, params),
-             (_PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR, params)]
+    steps = [(_PG_WRITE, params), _pg_ahead(new, params)]
     if commit is not None:
         steps.append((_PG_NOTIFY_ISSUED, {**commit.params(), "tracking_code": new.tracking_code}))
     return steps
@@ -504,8 +476,7 @@ async def kiosk_write(conn: psycopg.AsyncConnection[Any], new: NewTicket,
     row = await (await conn.execute(_PG_KIOSK_WRITE, params, prepare=True)).fetchone()
     if row is None:
         return None
-    ahead_sql = _PG_AHEAD_PRIORITY if new.priority is not None else _PG_AHEAD_REGULAR
-    ahead = await (await conn.execute(ahead_sql, params, prepare=True)).fetchone()
+    ahead = await (await conn.execute(*_pg_ahead(new, params), prepare=True)).fetchone()
     return _written(row, ahead)
 
 
@@ -532,7 +503,8 @@ _UPSERT_SEQ = {"sqlite": _upsert_seq(sqlite), "postgresql": _upsert_seq(postgres
 _INSERT_TICKET = _t.insert().values(
     site_id=sa.bindparam("site_id"), agency_id=sa.bindparam("agency_id"),
     service_id=sa.bindparam("service_id"), day=sa.bindparam("day"), seq=sa.bindparam("seq"),
-    number=sa.bindparam("number"), status="waiting", priority=sa.bindparam("priority"),
+    number=sa.bindparam("number"), status=sa.bindparam("status"),
+    priority=sa.bindparam("priority"),
     channel=sa.bindparam("channel"), issued_at=sa.bindparam("now"),
     sort_at=sa.bindparam("sort_at"), call_count=0, tracking_code=sa.bindparam("tracking_code"),
     booking_id=sa.bindparam("booking_id"), transferred_from_id=sa.bindparam("transferred_from_id"),
@@ -542,7 +514,8 @@ _INSERT_TICKET = _t.insert().values(
 _INSERT_EVENT = _e.insert().values(
     ticket_id=sa.bindparam("ticket_id"), site_id=sa.bindparam("site_id"),
     agency_id=sa.bindparam("agency_id"), service_id=sa.bindparam("service_id"),
-    user_id=sa.bindparam("user_id"), type="issued", to_status="waiting",
+    user_id=sa.bindparam("user_id"), type=sa.bindparam("event_type"),
+    to_status=sa.bindparam("status"),
     at=sa.bindparam("now"), day=sa.bindparam("day"), hour=sa.bindparam("hour"),
     weekday=sa.bindparam("weekday"), priority=sa.bindparam("is_priority"),
     note=sa.bindparam("note"),
@@ -554,30 +527,12 @@ _SET_IDEM = (
     .values(ticket_id=sa.bindparam("ticket_id"))
 )
 
-_tc = _t.c
-_earlier = sa.or_(_tc.sort_at < sa.bindparam("sort_at"),
-                  sa.and_(_tc.sort_at == sa.bindparam("sort_at"),
-                          _tc.id < sa.bindparam("ticket_id")))
-
-
-def _ahead(cond: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    # The ticket itself never counts: it is not earlier than itself.
-    return sa.select(sa.func.count()).where(
-        _tc.service_id == sa.bindparam("service_id"), _tc.day == sa.bindparam("day"),
-        _tc.status == "waiting", cond)
-
-
-_AHEAD_PRIORITY = _ahead(sa.and_(_tc.priority.is_not(None), _earlier))
-# Every waiting priority ticket goes first, then regular ones in order.
-_AHEAD_REGULAR = _ahead(sa.or_(_tc.priority.is_not(None), _earlier))
-
-
 def count_ahead(conn: sa.Connection, *, service_id: int, day: date, sort_at: datetime,
-                ticket_id: int, priority: str | None) -> int:
+                seq: int, tracking_code: str, priority: str | None) -> int:
     """Waiting tickets of the service that will be called before this waiting ticket."""
-    stmt = _AHEAD_PRIORITY if priority is not None else _AHEAD_REGULAR
-    return int(conn.execute(stmt, {"service_id": service_id, "day": day, "sort_at": sort_at,
-                                   "ticket_id": ticket_id}).scalar_one())
+    return int(conn.execute(_AHEAD[priority is not None], {
+        "service_id": service_id, "day": day, "sort_at": sort_at, "seq": seq,
+        "tracking_code": tracking_code}).scalar_one())
 
 
 def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
@@ -593,18 +548,16 @@ def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
     if new.idem_key is not None:
         conn.execute(_SET_IDEM, params)
     ahead = count_ahead(conn, service_id=new.service_id, day=new.day, sort_at=new.sort_at,
-                        ticket_id=ticket_id, priority=new.priority)
+                        seq=seq, tracking_code=new.tracking_code, priority=new.priority)
     return Written(ticket_id, seq, number, ahead)
 
 
-def write_ticket(conn: sa.Connection, new: NewTicket, *, pipelined: bool | None = None,
-                 commit: CommitWith | None = None) -> Written | None:
+def write_ticket(conn: sa.Connection, new: NewTicket, *, commit: CommitWith | None = None
+                 ) -> Written | None:
     """Bump the day's sequence and write ticket, event and idempotency key; None when the quota
-    is used up (no ticket). `pipelined` forces a path (tests compare them). `commit` (PostgreSQL
-    only) also commits the transaction, with the notification."""
-    if pipelined is None:
-        pipelined = conn.dialect.name == "postgresql"
-    if pipelined:
+    is used up (no ticket). `commit` (PostgreSQL only) also commits the transaction, with the
+    notification."""
+    if conn.dialect.name == "postgresql":
         return _write_postgres(conn, new, commit)
     assert commit is None, "only the pipelined writer commits"
     return _write_generic(conn, new)

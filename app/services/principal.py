@@ -1,0 +1,114 @@
+"""Who is asking: the one place where a credential becomes a Principal.
+
+Three carriers, one resolution: a bearer token (API clients, staff tokens and device tokens), a
+browser session cookie (staff pages), and the same two on a websocket (`?token=` or the
+cookie). Every HTTP request and every websocket calls `resolve`, and a live screen calls it
+again before each snapshot, so a signed-out or deactivated user is cut off at once.
+
+Staff tokens and cookies are signed and carry the user's session version: signing out,
+changing the password or deactivating the account bumps the version on the server, which ends
+every token and cookie issued before (the audit's "a copied cookie keeps working").
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from app.db.models import User
+from app.domain.errors import DomainError
+from app.domain.events import SESSION_ENDED, Event
+from app.services.context import Ctx, Principal
+
+DEVICE_PREFIX = "dev_"
+
+
+class Signer:
+    """Signed, expiring credentials naming a user and the session version they belong to."""
+
+    def __init__(self, secret: str, max_age_seconds: int, salt: str) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt=salt)
+        self.max_age = max_age_seconds
+
+    def dumps(self, user: User, **extra: Any) -> str:
+        return self._s.dumps({"u": user.id, "v": user.session_version, **extra})
+
+    def read(self, raw: str) -> dict[str, Any] | None:
+        try:
+            data = self._s.loads(raw, max_age=self.max_age)
+        except (BadSignature, SignatureExpired):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+class TokenSigner(Signer):
+    def __init__(self, secret: str, max_age_seconds: int) -> None:
+        super().__init__(secret, max_age_seconds, "mpp-api-token")
+
+    def issue(self, user: User) -> str:
+        return self.dumps(user)
+
+
+class SessionSigner(Signer):
+    def __init__(self, secret: str, max_age_seconds: int) -> None:
+        super().__init__(secret, max_age_seconds, "mpp-browser-session")
+
+    def issue(self, user: User) -> tuple[str, str]:
+        """The cookie value and the CSRF secret the page's scripts send back."""
+        csrf = secrets.token_urlsafe(24)
+        return self.dumps(user, c=csrf), csrf
+
+
+@dataclass(frozen=True)
+class Resolved:
+    principal: Principal | None
+    via: str | None = None  # "bearer" or "cookie"
+    csrf: str | None = None  # the cookie session's CSRF secret
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal(kind="user", id=user.id, role=user.role, name=user.username,
+                     agency_id=user.agency_id, site_id=user.site_id)
+
+
+def user_of(session: Session, data: dict[str, Any] | None) -> User | None:
+    """The signed-in user a token's or cookie's data names, while that session still stands."""
+    if data is None or not isinstance(data.get("u"), int):
+        return None
+    user = session.get(User, data["u"])
+    if user is None or not user.is_active or data.get("v") != user.session_version:
+        return None
+    return user
+
+
+def resolve(session: Session, *, tokens: TokenSigner, sessions: SessionSigner,
+            bearer: str | None = None, cookie: str | None = None) -> Resolved:
+    """A bearer token wins over the cookie; a bearer token that is not valid is refused."""
+    if bearer:
+        if bearer.startswith(DEVICE_PREFIX):
+            from app.services.auth import principal_for_device
+
+            principal = principal_for_device(session, bearer)
+        else:
+            user = user_of(session, tokens.read(bearer))
+            principal = principal_for_user(user) if user is not None else None
+        if principal is None:
+            raise DomainError("not_authenticated")
+        return Resolved(principal, "bearer")
+    if cookie:
+        data = sessions.read(cookie)
+        user = user_of(session, data)
+        if user is not None and data is not None:
+            return Resolved(principal_for_user(user), "cookie", str(data.get("c", "")))
+    return Resolved(None)
+
+
+def end_sessions(ctx: Ctx, user: User) -> None:
+    """Sign-out, a new password or deactivation: every token and cookie issued so far stops,
+    and the user's live screens close (the event goes out after the commit)."""
+    user.session_version = (user.session_version or 0) + 1
+    ctx.emit(Event(SESSION_ENDED, site_id=user.site_id or 0, data={"user_id": user.id}))

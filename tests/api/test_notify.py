@@ -1,0 +1,157 @@
+"""Citizens' contact and messages through the API: consent, normalisation, no echo, the
+messages written with their causes, the board's join code, late and leave."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.db.models import OutboxMessage, Ticket, TicketContact, TicketEvent
+from tests.api.test_queue_flow import login
+from tests.conftest import auth
+
+PHONE = "0812-3456-7890"
+NORMAL = "6281234567890"
+
+
+def _messages(session):
+    return session.execute(sa.select(OutboxMessage.topic, OutboxMessage.target,
+                                     OutboxMessage.payload).order_by(OutboxMessage.id)).all()
+
+
+async def test_phone_without_consent_is_refused(api, world, session):
+    kiosk = auth(world.kiosk_token)
+    for contact in ({"phone": PHONE}, {"phone": PHONE, "consent": False}):
+        r = await api.post("/api/v1/tickets", headers=kiosk,
+                           json={"service_id": world.ktp.id, "contact": contact})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_value"
+    r = await api.post("/api/v1/tickets", headers=kiosk,
+                       json={"service_id": world.ktp.id,
+                             "contact": {"phone": "12", "consent": True}})
+    assert r.status_code == 422
+    assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
+
+
+async def test_contact_is_kept_apart_messages_follow_the_ticket(api, world, session, clock):
+    kiosk = auth(world.kiosk_token)
+    r = await api.post("/api/v1/tickets", headers={**kiosk, "Idempotency-Key": "k-1"},
+                       json={"service_id": world.ktp.id, "lang": "en",
+                             "contact": {"phone": PHONE, "consent": True}})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert NORMAL not in r.text and "3456" not in r.text  # never echoed
+    # A retry: the same ticket, no second contact or message.
+    again = await api.post("/api/v1/tickets", headers={**kiosk, "Idempotency-Key": "k-1"},
+                           json={"service_id": world.ktp.id, "lang": "en",
+                                 "contact": {"phone": PHONE, "consent": True}})
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    row = session.get(TicketContact, body["id"])
+    assert row.phone == NORMAL and row.lang == "en"
+    assert row.consent_at == clock() and row.consent_version
+    taken = _messages(session)
+    assert [(m.topic, m.target) for m in taken] == [("ticket_taken", NORMAL)]
+    assert taken[0].payload["params"]["link"].endswith(f"/t/{body['tracking_code']}")
+    # The same phone cannot hold a second open ticket of this service today.
+    r = await api.post("/api/v1/tickets", headers=kiosk,
+                       json={"service_id": world.ktp.id,
+                             "contact": {"phone": "+62 812 3456 7890", "consent": True}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_queued"
+
+    track = await api.get(f"/api/v1/track/{body['tracking_code']}")
+    assert NORMAL not in track.text and "3456" not in track.text
+
+    officer = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=officer)
+    r = await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    assert r.json()["number"] == body["number"] and NORMAL not in r.text
+    await api.post(f"/api/v1/tickets/{body['id']}/start", headers=officer)
+    await api.post(f"/api/v1/tickets/{body['id']}/finish", headers=officer)
+    msgs = _messages(session)
+    assert [m.topic for m in msgs] == ["ticket_taken", "ticket_called", "ticket_done"]
+    called = msgs[1].payload
+    assert called["lang"] == "en" and called["params"]["counter"] == "1"
+    assert msgs[2].payload["params"]["link"].endswith(f"/survey/{body['tracking_code']}")
+    from app.services.notify_texts import render
+
+    assert render("ticket_called", "en", called["params"]).startswith(
+        f"Number {body['number']} is called to counter 1")
+
+
+async def test_a_few_people_ahead_once_and_switches(api, world, session):
+    kiosk = auth(world.kiosk_token)
+    for _ in range(4):
+        await api.post("/api/v1/tickets", headers=kiosk, json={"service_id": world.ktp.id})
+    r = await api.post("/api/v1/tickets", headers=kiosk,
+                       json={"service_id": world.ktp.id,
+                             "contact": {"phone": PHONE, "consent": True}})
+    mine = r.json()
+    assert mine["people_ahead"] == 4
+    admin = auth(await login(api, world.manager.username))
+    r = await api.put(f"/api/v1/sites/{world.site.id}/notifications", headers=admin,
+                      json={"enabled": {"ticket_called": False}, "ahead": {}})
+    assert r.status_code == 200, r.text
+    officer = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=officer)
+    await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    assert [m.topic for m in _messages(session)] == ["ticket_taken", "ticket_ahead"]
+    assert _messages(session)[1].payload["params"]["ahead"] == 3
+    for _ in range(3):
+        await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    # "A few ahead" went once; "called" is switched off for this site.
+    assert [m.topic for m in _messages(session)] == ["ticket_taken", "ticket_ahead"]
+
+
+async def test_board_code_joins_and_expires(api, app, world, session, clock):
+    r = await api.get(f"/api/v1/join/code?site_id={world.site.id}")
+    assert r.status_code == 200, r.text
+    url = r.json()["url"]
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    code = path.split("c=")[1]
+    page = await api.get("/" + path)
+    assert page.status_code == 200 and "join-form" in page.text
+    cookie = page.cookies.get("mpp_holder")
+    assert cookie
+    r = await api.post(f"/join/{world.site.id}", data={"code": code,
+                                                       "service_id": world.ktp.id},
+                       cookies={"mpp_holder": cookie})
+    assert r.status_code == 303, r.text
+    tracking = r.headers["location"].rsplit("/", 1)[1]
+    ticket = session.scalar(sa.select(Ticket).where(Ticket.tracking_code == tracking))
+    assert ticket.channel == "qr" and ticket.status == "waiting"
+    # One open ticket per browser per service per day.
+    r = await api.post(f"/join/{world.site.id}", data={"code": code,
+                                                       "service_id": world.ktp.id},
+                       cookies={"mpp_holder": cookie})
+    assert r.status_code == 409
+    # Two minutes later the photo of the code is useless.
+    clock.set(clock() + timedelta(minutes=2, seconds=1))
+    r = await api.post(f"/join/{world.site.id}", data={"code": code,
+                                                       "service_id": world.kk.id},
+                       cookies={"mpp_holder": cookie})
+    assert r.status_code == 410
+    r = await api.post(f"/join/{world.site.id}", data={"code": code[:-2] + "xx",
+                                                       "service_id": world.kk.id})
+    assert r.status_code == 410
+
+
+async def test_late_once_and_leave(api, world, session, clock):
+    kiosk = auth(world.kiosk_token)
+    made = []
+    for _ in range(5):
+        clock.set(clock() + timedelta(seconds=1))
+        made.append((await api.post("/api/v1/tickets", headers=kiosk,
+                                    json={"service_id": world.ktp.id})).json())
+    first = made[0]["tracking_code"]
+    r = await api.post(f"/t/{first}/late")
+    assert r.status_code == 303
+    assert (await api.get(f"/api/v1/track/{first}")).json()["people_ahead"] == 3
+    r = await api.post(f"/t/{first}/late")
+    assert r.status_code == 409
+    r = await api.post(f"/t/{made[1]['tracking_code']}/leave")
+    assert r.status_code == 303
+    assert (await api.get(f"/api/v1/track/{made[1]['tracking_code']}")).json()["status"] == "cancelled"
+    assert (await api.get(f"/api/v1/track/{first}")).json()["people_ahead"] == 2
+    assert session.scalar(sa.select(sa.func.count()).select_from(TicketEvent).where(
+        TicketEvent.type == "late")) == 1
