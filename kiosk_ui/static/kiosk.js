@@ -515,8 +515,8 @@
     const target = ev.target.closest("[data-action]");
     if (!target) return;
     if (target.dataset.action === "back") goBack();
-    if (target.dataset.action === "home") goHome();
-    if (target.dataset.action === "next") nextCitizen();
+    // "Selesai" under a printed ticket hands the kiosk to the next citizen.
+    if (target.dataset.action === "home") (current === "ticket" ? nextCitizen : goHome)();
     if (target.dataset.action === "checkin") show("checkin", { push: true });
   });
 

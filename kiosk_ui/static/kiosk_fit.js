@@ -45,19 +45,26 @@
     const bar = pagerFor(grid);
     bar.hidden = true;
     if (!items.length || grid.offsetParent === null) return;
-    const limit = grid.getBoundingClientRect().bottom + 1;
-    const fitsAll = items.every((it) => it.getBoundingClientRect().bottom <= limit);
-    if (fitsAll) { pages.set(grid, 0); return; }
+    // Beyond the bottom (a grid) or the right edge (a one-row strip) does not fit.
+    const outside = (it) => {
+      const box = grid.getBoundingClientRect();
+      const r = it.getBoundingClientRect();
+      return r.bottom > box.bottom + 1 || r.right > box.right + 1;
+    };
+    if (!items.some(outside)) { pages.set(grid, 0); return; }
     bar.hidden = false;  // the bar takes room too: measure again with it shown
-    const limit2 = grid.getBoundingClientRect().bottom + 1;
-    let per = items.findIndex((it) => it.getBoundingClientRect().bottom > limit2);
+    let per = items.filter((it) => !outside(it)).length;
     per = Math.max(per, 1);
-    const total = Math.ceil(items.length / per);
+    let total = Math.ceil(items.length / per);
     const page = Math.min(Math.max(pages.get(grid) || 0, 0), total - 1);
     pages.set(grid, page);
-    items.forEach((it, i) => {
+    const apply = () => items.forEach((it, i) => {
       it.classList.toggle("k-paged-out", i < page * per || i >= (page + 1) * per);
     });
+    apply();
+    // Rows of a page may differ in height from the full list's: shrink until it fits.
+    while (per > 1 && items.slice(page * per, (page + 1) * per).some(outside)) { per -= 1; apply(); }
+    total = Math.ceil(items.length / per);
     const [prev, label, next] = bar.children;
     prev.disabled = page === 0;
     next.disabled = page === total - 1;
@@ -68,7 +75,9 @@
 
   function fitVisible() {
     scheduled = false;
-    for (const grid of document.querySelectorAll(".screen:not([hidden]) .k-grid")) fit(grid);
+    // Twice: paging one grid (its bar appears) changes the room left for the others.
+    const grids = document.querySelectorAll(".screen:not([hidden]) .k-grid");
+    for (let pass = 0; pass < 2; pass++) for (const grid of grids) fit(grid);
   }
 
   function schedule() {
@@ -87,6 +96,11 @@
       }
     });
     for (const grid of document.querySelectorAll(".k-grid")) obs.observe(grid, { childList: true });
+    // A grid whose box changes later (a banner shown above it, fonts loaded) is fitted again.
+    if ("ResizeObserver" in window) {
+      const ro = new ResizeObserver(schedule);
+      for (const grid of document.querySelectorAll(".k-grid")) ro.observe(grid);
+    }
     window.addEventListener("resize", schedule);
   });
   document.addEventListener("kiosk:screen", schedule);

@@ -103,7 +103,7 @@ def test_book_on_phone_check_in_at_kiosk_called_at_counter(demo_server, browser,
     page.wait_for_function("document.querySelector('#ticket-screen .t-qr').complete")
     screenshot(page, "booking-kiosk-checkin")
     # Scanning again shows the same ticket rather than a second one.
-    page.click("#screen-ticket [data-action=next]")
+    page.click("#screen-ticket [data-action=home]")
     page.wait_for_selector("#screen-agencies:not([hidden])")
     page.click("#checkin-link")
     page.wait_for_selector("#screen-checkin:not([hidden])")
@@ -114,7 +114,7 @@ def test_book_on_phone_check_in_at_kiosk_called_at_counter(demo_server, browser,
     page.wait_for_selector("#screen-ticket:not([hidden])")
     assert page.locator("#ticket-screen .t-number").inner_text() == number
     # Back from check-in returns to the kiosk's start.
-    page.click("#screen-ticket [data-action=next]")
+    page.click("#screen-ticket [data-action=home]")
     page.click("#checkin-link")
     page.click("#screen-checkin [data-action=back]")
     page.wait_for_selector("#screen-agencies:not([hidden])")
