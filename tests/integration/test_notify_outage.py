@@ -25,7 +25,10 @@ from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-PER_PHASE = 60
+PER_PHASE = 40
+WARM_UP = 10
+# Each refused attempt takes this long: a queue that waited for the provider would show it.
+FAIL_DELAY = 0.5
 
 
 def p99(values: list[float]) -> float:
@@ -69,17 +72,17 @@ def setup(backend, tmp_path):
         drop_database(url)
 
 
-def _phase(client, server, kiosk, officer, ktp, counter, first_phone):
-    """PER_PHASE issues (each with a phone) and as many calls; their latencies in ms."""
+def _phase(client, server, kiosk, officer, ktp, counter, first_phone, n=PER_PHASE):
+    """n issues (each with a phone) and as many calls; their latencies in ms."""
     issues, calls = [], []
-    for i in range(PER_PHASE):
+    for i in range(n):
         t0 = time.perf_counter()
         r = client.post(f"{server.url}/api/v1/tickets", headers=kiosk,
                         json={"service_id": ktp, "contact": {
                             "phone": f"0812{first_phone + i:08d}", "consent": True}})
         issues.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 201, r.text
-    for _ in range(PER_PHASE):
+    for _ in range(n):
         t0 = time.perf_counter()
         r = client.post(f"{server.url}/api/v1/counters/{counter}/call-next", headers=officer)
         calls.append((time.perf_counter() - t0) * 1000)
@@ -112,11 +115,12 @@ def test_provider_outage_delays_messages_not_the_queue(setup):
         assert client.post(f"{server.url}/api/v1/counters/{counter}/open",
                            headers=officer).status_code == 200
         # Warm-up (connections, prepared statements), not measured.
-        _phase(client, server, kiosk, officer, ktp, counter, 90_000_000)
+        _phase(client, server, kiosk, officer, ktp, counter, 90_000_000, n=WARM_UP)
         _wait_all_sent(engine)
         issues_ok, calls_ok = _phase(client, server, kiosk, officer, ktp, counter, 1)
         _wait_all_sent(engine)
 
+        whatsapp.fail_delay = FAIL_DELAY
         whatsapp.fail_status = 500
         outage_start = len(whatsapp.requests)
         issues_down, calls_down = _phase(client, server, kiosk, officer, ktp, counter, 10_000)
@@ -129,10 +133,10 @@ def test_provider_outage_delays_messages_not_the_queue(setup):
     keys = {r.key for r in rows}
     assert len(keys) == len(rows)
     for kind in ("ticket_taken", "ticket_called"):  # (and "a few ahead", "done")
-        assert sum(1 for k in keys if k.startswith(kind + ":")) == 3 * PER_PHASE
+        assert sum(1 for k in keys if k.startswith(kind + ":")) == 2 * PER_PHASE + WARM_UP
     assert set(whatsapp.delivered) == keys
     assert whatsapp.duplicates == 0
-    assert failed_attempts >= PER_PHASE  # the outage was real: refused attempts were retried
+    assert failed_attempts >= 3  # the outage was real: refused attempts were retried
     retried = [r for r in rows if r.attempts > 1]
     assert retried, "no message needed a retry"
 
@@ -145,8 +149,8 @@ def test_provider_outage_delays_messages_not_the_queue(setup):
           f"{failed_attempts} attempts refused with 500, {len(retried)} messages retried):")
     for name, (ok, down) in figures.items():
         print(f"  {name}: healthy {ok:.1f}, outage {down:.1f}")
-    # The queue does not wait for the provider: during the outage its p99 stays within noise
-    # of the healthy one (a shared 2-core box: allow 2x plus 25 ms, far below a send timeout).
+    # The queue does not wait for the provider: a request that did would take a refused
+    # attempt's FAIL_DELAY more. The margin is for a loaded shared box, not for the provider.
     for name in ("issue p99 ms", "call p99 ms"):
         ok, down = figures[name]
-        assert down <= 2 * ok + 25, f"{name}: {down:.1f} ms during the outage vs {ok:.1f} ms"
+        assert down < ok + FAIL_DELAY * 1000 * 0.8, f"{name}: {down:.1f} ms vs {ok:.1f} ms"
