@@ -52,7 +52,7 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
             user.locked_until = ctx.now + timedelta(seconds=lock_seconds * (2 ** min(extra, 6)))
         _audit_as(ctx, user, "login_failed")
         # The failure count must persist although the request fails.
-        session.commit()
+        ctx.keep_writes_on_refusal = True
         raise DomainError("invalid_credentials")
     user.failed_logins = 0
     user.locked_until = None

@@ -164,8 +164,6 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
     for s in later:
         _take_quota(ctx, s, site, day)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -174,8 +172,6 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
         return issued  # a retry: the first request made the plan
     ticket = issued.ticket
