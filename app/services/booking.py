@@ -25,10 +25,9 @@ later is a no-show that becomes an ordinary walk-in ticket or is refused (``late
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
