@@ -42,13 +42,20 @@ class Settings(BaseSettings):
     retention_days: int = 90
     log_json: bool = False
     log_level: str = "INFO"
-    # Failed sign-ins before a growing delay applies.
+    # Sign-in throttling: failures per (username, client address) and per address alone,
+    # counted over windows of login_lock_seconds (app/services/auth.py).
     login_max_failures: int = 5
-    login_lock_seconds: int = 60
+    login_address_max_failures: int = 20
+    login_lock_seconds: int = 300
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # SP4N-LAPOR!, the national complaints system linked from the tracking and survey pages.
     lapor_url: str = "https://www.lapor.go.id"
+    # Webhooks: targets on loopback/private addresses are refused unless this is true (a LAN
+    # integration or a test); each attempt's timeout; how often new events are fanned out.
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = 5.0
+    webhook_fanout_seconds: float = 1.0
     # Public endpoint rate limit (requests per minute per client IP).
     public_rate_per_minute: int = 120
     # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,

@@ -42,7 +42,8 @@ def login(
 ) -> object:
     settings = request.app.state.settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
-                             lock_seconds=settings.login_lock_seconds)
+                             lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     signer = request.app.state.token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
 
@@ -231,7 +232,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "priority": ticket.priority is not None,
         "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
-                   "floor": service.agency.floor},
+                   "floor": service.agency.floor, "zone": service.agency.zone},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
         "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db.models import Device, User
 from app.domain.errors import DomainError
-from app.services import passwords, principal
+from app.services import passwords, principal, throttle
 from app.services.context import Ctx, Principal
 from app.services.principal import (  # noqa: F401 - the names callers know
     DEVICE_PREFIX,
@@ -34,26 +34,38 @@ _NO_SESSIONS = SessionSigner("-", 0)
 
 
 def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
-                 lock_seconds: int) -> User:
-    """Check a password; repeated failures lock the account for a growing time."""
+                 lock_seconds: int, address_max_failures: int = 20) -> User:
+    """Check a password, throttled per (username, client address) and per address.
 
+    Failures count per username as typed together with the client's address, and per address
+    alone, over windows of `lock_seconds`: a stranger guessing from elsewhere never locks the
+    officer out of their own counter, and one address cannot try many accounts. Unknown and
+    known usernames go through the same steps and answer the same (no username oracle).
+    """
     session = ctx.session
+    address = ctx.ip or "unknown"
+    pair = f"login:pair:{throttle.pseudonym(username.strip().lower())}:{address}"
+    alone = f"login:addr:{address}"
+    for bucket, limit in ((pair, max_failures), (alone, address_max_failures)):
+        count, remaining = throttle.hits(session, bucket, seconds=lock_seconds, now=ctx.now)
+        if limit > 0 and count >= limit:
+            raise DomainError("account_locked", seconds=remaining)
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None or not user.is_active:
         passwords.dummy_verify(password)
-        raise DomainError("invalid_credentials")
-    if user.locked_until is not None and user.locked_until > ctx.now:
-        seconds = int((user.locked_until - ctx.now).total_seconds()) + 1
-        raise DomainError("account_locked", seconds=seconds)
-    if not passwords.verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            extra = user.failed_logins - max_failures
-            user.locked_until = ctx.now + timedelta(seconds=lock_seconds * (2 ** min(extra, 6)))
-        _audit_as(ctx, user, "login_failed")
+        valid = False
+    else:
+        valid = passwords.verify_password(password, user.password_hash)
+    if not valid:
+        for bucket in (pair, alone):
+            throttle.bump(session, bucket, limit=2**31, seconds=lock_seconds, now=ctx.now)
+        if user is not None:
+            _audit_as(ctx, user, "login_failed")
         # The failure count must persist although the request fails.
         ctx.keep_writes_on_refusal = True
         raise DomainError("invalid_credentials")
+    assert user is not None
+    throttle.clear(session, pair)
     user.failed_logins = 0
     user.locked_until = None
     _audit_as(ctx, user, "login")

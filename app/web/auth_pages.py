@@ -69,7 +69,8 @@ def login_submit(
     try:
         user = auth.authenticate(ctx, username, password,
                                  max_failures=settings.login_max_failures,
-                                 lock_seconds=settings.login_lock_seconds)
+                                 lock_seconds=settings.login_lock_seconds,
+                             address_max_failures=settings.login_address_max_failures)
     except DomainError as err:
         return fail(err.code, err.message(lang), err.status)
     if user.role not in HOME_BY_ROLE:
