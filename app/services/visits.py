@@ -23,6 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.scope import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -182,6 +183,8 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
     later = check_later_steps(ctx, first, next_service_ids)
+    for step in later:
+        ensure_can_issue(ctx.actor, step.id)
     site = first.agency.site
     day = local_day(site, ctx.now)
     _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
