@@ -311,7 +311,8 @@ class VisitStep(Base):
 
     __tablename__ = "visit_step"
     __table_args__ = (sa.Index("ix_visit_step_ticket", "ticket_id", "position"),
-                      sa.Index("ix_visit_step_service_day", "service_id", "day"))
+                      sa.Index("ix_visit_step_service_day", "service_id", "day"),
+                      sa.Index("ix_visit_step_site_day", "site_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"))
     position: Mapped[int]

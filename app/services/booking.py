@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount, Ticket
 from app.db.session import is_postgres
-from app.domain import hours, issuing
+from app.domain import contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import tickets
 from app.services.context import Ctx, Principal
@@ -302,10 +302,9 @@ def normalize_phone(raw: str) -> str:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """0812****5678 -> shown to staff only; public screens never show a phone at all."""
-    if not phone:
-        return None
-    return phone[:4] + "*" * max(0, len(phone) - 7) + phone[-3:]
+    """081234567890 -> 0812*****890: the first 4 and the last 3 digits, for staff screens only
+    (public screens never show a phone at all). One rule: app/domain/contact.py."""
+    return contact.mask_phone(phone)
 
 
 def _new_code(session: Session) -> str:

@@ -25,7 +25,7 @@ from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import notify, visits
+from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
 from app.services.scope import ensure_can_issue
 from app.services.sitetime import (
@@ -510,6 +510,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
         duration = int((ctx.now - ticket.started_at).total_seconds())
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)  # the survey stays anonymous
     ctx.emit(_status_event(ticket, old, ctx.now))
     notify.on_finished(ctx, ticket)
     visits.after_finish(ctx, ticket)  # a visit moves on to its next step
@@ -520,6 +521,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
     counter = _ticket_counter(ctx, ticket, Action.NO_SHOW)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ctx.emit(_status_event(ticket, old, ctx.now))
     visits.after_no_show(ctx, ticket)
     return ticket
@@ -550,6 +552,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
         raise DomainError("forbidden")
     counter = _ticket_counter(ctx, ticket, Action.TRANSFER)
     old = _change(ctx, ticket, Action.TRANSFER, counter=counter, note=note)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ticket.finished_at = ctx.now
     issued = issue_ticket(
         ctx, service_id=target.id, priority=ticket.priority, channel="transfer",

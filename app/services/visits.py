@@ -95,9 +95,9 @@ def _decide_step(ctx: Ctx, service: Service, *, check_hours: bool) -> int | None
     ticket now: hours and quota are its rules, not ours. Returns the quota bound to take a
     place under; raises the refusal (closed, full, inactive...) naming the step."""
     from app.domain import issuing
-    from app.services import issue_sql, tickets
+    from app.services import tickets
 
-    found = issue_sql.read_facts(ctx.session.connection(), service.id, ctx.now)
+    found = tickets.store(ctx.session).issue_facts(service.id, ctx.now, None)
     facts, today = found.service, found.today
     # Priority carries over from the first step; it changes neither hours nor quota.
     request = issuing.IssueRequest(service_id=service.id, channel="visit",
@@ -299,7 +299,7 @@ def _move(ctx: Ctx, ticket: Ticket, rows: list[VisitStep], step: dv.Step) -> Non
         "to_service_id": target.id, "to_agency_id": target.agency_id,
         "to_service": target.name, "to_agency": target.agency.name,
         "floor": target.agency.floor, "zone": target.agency.zone, "position": step.position,
-        "steps": len(rows), "tracking_code": ticket.tracking_code, "at": ctx.now.isoformat(),
+        "steps": len(rows), "at": ctx.now.isoformat(),
     }))
     notify.on_visit_step(ctx, ticket, step.position)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.api.test_queue_flow import login
 from tests.conftest import auth
 
@@ -136,3 +138,45 @@ async def test_audit_log_speaks_in_sentences_with_names(api, world):
     facets = (await api.get("/api/v1/audit/facets", headers=admin)).json()
     assert facets["entity_labels"]["service"] == "layanan"
     assert facets["action_labels"]["update"] == "mengubah"
+
+
+async def test_booking_identity_is_gone_once_its_ticket_is_done(api, world, session, clock):
+    """'Survei ini anonim': the survey and the priority group reach no name or phone."""
+    import sqlalchemy as sa
+
+    from app.db.models import Booking, SurveyResponse, Ticket
+    from app.services.booking import mask_phone
+    from tests.api.test_booking_api import T0, book, enable, wib
+
+    clock.set(T0 + timedelta(minutes=50))  # 08:50 WIB, inside the 09:00 slot's check-in
+    enable(session, world.ktp, booking_requires_contact=True)
+    r = await book(api, world.ktp.id, wib(1, 9), name="Siti Aminah", phone="081234567890",
+                   consent=True)
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    kiosk = auth(world.kiosk_token)
+    r = await api.post(f"/api/v1/bookings/{code}/check-in", headers=kiosk)
+    assert r.status_code == 201, r.text
+    ticket_id = r.json()["ticket"]["id"]
+    officer = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=officer)
+    r = await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    assert r.json()["id"] == ticket_id
+    session.expire_all()
+    assert session.scalar(sa.select(Booking.name).where(Booking.code == code)) == "Siti Aminah"
+    for action in ("start", "finish"):
+        assert (await api.post(f"/api/v1/tickets/{ticket_id}/{action}",
+                               headers=officer)).status_code == 200
+    session.expire_all()
+    row = session.scalar(sa.select(Booking).where(Booking.code == code))
+    assert (row.name, row.phone, row.consent_at) == (None, None, None)
+    tracking = session.get(Ticket, ticket_id).tracking_code
+    r = await api.post("/api/v1/surveys", json={"tracking_code": tracking, "answers": [4] * 9})
+    assert r.status_code == 201, r.text
+    linked = session.execute(
+        sa.select(Booking.name, Booking.phone)
+        .join(Ticket, Ticket.booking_id == Booking.id)
+        .join(SurveyResponse, SurveyResponse.ticket_id == Ticket.id)).all()
+    assert linked == [(None, None)]
+    # mask_phone keeps the first 4 and the last 3 digits.
+    assert mask_phone("081234567890") == "0812*****890"
