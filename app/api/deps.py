@@ -51,6 +51,10 @@ def get_anon_ctx(request: Request) -> Iterator[Ctx]:
 
 def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
     state = request.app.state
+    if resolve:
+        from app.api.routes_partner_keys import admit_partner
+
+        admit_partner(request)  # partner keys: rate limit and audit, in their own transaction
     session: Session = state.session_factory()
     if request.method in SAFE_METHODS and state.settings.is_sqlite:
         session.connection(execution_options={"mpp_readonly": True})
