@@ -53,6 +53,10 @@ def get_anon_ctx(request: Request) -> Iterator[Ctx]:
 def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
     """The request's unit of work (app/services/unit_of_work.py), with who is asking."""
     state = request.app.state
+    if resolve:
+        from app.api.routes_partner_keys import admit_partner
+
+        admit_partner(request)  # partner keys: rate limit and audit, in their own transaction
     readonly = request.method in SAFE_METHODS and state.settings.is_sqlite
     with unit_of_work(state.session_factory, state.bus, now=state.clock(), ip=client_ip(request),
                       readonly=readonly, metrics=state.metrics) as ctx:

@@ -142,7 +142,7 @@ async def issue_ticket(
                             media_type="application/json")
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         if visit:
             issued = visits.issue_visit(
                 ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
@@ -173,7 +173,7 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
     base = public_base(request)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
                                             base_url=base, priority=body.priority,
                                             idempotency_key=idempotency_key,

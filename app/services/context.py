@@ -14,12 +14,16 @@ from app.domain.events import Event
 class Principal:
     """Who is acting: a user (admin, manager, officer) or a device (kiosk, display)."""
 
-    kind: str  # "user" or "device"
+    kind: str  # "user", "device" or "partner"
     id: int
     role: str
     name: str
     agency_id: int | None = None
     site_id: int | None = None
+    # A partner API key's scopes ("read:stats", "issue:tickets") and the services it may
+    # issue for; empty for users and devices, whose role says what they may do.
+    scopes: tuple[str, ...] = ()
+    service_ids: tuple[int, ...] = ()
 
     @property
     def user_id(self) -> int | None:

@@ -27,6 +27,7 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
+from app.services.scope import ensure_can_issue
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -176,6 +177,7 @@ def issue_ticket(
         channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
         booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
     actor = ctx.actor
+    ensure_can_issue(actor, service_id)
     claim = None
     fingerprint = issuing.priority_group(priority)
     if idempotency_key is not None and actor is not None and not isinstance(

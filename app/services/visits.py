@@ -23,6 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.scope import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -195,6 +196,8 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     first = tickets.get_service(ctx.session, service_id)
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
+    for step_id in next_service_ids:
+        ensure_can_issue(ctx.actor, step_id)
     later, day = take_later_steps(ctx, first, next_service_ids)
     try:
         issued = (issue or tickets.issue_ticket)(
