@@ -239,6 +239,8 @@ class Booking(Base):
     checked_in_at: Mapped[datetime | None]
     # The ticket made at check-in (ticket.booking_id links back; no FK to avoid a cycle).
     ticket_id: Mapped[int | None]
+    # A visit with several services: the later steps, started at check-in.
+    next_service_ids: Mapped[list[Any] | None] = mapped_column(sa.JSON)
 
 
 class SlotCount(Base):
