@@ -27,6 +27,7 @@ from app.domain.errors import DomainError
 from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
 from app.services.context import Ctx
 from app.services.scope import ensure_can_operate
+from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -134,9 +135,7 @@ async def issue_ticket(
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
         if fast is not None:
-            state.metrics.record_events([fast.event])
-            if not fast.notified:
-                state.bus.publish_after_commit([fast.event])
+            published(state.bus, [fast.event], state.metrics, sent_with_commit=fast.notified)
             issued = fast.issued
             out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes)
             return Response(out.model_dump_json(), status_code=201,
@@ -156,7 +155,7 @@ async def issue_ticket(
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
-    out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    out, created = await run_unit_of_work(request, work)
     return Response(out.model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
 

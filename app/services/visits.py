@@ -199,8 +199,6 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     for step_id in next_service_ids:
         ensure_can_issue(ctx.actor, step_id)
     later, day = take_later_steps(ctx, first, next_service_ids)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -209,8 +207,6 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
         # A retry: the first request made the plan and took its places; give ours back.
         for s in later:
