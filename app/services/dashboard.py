@@ -17,7 +17,7 @@ from app.db.models import Agency, Counter, Service, Setting, Site, Ticket, Ticke
 from app.db.models import counter_service as cs
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services.context import Ctx, Principal
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
 from app.services.sitetime import local_now
 
 ALERTS_KEY = "dashboard_alerts"

@@ -33,7 +33,7 @@ from app.db.session import is_postgres
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.reporting import check_range, duration_summary
 from app.services.context import Ctx
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
 from app.services.sitetime import local_day
 
 E = TicketEvent.__table__.c

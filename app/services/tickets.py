@@ -145,7 +145,7 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
         return None
     sites = None
     if actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+        from app.services.policy import site_ids_in_scope
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None
