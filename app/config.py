@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # SP4N-LAPOR!, the national complaints system linked from the tracking and survey pages.
     lapor_url: str = "https://www.lapor.go.id"
+    # Webhooks: targets on loopback/private addresses are refused unless this is true (a LAN
+    # integration or a test); each attempt's timeout; how often new events are fanned out.
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = 5.0
+    webhook_fanout_seconds: float = 1.0
     # Public endpoint rate limit (requests per minute per client IP).
     public_rate_per_minute: int = 120
     # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,

@@ -14,10 +14,11 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import CtxDep
+from app.api.errors import request_lang
 from app.api.schemas import Id
 from app.db.models import Device, SpecialDay
 from app.db.session import unit_of_work
-from app.services import audit_view, devices, purge, special_days
+from app.services import audit_text, audit_view, devices, purge, special_days
 from app.services.config import audit
 from app.services.context import Ctx
 from app.services.mallfile import SYSTEM
@@ -106,6 +107,8 @@ class SpecialDayRead(BaseModel):
     day: date
     ranges: list[list[str]]
     note: str | None
+    # 'libur_nasional' / 'cuti_bersama' (pre-filled from the holidays package) or None (typed).
+    kind: str | None = None
     closed: bool = False
 
     @classmethod
@@ -130,6 +133,20 @@ def put_special_day(site_id: Id, body: SpecialDayIn, ctx: CtxDep, response: Resp
     return SpecialDayRead.of(row)
 
 
+class PrefillRead(BaseModel):
+    year: int
+    added: int
+    kept: int
+
+
+@router.post("/sites/{site_id}/special-days/prefill", response_model=PrefillRead)
+def prefill_special_days(site_id: Id, ctx: CtxDep, year: Annotated[int | None, Query(
+        ge=1990, le=2100)] = None) -> object:
+    """Add the national holidays and cuti bersama of `year` (default: next year at the site)
+    that the site lacks; dates it already has are kept."""
+    return special_days.prefill_holidays(ctx, site_id, year)
+
+
 @router.delete("/sites/{site_id}/special-days/{day}", status_code=204)
 def delete_special_day(site_id: Id, day: date, ctx: CtxDep) -> Response:
     special_days.delete_special_day(ctx, site_id, day)
@@ -150,6 +167,9 @@ class AuditRead(BaseModel):
     entity_id: int | None
     changes: dict[str, Any] | None
     ip: str | None
+    # In words, in the request's language: who did what to which named thing.
+    summary: str | None = None
+    details: list[str] = []
 
 
 class AuditPage(BaseModel):
@@ -162,6 +182,7 @@ class AuditPage(BaseModel):
 @router.get("/audit", response_model=AuditPage)
 def audit_log(
     ctx: CtxDep,
+    request: Request,
     user: Word | None = None,
     entity: Word | None = None,
     action: Word | None = None,
@@ -178,13 +199,19 @@ def audit_log(
     numbering.validate_timezone(tz)
     page = audit_view.search(ctx, user=user, entity=entity, action=action, entity_id=entity_id,
                              start=start, end=end, tz=tz, limit=limit, offset=offset)
+    audit_text.describe(ctx.session, page.items, request_lang(request))
     return AuditPage(items=[AuditRead.model_validate(r) for r in page.items], total=page.total,
                      limit=limit, offset=offset)
 
 
 @router.get("/audit/facets")
-def audit_facets(ctx: CtxDep) -> dict[str, list[str]]:
-    return audit_view.facets(ctx)
+def audit_facets(ctx: CtxDep, request: Request) -> dict[str, Any]:
+    """The entity and action codes present, with their words for the filter menus."""
+    found = audit_view.facets(ctx)
+    lang = request_lang(request)
+    return {**found,
+            "entity_labels": {e: audit_text.entity_label(e, lang) for e in found["entities"]},
+            "action_labels": {a: audit_text.action_label(a, lang) for a in found["actions"]}}
 
 
 # --- retention and purge --------------------------------------------------------------------

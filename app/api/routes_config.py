@@ -51,7 +51,16 @@ def list_sites(ctx: CtxDep) -> object:
 
 @router.post("/sites", response_model=SiteRead, status_code=201)
 def create_site(body: SiteCreate, ctx: CtxDep) -> object:
-    return config.create_site(ctx, body.model_dump())
+    """A new site; with prefill_holidays (the default) it starts with this year's and next
+    year's national holidays and cuti bersama (editable under special days)."""
+    data = body.model_dump()
+    prefill = data.pop("prefill_holidays")
+    site = config.create_site(ctx, data)
+    if prefill:
+        from app.services.special_days import prefill_new_site
+
+        prefill_new_site(ctx, site)
+    return site
 
 
 @router.get("/sites/{site_id}", response_model=SiteRead)

@@ -26,6 +26,7 @@ from app.domain import waiting
 from app.domain.errors import DomainError
 from app.services import auth, catalog, joining, kiosk_issue, notify, policy, tickets, visits
 from app.services.context import Ctx
+from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -133,16 +134,14 @@ async def issue_ticket(
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
         if fast is not None:
-            state.metrics.record_events([fast.event])
-            if not fast.notified:
-                state.bus.publish_after_commit([fast.event])
+            published(state.bus, [fast.event], state.metrics, sent_with_commit=fast.notified)
             issued = fast.issued
             out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes)
             return Response(out.model_dump_json(), status_code=201,
                             media_type="application/json")
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         if visit:
             issued = visits.issue_visit(
                 ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
@@ -155,7 +154,7 @@ async def issue_ticket(
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
-    out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    out, created = await run_unit_of_work(request, work)
     return Response(out.model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
 
@@ -173,7 +172,7 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
     base = public_base(request)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
                                             base_url=base, priority=body.priority,
                                             idempotency_key=idempotency_key,
@@ -232,7 +231,7 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "priority": ticket.priority is not None,
         "service": {"id": service.id, "name": service.name, "complaints": service.complaints},
         "agency": {"id": service.agency.id, "name": service.agency.name,
-                   "floor": service.agency.floor},
+                   "floor": service.agency.floor, "zone": service.agency.zone},
         "issued_at": ticket.issued_at.isoformat(), "day": ticket.day.isoformat(),
         "people_ahead": out.people_ahead, "estimated_wait_minutes": out.estimated_wait_minutes,
         "estimated_wait_range": list(out.estimated_wait_range), "counter": counter,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
+
+from app.domain.timezones import timezone_warnings
 
 Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
@@ -70,6 +79,8 @@ class SiteCreate(Strict):
     require_display_token: bool = False
     visit_requeue: VisitRequeue = "original"
     visit_no_show_cancels: bool = False
+    # Start with this year's and next year's national holidays (holidays package).
+    prefill_holidays: bool = True
 
 
 class SiteUpdate(Strict):
@@ -84,6 +95,12 @@ class SiteUpdate(Strict):
     is_active: bool | None = None
 
 
+class Notice(BaseModel):
+    code: str
+    message: str
+    message_en: str
+
+
 class SiteRead(ORM):
     id: int
     code: str
@@ -95,6 +112,13 @@ class SiteRead(ORM):
     visit_requeue: str = "original"
     visit_no_show_cancels: bool = False
     is_active: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def warnings(self) -> list[Notice]:
+        """E.g. a time zone that is not WIB, WITA or WIT (allowed, but said)."""
+        return [Notice(code=w.code, message=w.message_id, message_en=w.message_en)
+                for w in timezone_warnings(self.timezone)]
 
 
 # --- agencies -------------------------------------------------------------------------------

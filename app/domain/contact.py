@@ -38,7 +38,8 @@ def require_consent(consent: bool) -> None:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """6281234567890 -> 6281*******890: staff screens only; public screens show no phone."""
+    """6281234567890 -> 6281******890: keeps the first 4 and the last 3 digits (not 4), for
+    staff screens only; public screens show no phone."""
     if not phone:
         return None
     return phone[:4] + "*" * max(0, len(phone) - 7) + phone[-3:]

@@ -157,6 +157,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Basis data sedang tidak tersedia; coba lagi sebentar",
         "The database is unavailable; try again shortly",
     ),
+    "target_refused": (
+        422,
+        "Alamat webhook ditolak: {reason}",
+        "The webhook target is refused: {reason}",
+    ),
     "payload_too_large": (413, "Data terlalu besar", "The request is too large"),
     "method_not_allowed": (405, "Metode tidak diizinkan", "Method not allowed"),
     "http_error": (400, "Permintaan tidak valid", "Bad request"),

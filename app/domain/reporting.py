@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from fractions import Fraction
 
+from app.domain import skm_periods
 from app.domain.errors import InvalidValue
 from app.domain.ikm import (
     DEFAULT_WEIGHTS,
@@ -35,17 +36,8 @@ def resolve_period(kind: str, ref: date, start: date | None = None, end: date | 
         first = ref.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         return first, nxt - timedelta(days=1)
-    if kind == "quarter":
-        month = 3 * ((ref.month - 1) // 3) + 1
-        first = date(ref.year, month, 1)
-        nxt = date(ref.year + (month + 2) // 12, (month + 2) % 12 + 1, 1)
-        return first, nxt - timedelta(days=1)
-    if kind == "semester":  # January-June or July-December, as SKM reports run
-        if ref.month <= 6:
-            return date(ref.year, 1, 1), date(ref.year, 6, 30)
-        return date(ref.year, 7, 1), date(ref.year, 12, 31)
-    if kind == "year":
-        return date(ref.year, 1, 1), date(ref.year, 12, 31)
+    if kind in skm_periods.KINDS:  # quarter, semester, year: one definition for SKM too
+        return skm_periods.bounds(kind, ref)
     if kind == "range":
         return check_range(start or ref, end or start or ref)
     raise InvalidValue("period", "periode tidak dikenal", "unknown period")

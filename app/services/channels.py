@@ -42,6 +42,9 @@ class Outcome:
     result: Literal["sent", "retry", "failed"]
     provider_ref: str | None = None
     error: str | None = None
+    # A channel with its own retry schedule (webhooks: up to a day apart, giving up itself)
+    # sets the wait; the relay's growing delay and attempt limit then do not apply.
+    delay_seconds: float | None = None
 
     @classmethod
     def from_http(cls, status: int, body: str = "", provider_ref: str | None = None) -> Outcome:

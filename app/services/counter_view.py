@@ -27,6 +27,14 @@ def _ticket_row(t: Ticket, now: datetime) -> dict[str, Any]:
     }
 
 
+def _with_steps(session: Session, row: dict[str, Any], t: Ticket) -> dict[str, Any]:
+    """The current ticket's whole visit (steps of several services), for the visit panel."""
+    from app.services.visits import steps_view
+
+    row["steps"] = steps_view(session, t, names=True)
+    return row
+
+
 def _officer_name(session: Session, user_id: int | None) -> str | None:
     """Staff name for "in use by ..." (staff screens only; never on public screens)."""
     if user_id is None:
@@ -68,7 +76,7 @@ def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: i
             "services": [{"id": s.id, "name": s.name, "prefix": s.prefix}
                          for s in counter.services if s.is_active],
         },
-        "current": _ticket_row(cur, now) if cur else None,
+        "current": _with_steps(session, _ticket_row(cur, now), cur) if cur else None,
         "waiting_count": int(waiting_count),
         "waiting": [_ticket_row(x, now) for x in head],
         "held": [_ticket_row(x, now) for x in held],

@@ -116,6 +116,9 @@ def record(session: Session, item: Outgoing, outcome: Outcome, token: str, now: 
     next_at = now
     if outcome.result == "sent":
         status = "sent"
+    elif outcome.result == "retry" and outcome.delay_seconds is not None:
+        status = "pending"
+        next_at = now + timedelta(seconds=outcome.delay_seconds)
     elif outcome.result == "retry" and not gives_up(item.attempt, policy.max_attempts):
         status = "pending"
         next_at = now + timedelta(seconds=retry_delay_seconds(

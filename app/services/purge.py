@@ -49,6 +49,18 @@ class PurgeResult:
                 + self.audit_ips)
 
 
+def forget_booking_contact(session: Session, booking_id: int | None) -> None:
+    """The booking's purpose is met once its ticket is over: drop the name and phone now.
+
+    Survey answers and the ticket's priority group are linked to the ticket, and the ticket to
+    its booking; without this, "Survei ini anonim" would be false until the retention purge.
+    """
+    if booking_id is None:
+        return
+    session.execute(sa.update(Booking).where(Booking.id == booking_id)
+                    .values(name=None, phone=None, consent_at=None))
+
+
 def retention_days(session: Session, default: int) -> int:
     """The admin's setting when saved, else MPP_RETENTION_DAYS."""
     row = session.get(Setting, SETTING_KEY)

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from app.db.models import Site, SpecialDay
 from app.domain import events as ev
+from app.domain import national_holidays
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
 from app.services.config import audit
 from app.services.context import Ctx
 from app.services.policy import require_role, site_ids_in_scope
+from app.services.sitetime import local_day
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -104,6 +106,44 @@ def put_special_day(ctx: Ctx, site_id: int, data: dict[str, Any]) -> tuple[Speci
         audit(ctx, "update", "special_day", row.id, {"day": day.isoformat(), **changes})
     ctx.emit(Event(ev.CONFIG_CHANGED, site.id, {"entity": "special_day", "id": row.id}))
     return row, created
+
+
+def prefill_holidays(ctx: Ctx, site_id: int, year: int | None = None) -> dict[str, int]:
+    """Add the year's national holidays and cuti bersama (closed all day) that the site lacks.
+
+    A date the site already has (typed by an admin, edited, or pre-filled before) is kept as it
+    is, so a cuti bersama the MPP serves on stays as the admin set it. Run again once the
+    government publishes next year's decree: new dates are added.
+    """
+    site = _site_for_write(ctx, site_id)
+    return _prefill(ctx, site, local_day(site, ctx.now).year + 1 if year is None else year)
+
+
+def _prefill(ctx: Ctx, site: Site, year: int) -> dict[str, int]:
+    try:
+        wanted = national_holidays.for_year(year)
+    except ValueError:
+        raise InvalidValue("year", "tahun harus antara 1990 dan 2100",
+                           "the year must be within 1990-2100") from None
+    have = set(ctx.session.scalars(sa.select(SpecialDay.day).where(
+        SpecialDay.site_id == site.id, SpecialDay.day.in_([h.day for h in wanted]))))
+    added = [h for h in wanted if h.day not in have]
+    for h in added:
+        ctx.session.add(SpecialDay(site_id=site.id, day=h.day, ranges=[], note=h.name[:200],
+                                   kind=h.kind))
+    ctx.session.flush()
+    result = {"year": year, "added": len(added), "kept": len(wanted) - len(added)}
+    if added:
+        audit(ctx, "prefill", "special_day", None, {"site_id": site.id, **result})
+        ctx.emit(Event(ev.CONFIG_CHANGED, site.id, {"entity": "special_day", "id": None}))
+    return result
+
+
+def prefill_new_site(ctx: Ctx, site: Site) -> None:
+    """A new site starts with this year's and next year's national holidays."""
+    this_year = local_day(site, ctx.now).year
+    for year in (this_year, this_year + 1):
+        _prefill(ctx, site, year)
 
 
 def delete_special_day(ctx: Ctx, site_id: int, day: date) -> None:

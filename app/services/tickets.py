@@ -18,15 +18,16 @@ from app.db.models import (
     Ticket,
     TicketEvent,
 )
-from app.db.ticket_store import Claim, CommitWith, TicketStore, Written
+from app.db.ticket_store import Claim, TicketStore, Written
 from app.domain import events as ev
 from app.domain import issuing, speech, waiting
 from app.domain.errors import DomainError, NotFound
 from app.domain.events import Event
 from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
-from app.services import notify, visits
+from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
+from app.services.policy import ensure_can_issue
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -176,6 +177,7 @@ def issue_ticket(
         channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
         booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
     actor = ctx.actor
+    ensure_can_issue(actor, service_id)
     claim = None
     fingerprint = issuing.priority_group(priority)
     if idempotency_key is not None and actor is not None and not isinstance(
@@ -201,10 +203,7 @@ def issue_ticket(
         _refuse(session, decided, service_id, ctx.now)
     assert facts is not None and today is not None
     event = issued_event(facts, decided.priority, ctx.now)
-    commit = _commit_with(ctx, event)
-    written = tickets.write_issue(decided, commit)
-    if commit is not None:
-        ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
+    written = tickets.write_issue(decided)
     if written is None:
         # A racing issue took the last place between our read and our write.
         _refuse(session, issuing.Refusal("quota_exhausted"), service_id, ctx.now)
@@ -229,16 +228,6 @@ def _refuse(session: Session, refusal: issuing.Refusal, service_id: int, now: da
     if refusal.code == "quota_exhausted":
         _quota_exhausted(session, service_id, now)
     raise DomainError(refusal.code, **refusal.details)
-
-
-def quota_limit_for(ctx: Ctx, service: Service, site: Site, day: date) -> int | None:
-    """The quota_used bound for a walk-in place of this service today (None: no quota)."""
-    if not service.booking_enabled or service.daily_quota is None:
-        return service.daily_quota
-    # Walk-ins leave the places still held for online bookings (booking imports us).
-    from app.services.booking import walkin_quota_limit
-
-    return walkin_quota_limit(ctx.session, service, site, day, ctx.now)
 
 
 def priority_group(priority: str | None) -> str | None:
@@ -275,20 +264,6 @@ def issued_view(new: issuing.NewTicket, written: Written,
                                              avg_minutes)
     event.data.update(ticket_id=written.id, number=written.number)
     return Issued(row, True, written.people_ahead, estimate)
-
-
-def _commit_with(ctx: Ctx, event: Event) -> CommitWith | None:
-    """Commit with the ticket's own write, when the unit of work offers it and nothing else is
-    waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
-    session = ctx.session
-    if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
-            or session.deleted or not store(session).postgres):
-        return None
-    found = ctx.commit_channel()
-    if found is None:
-        return None
-    channel, stamp = found
-    return CommitWith(channel, stamp, event.to_json())
 
 
 @dataclass(frozen=True)
@@ -518,6 +493,7 @@ def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
         duration = int((ctx.now - ticket.started_at).total_seconds())
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)  # the survey stays anonymous
     ctx.emit(_status_event(ticket, old, ctx.now))
     notify.on_finished(ctx, ticket)
     visits.after_finish(ctx, ticket)  # a visit moves on to its next step
@@ -528,6 +504,7 @@ def no_show(ctx: Ctx, ticket: Ticket) -> Ticket:
     counter = _ticket_counter(ctx, ticket, Action.NO_SHOW)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.NO_SHOW, counter=counter)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ctx.emit(_status_event(ticket, old, ctx.now))
     visits.after_no_show(ctx, ticket)
     return ticket
@@ -558,6 +535,7 @@ def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = No
         raise DomainError("forbidden")
     counter = _ticket_counter(ctx, ticket, Action.TRANSFER)
     old = _change(ctx, ticket, Action.TRANSFER, counter=counter, note=note)
+    purge.forget_booking_contact(ctx.session, ticket.booking_id)
     ticket.finished_at = ctx.now
     issued = issue_ticket(
         ctx, service_id=target.id, priority=ticket.priority, channel="transfer",

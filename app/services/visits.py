@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Service, ServiceDay, Site, Ticket, VisitStep
+from app.db.models import Service, ServiceDay, Ticket, VisitStep
 from app.db.session import is_postgres
 from app.domain import events as ev
 from app.domain import visits as dv
@@ -23,6 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.policy import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -89,11 +90,41 @@ def _lock_days(session: Session, service_ids: Sequence[int], day: date) -> None:
                                                         + ServiceDay.last_seq}))
 
 
-def _take_quota(ctx: Ctx, service: Service, site: Site, day: date) -> None:
-    """Take one place of the service's daily quota for a later step (no number is drawn)."""
-    from app.services.tickets import _quota_exhausted, quota_limit_for
+def _decide_step(ctx: Ctx, service: Service, *, check_hours: bool) -> int | None:
+    """Ask the one issue decision (app/domain/issuing.py) whether this service could issue a
+    ticket now: hours and quota are its rules, not ours. Returns the quota bound to take a
+    place under; raises the refusal (closed, full, inactive...) naming the step."""
+    from app.domain import issuing
+    from app.services import tickets
 
-    limit = quota_limit_for(ctx, service, site, day)
+    found = tickets.store(ctx.session).issue_facts(service.id, ctx.now, None)
+    facts, today = found.service, found.today
+    # Priority carries over from the first step; it changes neither hours nor quota.
+    request = issuing.IssueRequest(service_id=service.id, channel="visit",
+                                   check_hours=check_hours)
+    held = None
+    if facts is not None and today is not None and issuing.needs_held_for_bookings(facts,
+                                                                                  request):
+        from app.services.booking import held_for_bookings
+
+        held = held_for_bookings(ctx.session, service, service.agency.site, today.day, ctx.now)
+    decided = issuing.decide_issue(facts, today, request,
+                                   tickets.issuing_actor(ctx.session, ctx.actor), now=ctx.now,
+                                   tracking_code="-", held_for_bookings=held)
+    if isinstance(decided, issuing.Refusal):
+        try:
+            tickets._refuse(ctx.session, decided, service.id, ctx.now)
+        except DomainError as err:
+            raise DomainError(err.code, **err.params, **_label(service)) from None
+    return decided.quota_limit
+
+
+def _take_quota(ctx: Ctx, service: Service, day: date, *, check_hours: bool = True) -> None:
+    """Take one place of the service's daily quota for a later step (no number is drawn),
+    under the bound the issue decision gives: the same guarded bump a ticket's issue makes."""
+    from app.services.tickets import _quota_exhausted
+
+    limit = _decide_step(ctx, service, check_hours=check_hours)
     sd = ServiceDay.__table__
     if is_postgres(ctx.session):
         from sqlalchemy.dialects.postgresql import insert
@@ -105,6 +136,7 @@ def _take_quota(ctx: Ctx, service: Service, site: Site, day: date) -> None:
                                       set_={"quota_used": sd.c.quota_used + 1}, where=cond)
     got = ctx.session.execute(stmt.returning(sd.c.quota_used)).first()
     if got is None or (limit is not None and got[0] > limit):
+        # A racing issue took the last place between the decision and this bump.
         try:
             _quota_exhausted(ctx.session, service.id, ctx.now, day)
         except DomainError as err:
@@ -122,10 +154,8 @@ def _give_back_quota(session: Session, service_id: int, day: date) -> None:
 
 
 def check_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]) -> list[Service]:
-    """The later steps of a visit asked for at issue: known, active, of the same site, each
-    once, open now (all or nothing: the first one that is not says which)."""
-    from app.services.sitetime import ensure_open
-
+    """The later steps of a visit asked for at issue: known services of the same site, each
+    once (their hours and quota are decided when their places are taken)."""
     dv.check_new_plan([first.id, *next_ids])
     services = _services(ctx.session, next_ids)
     out = []
@@ -135,14 +165,23 @@ def check_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]) -> list
             raise NotFound("Layanan", "Service")
         if s.site_id != first.site_id:
             raise DomainError("forbidden")
-        if not s.is_active or not s.agency.is_active:
-            raise DomainError("service_inactive")
-        try:
-            ensure_open(ctx.session, s, s.agency.site, ctx.now)
-        except DomainError as err:
-            raise DomainError(err.code, **err.params, **_label(s)) from None
         out.append(s)
     return out
+
+
+def take_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]
+                     ) -> tuple[list[Service], date]:
+    """Check the later steps and take a quota place in each, all or nothing (a refusal names
+    the step; the unit of work then rolls back every place taken). The day's rows of every
+    step, the first's too, are locked first in one order."""
+    from app.services.sitetime import local_day
+
+    later = check_later_steps(ctx, first, next_ids)
+    day = local_day(first.agency.site, ctx.now)
+    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
+    for s in later:
+        _take_quota(ctx, s, day)
+    return later, day
 
 
 def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
@@ -153,19 +192,13 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     or none is. `issue` is the single-ticket issue to run for the first step (tickets.issue_
     ticket by default: the number, the first quota and hours, the idempotency key)."""
     from app.services import tickets
-    from app.services.sitetime import local_day
 
     first = tickets.get_service(ctx.session, service_id)
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
-    later = check_later_steps(ctx, first, next_service_ids)
-    site = first.agency.site
-    day = local_day(site, ctx.now)
-    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
-    for s in later:
-        _take_quota(ctx, s, site, day)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
+    for step_id in next_service_ids:
+        ensure_can_issue(ctx.actor, step_id)
+    later, day = take_later_steps(ctx, first, next_service_ids)
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -174,10 +207,11 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
-        return issued  # a retry: the first request made the plan
+        # A retry: the first request made the plan and took its places; give ours back.
+        for s in later:
+            _give_back_quota(ctx.session, s.id, day)
+        return issued
     ticket = issued.ticket
     start_plan(ctx, ticket, [first, *later], day=day, package_id=package_id)
     return issued
@@ -273,7 +307,7 @@ def _move(ctx: Ctx, ticket: Ticket, rows: list[VisitStep], step: dv.Step) -> Non
         "to_service_id": target.id, "to_agency_id": target.agency_id,
         "to_service": target.name, "to_agency": target.agency.name,
         "floor": target.agency.floor, "zone": target.agency.zone, "position": step.position,
-        "steps": len(rows), "tracking_code": ticket.tracking_code, "at": ctx.now.isoformat(),
+        "steps": len(rows), "at": ctx.now.isoformat(),
     }))
     notify.on_visit_step(ctx, ticket, step.position)
 
@@ -357,13 +391,11 @@ def add_step(ctx: Ctx, ticket: Ticket, *, service_id: int) -> None:
     service = tickets.get_service(ctx.session, service_id)
     if service.site_id != ticket.site_id:
         raise DomainError("forbidden")
-    if not service.is_active or not service.agency.is_active:
-        raise DomainError("service_inactive")
     rows = ensure_visit(ctx, ticket)
     plan = dv.add_step(_domain(rows), service_id=service.id, agency_id=service.agency_id)
-    site = service.agency.site
-    day = local_day(site, ctx.now)
-    _take_quota(ctx, service, site, day)
+    day = local_day(service.agency.site, ctx.now)
+    # Added at the counter for later today, like a transfer: the hours now do not matter.
+    _take_quota(ctx, service, day, check_hours=False)
     _store(ctx, ticket, rows, plan)
     added = next(r for r in step_rows(ctx.session, ticket.id) if r.service_id == service.id
                  and r.status == "pending")

@@ -85,7 +85,9 @@
 
   function goBack() {
     const prev = state.history.pop();
+    if (prev === "agencies" && V && V.active()) return V.startAdding(); // keep the plan
     if (!prev || prev === "agencies") return goHome();
+    if (prev === "visit" && V) V.render();
     if (prev === "services") renderServices();
     if (prev === "detail") renderDetail();
     show(prev);
@@ -98,6 +100,7 @@
     state.service = null;
     state.intent = null;
     state.busy = false;
+    if (V) V.reset();
     if (!state.site) return;
     renderAgencies();
     show("agencies");
@@ -152,6 +155,7 @@
           const data = await r.json();
           state.site = data.site;
           state.agencies = data.agencies;
+          state.packages = data.packages || [];
           $("site-name").textContent = data.site.name;
           tickClock();
           if (state.agency) {
@@ -251,6 +255,7 @@
       });
       list.append(b);
     }
+    if (V) V.renderPackages();
   }
 
   function statusPill(s) {
@@ -279,6 +284,7 @@
     if (s.fee) body.append(el("span", "k-tile-meta k-fee", s.fee));
     b.append(body);
     b.addEventListener("click", () => {
+      if (V && V.addService(s, state.agency)) return; // "Tambah layanan lain": the next step
       state.service = s;
       // An alternative offered on a closed service's screen replaces it instead of stacking.
       const push = current !== "detail";
@@ -339,7 +345,8 @@
   // --- issuing ------------------------------------------------------------------------------
   function takeTicket(priority) {
     if (state.busy || !state.service) return; // a second tap while the first runs does nothing
-    state.intent = { service_id: state.service.id, priority: priority || null, key: newKey(), printed: false };
+    state.intent = { service_id: state.service.id, priority: priority || null, key: newKey(), printed: false,
+                     extra: V ? V.extra() : null };
     sendIntent();
   }
 
@@ -357,7 +364,7 @@
           r = await fetchWithTimeout("/api/v1/tickets", {
             method: "POST",
             headers: headers({ "Content-Type": "application/json", "Idempotency-Key": intent.key }),
-            body: JSON.stringify({ service_id: intent.service_id, priority: intent.priority }),
+            body: JSON.stringify(Object.assign({ service_id: intent.service_id, priority: intent.priority }, intent.extra)),
           }, ATTEMPT_TIMEOUT_MS);
         } catch (e) { r = null; }
         if (r && r.status < 500) return await handleIssued(r, intent);
@@ -381,6 +388,7 @@
     if (r.status === 401 || r.status === 403) return unregistered();
     const err = body.error || {};
     state.intent = null;
+    if (V && V.onStepRefused(err)) return;
     if (err.code === "quota_exhausted" || err.code === "service_closed") {
       const kind = err.code === "quota_exhausted" ? "quota" : "closed";
       if (state.history[state.history.length - 1] === "detail") state.history.pop();
@@ -408,6 +416,7 @@
     const issued = new Date(t.issued_at);
     f("when").textContent = fmtDate(issued) + " " + fmtTime(issued) + " " + zoneLabel();
     f("qr").src = "/kiosk/qr/" + encodeURIComponent(t.tracking_code) + ".svg";
+    if (V) V.fillSteps(node, t);
     node.dataset.number = t.number;
     node.dataset.tracking = t.tracking_code;
   }
@@ -459,6 +468,12 @@
     if (seconds <= 0) return goHome();
     state.ticketTimer = setTimeout(() => countdown(seconds - 1), 1000);
   }
+
+  // Visits with several services (kiosk_visit.js).
+  const V = window.KioskVisit ? window.KioskVisit.init({
+    state, T, $, el, fmt, show, goHome, floorText, statusPill, renderAgencies, refreshCatalog,
+    takeTicket,
+  }) : null;
 
   // --- wiring -------------------------------------------------------------------------------
   document.addEventListener("click", (ev) => {

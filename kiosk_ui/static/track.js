@@ -35,9 +35,33 @@
     $("tr-range").textContent = hi > 0 ? fmt(T.range, { lo, hi }) : T.range_now;
     $("tr-survey").hidden = !d.survey_available;
     $("tr-surveyed").hidden = !d.survey_submitted;
+    renderPlan(d.steps || []);
     if (s === "called" && last !== "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
     last = s;
     document.title = d.number + " – " + title;
+  }
+
+  // A visit with several services: the whole plan, the current step marked.
+  function renderPlan(steps) {
+    const box = $("tr-plan");
+    if (!box) return;
+    box.hidden = steps.length === 0;
+    $("tr-steps").replaceChildren(...steps.map((st) => {
+      const li = document.createElement("li");
+      li.className = "tr-step tr-step-" + st.status + (st.current ? " is-current" : "");
+      li.dataset.status = st.status;
+      const where = [st.agency];
+      if (st.floor) where.push(fmt(T.floor, { floor: st.floor }));
+      if (st.zone) where.push(fmt(T.zone, { zone: st.zone }));
+      for (const [cls, text] of [["tr-step-name", st.service], ["tr-step-where", where.join(" · ")],
+        ["tr-step-status", st.current ? T.step_now : (T["step_" + st.status] || st.status)]]) {
+        const span = document.createElement("span");
+        span.className = cls;
+        span.textContent = text;
+        li.append(span);
+      }
+      return li;
+    }));
   }
 
   function stamp(text) { $("tr-updated").textContent = text; }

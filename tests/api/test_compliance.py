@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.api.test_queue_flow import login
 from tests.conftest import auth
 
@@ -61,3 +63,120 @@ async def test_public_service_page_shows_all_six_components(api, world):
     assert (await api.get("/layanan/999999")).status_code == 404
     r = await api.get(f"/layanan/{world.ktp.id}?lang=en")
     assert "Complaints, suggestions and feedback" in r.text
+
+
+async def test_time_zone_outside_wib_wita_wit_is_warned(api, world):
+    admin = auth(await login(api, world.admin.username))
+    r = await api.post("/api/v1/sites", headers=admin, json={
+        "code": "mpp-batam", "name": "MPP Batam", "timezone": "Asia/Singapore",
+        "prefill_holidays": False})
+    assert r.status_code == 201, r.text
+    warnings = r.json()["warnings"]
+    assert [w["code"] for w in warnings] == ["timezone_not_indonesian"]
+    assert "WIB" in warnings[0]["message"] and "Asia/Singapore" in warnings[0]["message_en"]
+    r = await api.patch(f"/api/v1/sites/{r.json()['id']}", headers=admin,
+                        json={"timezone": "Asia/Pontianak"})
+    assert r.status_code == 200 and r.json()["warnings"] == []
+    r = await api.get(f"/api/v1/sites/{world.site.id}", headers=admin)
+    assert r.json()["warnings"] == []  # Asia/Jakarta
+
+
+async def test_new_site_starts_with_national_holidays_and_refreshes_next_year(api, world, clock):
+    admin = auth(await login(api, world.admin.username))
+    r = await api.post("/api/v1/sites", headers=admin, json={"code": "mpp-libur",
+                                                             "name": "MPP Libur"})
+    site = r.json()["id"]
+    year = clock().year
+    days = {d["day"]: d for d in (await api.get(f"/api/v1/sites/{site}/special-days",
+                                                headers=admin)).json()}
+    assert days[f"{year}-08-17"]["kind"] == "libur_nasional" and days[f"{year}-08-17"]["closed"]
+    assert days[f"{year}-08-17"]["note"] == "Hari Kemerdekaan Republik Indonesia"
+    assert f"{year + 1}-08-17" in days and f"{year + 2}-08-17" not in days
+    cuti = next(d for d in days.values() if d["kind"] == "cuti_bersama")
+    # Cuti bersama stays editable: the MPP serves in the morning that day.
+    r = await api.post(f"/api/v1/sites/{site}/special-days", headers=admin,
+                       json={"day": cuti["day"], "ranges": [["08:00", "12:00"]],
+                             "note": cuti["note"]})
+    assert r.status_code == 200 and r.json()["ranges"] == [["08:00", "12:00"]]
+    # One action refreshes a year: what the site has is kept, missing dates are added.
+    r = await api.post(f"/api/v1/sites/{site}/special-days/prefill", headers=admin,
+                       params={"year": year + 2})
+    assert r.status_code == 200 and r.json()["added"] > 10 and r.json()["kept"] == 0
+    r = await api.post(f"/api/v1/sites/{site}/special-days/prefill", headers=admin,
+                       params={"year": year})
+    assert r.json()["added"] == 0 and r.json()["kept"] > 10
+    days = {d["day"]: d for d in (await api.get(f"/api/v1/sites/{site}/special-days",
+                                                headers=admin)).json()}
+    assert days[cuti["day"]]["ranges"] == [["08:00", "12:00"]]
+    r = await api.post(f"/api/v1/sites/{site}/special-days/prefill", headers=admin)
+    assert r.json()["year"] == year + 1  # default: next year
+    # The world's site (made by the service layer, as a mall file would) has none.
+    r = await api.get(f"/api/v1/sites/{world.site.id}/special-days", headers=admin)
+    assert r.json() == []
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post(f"/api/v1/sites/{site}/special-days/prefill", headers=officer)
+    assert r.status_code in (403, 404)
+
+
+async def test_audit_log_speaks_in_sentences_with_names(api, world):
+    admin = auth(await login(api, world.admin.username))
+    r = await api.patch(f"/api/v1/services/{world.kk.id}", headers=admin,
+                        json={"daily_quota": 40, "booking_enabled": True})
+    assert r.status_code == 200
+    r = await api.patch(f"/api/v1/counters/{world.c3.id}", headers=admin,
+                        json={"service_ids": [world.paspor.id, world.kk.id]})
+    page = (await api.get("/api/v1/audit?entity=service&action=update", headers=admin)).json()
+    row = page["items"][0]
+    assert row["summary"] == f"{world.admin.username} mengubah layanan K · Kartu Keluarga"
+    assert "kuota harian: 40" in row["details"] and "bisa dipesan daring: ya" in row["details"]
+    page = (await api.get("/api/v1/audit?entity=counter", headers=admin,
+                          params={"limit": 1})).json()
+    assert page["items"][0]["details"] == ["layanan: P · Paspor baru, K · Kartu Keluarga"]
+    en = (await api.get("/api/v1/audit?entity=service&action=update",
+                        headers={**admin, "Accept-Language": "en"})).json()
+    assert en["items"][0]["summary"].endswith("changed service K · Kartu Keluarga")
+    facets = (await api.get("/api/v1/audit/facets", headers=admin)).json()
+    assert facets["entity_labels"]["service"] == "layanan"
+    assert facets["action_labels"]["update"] == "mengubah"
+
+
+async def test_booking_identity_is_gone_once_its_ticket_is_done(api, world, session, clock):
+    """'Survei ini anonim': the survey and the priority group reach no name or phone."""
+    import sqlalchemy as sa
+
+    from app.db.models import Booking, SurveyResponse, Ticket
+    from app.services.booking import mask_phone
+    from tests.api.test_booking_api import T0, book, enable, wib
+
+    clock.set(T0 + timedelta(minutes=50))  # 08:50 WIB, inside the 09:00 slot's check-in
+    enable(session, world.ktp, booking_requires_contact=True)
+    r = await book(api, world.ktp.id, wib(1, 9), name="Siti Aminah", phone="081234567890",
+                   consent=True)
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    kiosk = auth(world.kiosk_token)
+    r = await api.post(f"/api/v1/bookings/{code}/check-in", headers=kiosk)
+    assert r.status_code == 201, r.text
+    ticket_id = r.json()["ticket"]["id"]
+    officer = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=officer)
+    r = await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    assert r.json()["id"] == ticket_id
+    session.expire_all()
+    assert session.scalar(sa.select(Booking.name).where(Booking.code == code)) == "Siti Aminah"
+    for action in ("start", "finish"):
+        assert (await api.post(f"/api/v1/tickets/{ticket_id}/{action}",
+                               headers=officer)).status_code == 200
+    session.expire_all()
+    row = session.scalar(sa.select(Booking).where(Booking.code == code))
+    assert (row.name, row.phone, row.consent_at) == (None, None, None)
+    tracking = session.get(Ticket, ticket_id).tracking_code
+    r = await api.post("/api/v1/surveys", json={"tracking_code": tracking, "answers": [4] * 9})
+    assert r.status_code == 201, r.text
+    linked = session.execute(
+        sa.select(Booking.name, Booking.phone)
+        .join(Ticket, Ticket.booking_id == Booking.id)
+        .join(SurveyResponse, SurveyResponse.ticket_id == Ticket.id)).all()
+    assert linked == [(None, None)]
+    # mask_phone keeps the first 4 and the last 3 digits.
+    assert mask_phone("081234567890") == "0812*****890"

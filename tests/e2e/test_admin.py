@@ -3,6 +3,7 @@ API's message next to its field with nothing half-saved; managers stay inside th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -22,7 +23,8 @@ class Mall:
     def __init__(self, server: Any) -> None:
         self.url = server.url
         self.h = {"Authorization": f"Bearer {server.token()}"}
-        self.site = self.post("/api/v1/sites", {"code": "mpp-uji", "name": "MPP Uji"})
+        self.site = self.post("/api/v1/sites", {"code": "mpp-uji", "name": "MPP Uji",
+                                                "prefill_holidays": False})
         self.duk = self.post("/api/v1/agencies", {"site_id": self.site["id"], "code": "DUK",
                                                   "name": "Disdukcapil", "floor": "1"})
         self.imi = self.post("/api/v1/agencies", {"site_id": self.site["id"], "code": "IMI",
@@ -272,19 +274,29 @@ def test_holidays_devices_and_audit(live_server: Any, page: Any, browser: Any) -
     page.wait_for_selector("#admin-table tbody tr")
     page.select_option("#q-entity", "device")
     page.click("#audit-filter button[type=submit]")
-    page.wait_for_function("[...document.querySelectorAll('#admin-table [data-col=action]')]"
-                           ".map(e => e.textContent).join(',') === 'revoke,create'")
+    rows = page.locator("#admin-table tbody tr")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("data-action") for i in range(2)] == ["revoke", "create"]
+    # Sentences with names, not codes, ids or JSON.
+    revoke_row = page.locator('#admin-table tr[data-action="revoke"]')
+    expect(revoke_row.locator("[data-col=action]")).to_have_text(
+        re.compile(r"^admin mencabut token perangkat \S"))
+    expect(revoke_row.locator("[data-col=action]")).not_to_contain_text("#")
+    expect(page.locator("#q-entity option[value=device]")).to_have_text("perangkat")
     page.select_option("#q-entity", "")
     page.fill("#q-user", "admin")
     page.select_option("#q-action", "login")
     page.click("#audit-filter button[type=submit]")
-    page.wait_for_function("document.querySelectorAll('#admin-table [data-col=who]').length > 0"
-                           " && [...document.querySelectorAll('#admin-table [data-col=action]')]"
-                           ".every(e => e.textContent === 'login')")
+    expect(page.locator('#admin-table tbody tr:not([data-action="login"])')).to_have_count(0)
+    expect(page.locator("#admin-table [data-col=action]").first).to_have_text("admin masuk")
     page.select_option("#q-action", "")
     page.fill("#q-user", "")
     page.click("#audit-filter button[type=submit]")
-    page.wait_for_selector('#admin-table [data-col="entity"]:text("special_day")')
+    page.wait_for_selector('#admin-table tr[data-entity="special_day"]')
+    changes = page.locator('#admin-table tr[data-entity="special_day"] [data-col=changes]').first
+    expect(changes).not_to_contain_text("{")
+    assert page.evaluate("getComputedStyle(document.querySelector('.audit-table td.changes'))"
+                         ".fontFamily").find("Mono") < 0
     screenshot(page, "admin-audit")
 
 

@@ -100,3 +100,65 @@ def test_booking_and_service_page_show_six_components(server: Any, browser: Any)
         assert p.evaluate("window.__printed") == 1
     finally:
         phone.close()
+
+
+def test_admin_service_prompt_time_zone_holidays_and_styles(server: Any, page: Any) -> None:
+    from tests.e2e.test_admin import sign_in
+
+    h = admin(server)
+    site = httpx.get(f"{server.url}/api/v1/sites", headers=h, timeout=30).json()[0]
+    r = httpx.post(f"{server.url}/api/v1/sites", headers=h, timeout=30, json={
+        "code": "mpp-luar", "name": "MPP Luar", "timezone": "Asia/Singapore",
+        "prefill_holidays": False})
+    assert r.status_code == 201, r.text
+    luar = r.json()["id"]
+    sign_in(page, server.url, "admin", DEMO_PASSWORD, "/admin/sites")
+    tz = page.locator(f'#admin-table tr[data-id="{luar}"] [data-col="timezone"]')
+    expect(tz).to_contain_text("bukan WIB/WITA/WIT")
+    expect(page.locator(f'#admin-table tr[data-id="{site["id"]}"] [data-col="timezone"]')
+           ).not_to_contain_text("bukan")
+    # Editing keeps the odd zone (not silently the first of the list) and says why it matters.
+    page.locator(f'#admin-table tr[data-id="{luar}"] [data-action=edit]').click()
+    expect(page.locator('#admin-form [name="timezone"]')).to_have_value("Asia/Singapore")
+    page.fill('#admin-form [name="name"]', "MPP Luar Negeri")
+    page.click("#admin-form button[type=submit]")
+    expect(page.locator("#page-ok")).to_contain_text("bukan WIB (Asia/Jakarta)")
+
+    # A new service: the form asks which counters serve it.
+    page.goto(server.url + "/admin/services")
+    page.click("#add-btn")
+    expect(page.locator('#admin-form textarea[name="requirements"]')).to_be_visible()
+    font = page.evaluate("getComputedStyle(document.querySelector("
+                         "'#admin-form textarea[name=requirements]')).fontFamily")
+    assert "mono" not in font.lower(), font
+    agencies = httpx.get(f"{server.url}/api/v1/agencies", headers=h, timeout=30).json()
+    duk = next(a for a in agencies if a["code"] == "DUKCAPIL")
+    page.select_option('#admin-form [name="agency_id"]', str(duk["id"]))
+    page.fill('#admin-form [name="code"]', "DUKCAPIL-99")
+    page.fill('#admin-form [name="name"]', "Legalisir dokumen")
+    page.fill('#admin-form [name="prefix"]', "AZ")
+    page.click("#admin-form button[type=submit]")
+    prompt = page.locator("#assign-form")
+    expect(prompt).to_contain_text("Legalisir dokumen")
+    # The saved message stays in view (sticky) while the long list scrolls.
+    page.mouse.wheel(0, 4000)
+    page.wait_for_timeout(200)
+    box = page.locator("#page-ok").bounding_box()
+    assert box is not None and 0 <= box["y"] < 900, box
+    prompt.locator('input[name="assign"]').first.check()
+    prompt.locator("button[type=submit]").click()
+    expect(page.locator("#page-ok")).to_contain_text("kini dilayani 1 loket")
+    services = httpx.get(f"{server.url}/api/v1/services", headers=h, timeout=30).json()
+    new = next(s for s in services if s["code"] == "DUKCAPIL-99")
+    counters = httpx.get(f"{server.url}/api/v1/counters?agency_id={duk['id']}", headers=h,
+                         timeout=30).json()
+    assert sum(new["id"] in c["service_ids"] for c in counters) == 1
+
+    # Holidays: one action fills next year's national holidays and cuti bersama.
+    page.goto(server.url + "/admin/holidays")
+    page.select_option("#site-pick", str(luar))
+    page.click("#prefill-next")
+    expect(page.locator("#page-ok")).to_contain_text("ditambahkan")
+    expect(page.locator('#admin-table tr[data-kind="cuti_bersama"]').first).to_be_visible()
+    expect(page.locator('#admin-table tr[data-kind="libur_nasional"] [data-col=kind]').first
+           ).to_have_text("Libur nasional")

@@ -5,6 +5,8 @@
   const root = document.getElementById("admin-app");
   if (!root) return;
   const I18N = JSON.parse(document.getElementById("admin-i18n").textContent);
+  const more = document.getElementById("admin-i18n-more");
+  if (more) Object.assign(I18N, JSON.parse(more.textContent));
   const SITES = JSON.parse(document.getElementById("admin-sites").textContent);
   const meta = document.querySelector('meta[name="csrf-token"]');
   const CSRF = meta ? meta.getAttribute("content") : "";
@@ -57,8 +59,15 @@
   // --- page messages ---------------------------------------------------------------------------
   const pageError = document.getElementById("page-error");
   const pageOk = document.getElementById("page-ok");
-  function showPageError(msg) { pageOk.hidden = true; pageError.textContent = msg; pageError.hidden = !msg; }
-  function showOk(msg) { pageError.hidden = true; pageOk.textContent = msg; pageOk.hidden = !msg; }
+  function showPageError(msg) {
+    pageOk.hidden = true; pageError.textContent = msg; pageError.hidden = !msg;
+    if (msg) pageError.scrollIntoView({ block: "nearest" });
+  }
+  // The message box is sticky (admin.css) and brought into view: a long list must not hide it.
+  function showOk(msg) {
+    pageError.hidden = true; pageOk.textContent = msg; pageOk.hidden = !msg;
+    if (msg) pageOk.scrollIntoView({ block: "nearest" });
+  }
 
   // --- errors next to fields -----------------------------------------------------------------------
   const CODE_FIELD = { prefix_taken: "prefix", code_taken: "code", username_taken: "username" };
@@ -281,9 +290,11 @@
   const RESOURCES = {
     sites: {
       url: "/api/v1/sites", canCreate: IS_ADMIN, softDelete: "patch",
-      cols: [["code", (x) => x.code], ["name", (x) => x.name], ["timezone", (x) => x.timezone]],
+      cols: [["code", (x) => x.code], ["name", (x) => x.name],
+        ["timezone", (x) => x.timezone + ((x.warnings || []).length ? " ⚠ " + T("tz_not_indonesian") : "")]],
       fields: [{ k: "code", required: true }, { k: "name", required: true },
-        { k: "timezone", type: "select", numeric: false, options: TZ.map((z) => ({ value: z, label: z })) },
+        // A zone set through the API or a mall file stays selectable (and warned about).
+        { k: "timezone", type: "select", numeric: false, options: (item) => [...new Set([...TZ, ...(item && item.timezone ? [item.timezone] : [])])].map((z) => ({ value: z, label: z })) },
         { k: "address" }, { k: "max_consecutive_priority", type: "int", nullable: true, default: 3 },
         { k: "require_display_token", type: "bool" }],
     },
@@ -308,7 +319,8 @@
         { k: "completion_time" }, { k: "fee" }, { k: "product" }, { k: "complaints" },
         { group: "booking" }, { k: "booking_enabled", type: "bool" }, { k: "slot_minutes", type: "int", default: 30 },
         { k: "slot_capacity", type: "int", default: 5 }, { k: "booking_days_ahead", type: "int", default: 7 },
-        { k: "booking_quota_percent", type: "int", default: 50 }, { k: "booking_requires_contact", type: "bool" }],
+        { k: "booking_quota_percent", type: "int", default: 50 }, { k: "booking_requires_contact", type: "bool" },
+        { group: "priority" }, { k: "priority_sick", type: "bool" }],
       ref: ["agencies"],
     },
     counters: {
@@ -403,7 +415,7 @@
       if (item && f.createOnly) continue;
       if (f.adminOnly && !IS_ADMIN) continue;
       const value = item ? item[f.k] : f.default;
-      const ctl = control(f, item ? value : (f.type === "int" ? undefined : value), null);
+      const ctl = control(f, item ? value : (f.type === "int" ? undefined : value), item);
       controls[f.k] = ctl;
       form.append(fieldBox(f, ctl));
     }
@@ -454,8 +466,42 @@
     const r = item ? await api("PATCH", res.url + "/" + item.id, data) : await api("POST", res.url, data);
     if (!r.ok) { showErrors(form, r.error); return; }
     document.getElementById("admin-form-holder").replaceChildren();
-    showOk(T("saved") + ": " + (r.data.name || r.data.username || r.data.code));
+    const notes = (r.data.warnings || []).map((w) => (LANG === "en" ? w.message_en : w.message));
+    showOk([T("saved") + ": " + (r.data.name || r.data.username || r.data.code), ...notes].join(" · "));
+    if (notes.length) pageOk.classList.add("warn"); else pageOk.classList.remove("warn");
     await renderList(name);
+    if (name === "services" && !item) await offerCounters(r.data);
+  }
+
+  // A new service no counter serves would take tickets nobody calls: offer the agency's counters.
+  async function offerCounters(service) {
+    const r = await api("GET", "/api/v1/counters?agency_id=" + service.agency_id);
+    const holder = document.getElementById("admin-form-holder");
+    const counters = r.ok ? r.data.filter((c) => c.is_active) : [];
+    const boxes = counters.map((c) => {
+      const cb = el("input", { type: "checkbox", value: c.id, name: "assign" });
+      return el("label", { class: "check" }, cb, " ", T("counter_label", { number: c.number, name: c.name }));
+    });
+    const form = formShell(T("assign_title", { name: service.name }), async (frm) => {
+      const chosen = new Set([...frm.querySelectorAll('input[name="assign"]:checked')].map((i) => Number(i.value)));
+      for (const c of counters.filter((x) => chosen.has(x.id))) {
+        const x = await api("PATCH", "/api/v1/counters/" + c.id, { service_ids: [...c.service_ids, service.id] });
+        if (!x.ok) { showErrors(frm, x.error); return; }
+      }
+      holder.replaceChildren();
+      showOk(chosen.size ? T("assigned", { name: service.name, n: chosen.size }) : T("not_assigned", { name: service.name }));
+    });
+    form.id = "assign-form";
+    form.append(el("p", { text: counters.length ? T("assign_prompt") : T("assign_no_counters") }),
+      el("div", { class: "multi" }, boxes),
+      el("div", { class: "form-actions" },
+        counters.length ? el("button", { type: "submit", class: "btn btn-primary", text: T("assign") }) : null,
+        el("button", { type: "button", class: "btn", text: T("later"), on: { click: () => {
+          holder.replaceChildren();
+          showOk(T("not_assigned", { name: service.name }));
+        } } })));
+    holder.replaceChildren(form);
+    form.scrollIntoView({ block: "nearest" });
   }
 
   async function deactivate(name, item) {
@@ -571,9 +617,9 @@
       const r = await api("GET", "/api/v1/sites/" + siteSel.value + "/special-days");
       if (!r.ok) { showPageError(r.error.message); return; }
       const table = el("table", { class: "admin-table", id: "admin-table" },
-        el("thead", {}, el("tr", {}, ["day", "ranges", "note", "actions"].map((k) => el("th", { text: T(k) })))),
-        el("tbody", {}, r.data.length ? r.data.map((d) => el("tr", { dataset: { day: d.day } },
-          el("td", { text: d.day }),
+        el("thead", {}, el("tr", {}, ["day", "kind", "ranges", "note", "actions"].map((k) => el("th", { text: T(k) })))),
+        el("tbody", {}, r.data.length ? r.data.map((d) => el("tr", { dataset: { day: d.day, kind: d.kind || "manual" } },
+          el("td", { text: d.day }), el("td", { dataset: { col: "kind" }, text: T("kind_" + (d.kind || "manual")) }),
           el("td", { dataset: { col: "ranges" }, text: d.closed ? T("closed_all_day") : d.ranges.map((x) => x.join("–")).join(", ") }),
           el("td", { text: d.note || "—" }),
           el("td", { class: "row-actions" },
@@ -584,10 +630,20 @@
               showOk(T("deleted") + ": " + d.day);
               await list();
             } } }))))
-          : el("tr", {}, el("td", { colspan: 4, class: "muted", text: T("empty") }))));
+          : el("tr", {}, el("td", { colspan: 5, class: "muted", text: T("empty") }))));
       document.getElementById("admin-list").replaceChildren(table);
     }
     siteSel.addEventListener("change", list);
+    // National holidays and cuti bersama from the holidays package; dates already set stay.
+    const prefill = (year, id) => el("button", { type: "button", class: "btn", id, text: T("prefill", { year }),
+      on: { click: async () => {
+        const x = await api("POST", "/api/v1/sites/" + siteSel.value + "/special-days/prefill?year=" + year);
+        if (!x.ok) { showPageError(x.error.message); return; }
+        showOk(T("prefilled", x.data));
+        await list();
+      } } });
+    const thisYear = new Date().getFullYear();
+    tools.append(prefill(thisYear, "prefill-this"), prefill(thisYear + 1, "prefill-next"));
     tools.append(el("button", { type: "button", class: "btn btn-primary", id: "add-btn", text: T("add"), on: { click: () => open(null) } }));
     await list();
   }
@@ -595,10 +651,11 @@
   // --- audit log ---------------------------------------------------------------------------------
   async function auditSection() {
     const facets = await api("GET", "/api/v1/audit/facets");
-    const opts = (xs) => [el("option", { value: "", text: T("all") }), ...(xs || []).map((x) => el("option", { value: x, text: x }))];
+    const opts = (xs, labels) => [el("option", { value: "", text: T("all") }),
+      ...(xs || []).map((x) => el("option", { value: x, text: (labels || {})[x] || x }))];
     const user = el("input", { id: "q-user", name: "user", type: "text" });
-    const entity = el("select", { id: "q-entity", name: "entity" }, opts(facets.ok ? facets.data.entities : []));
-    const action = el("select", { id: "q-action", name: "action" }, opts(facets.ok ? facets.data.actions : []));
+    const entity = el("select", { id: "q-entity", name: "entity" }, opts(facets.ok ? facets.data.entities : [], facets.ok && facets.data.entity_labels));
+    const action = el("select", { id: "q-action", name: "action" }, opts(facets.ok ? facets.data.actions : [], facets.ok && facets.data.action_labels));
     const from = el("input", { id: "q-from", name: "from", type: "date" });
     const to = el("input", { id: "q-to", name: "to", type: "date" });
     const form = el("form", { class: "audit-filter card", id: "audit-filter" },
@@ -619,14 +676,14 @@
       clearErrors(form);
       const fmt = (v) => new Date(v).toLocaleString(LANG === "en" ? "en-GB" : "id-ID");
       list.replaceChildren(el("table", { class: "admin-table audit-table", id: "admin-table" },
-        el("thead", {}, el("tr", {}, ["when", "who", "action", "entity", "changes", "ip"].map((k) => el("th", { text: T(k) })))),
-        el("tbody", {}, r.data.items.length ? r.data.items.map((a) => el("tr", { dataset: { id: a.id } },
+        el("thead", {}, el("tr", {}, ["when", "who", "action", "changes", "ip"].map((k) => el("th", { text: T(k) })))),
+        el("tbody", {}, r.data.items.length ? r.data.items.map((a) => el("tr", { dataset: { id: a.id, action: a.action, entity: a.entity } },
           el("td", { text: fmt(a.at) }), el("td", { dataset: { col: "who" }, text: a.username || "—" }),
-          el("td", { dataset: { col: "action" }, text: a.action }),
-          el("td", { dataset: { col: "entity" }, text: a.entity + (a.entity_id ? " #" + a.entity_id : "") }),
-          el("td", { class: "changes", dataset: { col: "changes" }, text: a.changes ? JSON.stringify(a.changes) : "" }),
+          el("td", { dataset: { col: "action" }, text: a.summary || a.action }),
+          el("td", { class: "changes", dataset: { col: "changes" } },
+            (a.details || []).length ? el("ul", {}, a.details.map((d) => el("li", { text: d }))) : ""),
           el("td", { text: a.ip || "" })))
-          : el("tr", {}, el("td", { colspan: 6, class: "muted", text: T("empty") })))));
+          : el("tr", {}, el("td", { colspan: 5, class: "muted", text: T("empty") })))));
       pager.replaceChildren(
         el("button", { type: "button", class: "btn btn-small", text: T("prev"), disabled: offset === 0, on: { click: () => { offset = Math.max(0, offset - LIMIT); load(); } } }),
         el("span", { class: "muted", text: " " + (r.data.total ? offset + 1 : 0) + "–" + Math.min(offset + LIMIT, r.data.total) + " " + T("of") + " " + r.data.total + " " }),

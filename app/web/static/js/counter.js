@@ -199,6 +199,9 @@
       skew = t - Date.now();
       snap = s;
       render();
+      // The visit panel (counter_visit.js) draws the current ticket's steps from the same view.
+      root.dispatchEvent(new CustomEvent("console:snapshot", { detail: {
+        snap: s, api: api, act: act, operate: mode === "operate" && mine() } }));
     }
 
     function refresh() {
