@@ -34,6 +34,7 @@ ROUTER_MODULES = [
     "app.api.routes_booking",
     "app.api.routes_open_data",
     "app.api.routes_webhooks",
+    "app.api.routes_partner_keys",
     "app.api.ws",
     "app.api.ws_dashboard",
     "app.api.routes_boards",

@@ -48,6 +48,8 @@ class BookingCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     consent: bool = False
+    # A visit with several services: the later steps (check-in starts the visit).
+    next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
 
 
 class PolicyUpdate(BaseModel):
@@ -69,6 +71,7 @@ def _booking_out(ctx: Ctx, booking: Booking) -> dict[str, Any]:
     out = svc.public_view(booking, service, svc.get_policy(ctx.session))
     out["qr_svg_url"] = f"/api/v1/bookings/{booking.code}/qr.svg"
     out["status_url"] = f"/booking?code={booking.code}"
+    out["next_service_ids"] = list(booking.next_service_ids or [])
     return out
 
 
@@ -132,7 +135,7 @@ def create_booking(body: BookingCreate, ctx: CtxDep) -> dict[str, Any]:
         ratelimit.limit_phone(ctx.session, svc.normalize_phone(body.phone), policy, ctx.now)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
                                  name=body.name, phone=body.phone, consent=body.consent,
-                                 policy=policy)
+                                 policy=policy, next_service_ids=body.next_service_ids)
     return _booking_out(ctx, booking)
 
 

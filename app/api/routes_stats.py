@@ -53,6 +53,19 @@ def get_summary(ctx: CtxDep, start: FromQ = None, end: ToQ = None, site_id: Id |
     return stats.summary(ctx, scope)
 
 
+@router.get("/stats/visits", tags=["stats"])
+def get_visit_stats(ctx: CtxDep, start: FromQ = None, end: ToQ = None, site_id: Id | None = None,
+                    agency_id: Id | None = None, period: Period | None = None,
+                    ref: date | None = None) -> dict[str, Any]:
+    """Visits with several services: how many, steps per visit, the whole visit's time, the
+    time between steps, the share that used more than one agency; by service package."""
+    from app.services.visit_stats import visit_summary
+
+    scope = _scope(ctx, start=start, end=end, period=period, ref=ref, site_id=site_id,
+                   agency_id=agency_id, service_id=None)
+    return visit_summary(ctx.session, scope)
+
+
 @router.get("/stats/report", tags=["stats"])
 def get_report(ctx: CtxDep, start: FromQ = None, end: ToQ = None, site_id: Id | None = None,
                agency_id: Id | None = None, service_id: Id | None = None,

@@ -177,7 +177,7 @@ def _display_problem(ws: WebSocket, session: Any, site: Site) -> str | None:
 
 def _changes_waiting(e: Event) -> bool:
     d = e.data
-    if e.type in (ev.TICKET_ISSUED, ev.TICKET_TRANSFERRED):
+    if e.type in (ev.TICKET_ISSUED, ev.TICKET_TRANSFERRED, ev.VISIT_STEP_CHANGED):
         return True
     if e.type == ev.TICKET_CALLED:
         return not d.get("recall")
@@ -413,6 +413,7 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     # The console re-reads its whole view on any relevant change: it is small and always exact.
     await serve_events(ws, "counter", snap, accept, resnapshot_on=frozenset({
         ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_STATUS, ev.TICKET_TRANSFERRED,
+        ev.VISIT_STEP_CHANGED,
         ev.COUNTER_CHANGED, ev.CONFIG_CHANGED, ev.SESSION_ENDED}))
 
 

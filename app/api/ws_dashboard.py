@@ -34,7 +34,8 @@ PING_SECONDS = 20.0
 QUEUE_SIZE = 500
 SEND_TIMEOUT = 5.0
 RELEVANT = frozenset({ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_STATUS,
-                      ev.TICKET_TRANSFERRED, ev.COUNTER_CHANGED, ev.CONFIG_CHANGED, ev.RESYNC})
+                      ev.TICKET_TRANSFERRED, ev.VISIT_STEP_CHANGED, ev.COUNTER_CHANGED,
+                      ev.CONFIG_CHANGED, ev.RESYNC})
 
 
 async def _refuse(ws: WebSocket, code: str) -> None:

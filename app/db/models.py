@@ -239,6 +239,8 @@ class Booking(Base):
     checked_in_at: Mapped[datetime | None]
     # The ticket made at check-in (ticket.booking_id links back; no FK to avoid a cycle).
     ticket_id: Mapped[int | None]
+    # A visit with several services: the later steps, started at check-in.
+    next_service_ids: Mapped[list[Any] | None] = mapped_column(sa.JSON)
 
 
 class SlotCount(Base):
@@ -311,7 +313,8 @@ class VisitStep(Base):
 
     __tablename__ = "visit_step"
     __table_args__ = (sa.Index("ix_visit_step_ticket", "ticket_id", "position"),
-                      sa.Index("ix_visit_step_service_day", "service_id", "day"))
+                      sa.Index("ix_visit_step_service_day", "service_id", "day"),
+                      sa.Index("ix_visit_step_site_day", "site_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"))
     position: Mapped[int]

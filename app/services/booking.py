@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -384,7 +385,8 @@ def _release(session: Session, booking: Booking, *, slot: bool) -> None:
 
 def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str | None = None,
                    phone: str | None = None, consent: bool = False,
-                   policy: Policy | None = None) -> Booking:
+                   policy: Policy | None = None,
+                   next_service_ids: Sequence[int] = ()) -> Booking:
     """Book a place in a slot: slot capacity and the day's share are taken atomically."""
     session = ctx.session
     policy = policy or get_policy(session)
@@ -423,6 +425,11 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
     else:
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
+    if next_service_ids:
+        from app.services.visits import check_later_steps
+
+        # A visit's later steps: their places are taken at check-in, which starts the visit.
+        check_later_steps(ctx, service, next_service_ids)
     if not _take_slot(session, service, start):
         raise DomainError("slot_full")
     if not _take_day_place(session, service, day):
@@ -432,6 +439,7 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
         service_id=service.id, day=day, slot_start=start, slot_end=times[start],
         status="booked", name=name or None, phone=phone,
         consent_at=ctx.now if (consent and phone) else None, created_at=ctx.now,
+        next_service_ids=list(next_service_ids) or None,
     )
     session.add(booking)
     session.flush()
@@ -553,6 +561,13 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
         raise DomainError("booking_too_early", opens_at_id=hint_id, opens_at_en=hint_en,
                           next_opening=local_now(site, opens).isoformat())
     late = ctx.now >= closes or booking.status == "no_show"
+    later: list[Service] = []
+    if booking.next_service_ids and (not late or policy.late_policy == "walk_in"):
+        from app.services import visits
+
+        # Check-in starts the visit: every later step's place is taken now, or none is.
+        first = tickets.get_service(session, booking.service_id)
+        later, _ = visits.take_later_steps(ctx, first, booking.next_service_ids)
     if late:
         if booking.status == "booked":
             _mark_no_show(session, booking)
@@ -569,6 +584,10 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
             count_quota=False, check_hours=False, booking_id=booking.id,
         )
         booking.status = "checked_in"
+    if later:
+        from app.services import visits
+
+        visits.start_plan(ctx, issued.ticket, [first, *later], day=today)
     booking.checked_in_at = ctx.now
     booking.ticket_id = issued.ticket.id
     session.flush()

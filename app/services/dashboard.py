@@ -227,11 +227,22 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
             "no_shows": sum(a["no_shows"] for a in out_agencies),
             "open_counters": sum(a["open_counters"] for a in out_agencies),
             "bookings": _bookings_today(session, site, day, agency_ids, now),
+            "integration": _integration_today(session, actor, site, day, agency_ids),
         },
         "alerts": sorted(alerts, key=lambda x: -x["longest_wait_seconds"]),
         "unserved": sorted(unserved, key=lambda x: -x["waiting"]),
         "agencies": out_agencies,
     }
+
+
+def _integration_today(session: Session, actor: Principal, site: Site, day: Any,
+                       agency_ids: list[int]) -> dict[str, Any]:
+    """Visits that used more than one agency on one ticket (app/services/visit_stats.py)."""
+    from app.services.scope import agency_ids_in_scope
+    from app.services.visit_stats import integration_today
+
+    scoped = agency_ids if agency_ids_in_scope(session, actor) is not None else None
+    return integration_today(session, site.id, day, scoped)
 
 
 def _bookings_today(session: Session, site: Site, day: Any, agency_ids: list[int],

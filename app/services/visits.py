@@ -23,6 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.scope import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -94,9 +95,9 @@ def _decide_step(ctx: Ctx, service: Service, *, check_hours: bool) -> int | None
     ticket now: hours and quota are its rules, not ours. Returns the quota bound to take a
     place under; raises the refusal (closed, full, inactive...) naming the step."""
     from app.domain import issuing
-    from app.services import issue_sql, tickets
+    from app.services import tickets
 
-    found = issue_sql.read_facts(ctx.session.connection(), service.id, ctx.now)
+    found = tickets.store(ctx.session).issue_facts(service.id, ctx.now, None)
     facts, today = found.service, found.today
     # Priority carries over from the first step; it changes neither hours nor quota.
     request = issuing.IssueRequest(service_id=service.id, channel="visit",
@@ -168,6 +169,21 @@ def check_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]) -> list
     return out
 
 
+def take_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]
+                     ) -> tuple[list[Service], date]:
+    """Check the later steps and take a quota place in each, all or nothing (a refusal names
+    the step; the unit of work then rolls back every place taken). The day's rows of every
+    step, the first's too, are locked first in one order."""
+    from app.services.sitetime import local_day
+
+    later = check_later_steps(ctx, first, next_ids)
+    day = local_day(first.agency.site, ctx.now)
+    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
+    for s in later:
+        _take_quota(ctx, s, day)
+    return later, day
+
+
 def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
                 priority: str | None = None, idempotency_key: str | None = None,
                 package_id: int | None = None, channel: str = "kiosk",
@@ -176,19 +192,13 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     or none is. `issue` is the single-ticket issue to run for the first step (tickets.issue_
     ticket by default: the number, the first quota and hours, the idempotency key)."""
     from app.services import tickets
-    from app.services.sitetime import local_day
 
     first = tickets.get_service(ctx.session, service_id)
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
-    later = check_later_steps(ctx, first, next_service_ids)
-    site = first.agency.site
-    day = local_day(site, ctx.now)
-    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
-    for s in later:
-        _take_quota(ctx, s, day)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
+    for step_id in next_service_ids:
+        ensure_can_issue(ctx.actor, step_id)
+    later, day = take_later_steps(ctx, first, next_service_ids)
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -197,10 +207,11 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
-        return issued  # a retry: the first request made the plan
+        # A retry: the first request made the plan and took its places; give ours back.
+        for s in later:
+            _give_back_quota(ctx.session, s.id, day)
+        return issued
     ticket = issued.ticket
     start_plan(ctx, ticket, [first, *later], day=day, package_id=package_id)
     return issued
@@ -296,7 +307,7 @@ def _move(ctx: Ctx, ticket: Ticket, rows: list[VisitStep], step: dv.Step) -> Non
         "to_service_id": target.id, "to_agency_id": target.agency_id,
         "to_service": target.name, "to_agency": target.agency.name,
         "floor": target.agency.floor, "zone": target.agency.zone, "position": step.position,
-        "steps": len(rows), "tracking_code": ticket.tracking_code, "at": ctx.now.isoformat(),
+        "steps": len(rows), "at": ctx.now.isoformat(),
     }))
     notify.on_visit_step(ctx, ticket, step.position)
 

@@ -292,3 +292,67 @@ async def test_tracking_page_and_console_show_the_whole_visit(api, world):
     assert view["current"]["number"] == v["number"]
     assert [(s["service"], s["agency"], s["status"]) for s in view["current"]["steps"]] == [
         ("Perekaman KTP-el", "Disdukcapil", "called"), ("Paspor baru", "Imigrasi", "pending")]
+
+
+async def test_visit_statistics_and_dashboard_integration_figure(api, world, clock, session):
+    from datetime import timedelta
+
+    kiosk = auth(world.kiosk_token)
+    admin = auth(await login(api, world.admin.username))
+    pkg = (await api.post("/api/v1/packages", headers=admin, json={
+        "site_id": world.site.id, "code": "KTP-PAS", "name": "KTP lalu paspor",
+        "service_ids": [world.ktp.id, world.paspor.id]})).json()
+    v = (await api.post("/api/v1/tickets", headers=kiosk,
+                        json={"service_id": world.ktp.id, "package_id": pkg["id"]})).json()
+    (await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.ktp.id, "next_service_ids": [world.kk.id]}))
+    for _ in range(2):
+        await api.post("/api/v1/tickets", headers=kiosk, json={"service_id": world.kk.id})
+    duk = auth(await login(api, world.officer_d.username))
+    imi = auth(await login(api, world.officer_i.username))
+    clock.set(clock() + timedelta(minutes=5))
+    await _serve(api, duk, world.c1.id, v["number"])  # 5 min waited, served at once
+    clock.set(clock() + timedelta(minutes=7))
+    await _serve(api, imi, world.c3.id, v["number"])  # 7 min between the steps
+    rep = (await api.get(f"/api/v1/stats/visits?site_id={world.site.id}", headers=admin)).json()
+    assert rep["all_visits"] == 4 and rep["visits"] == 2 and rep["multi_agency_visits"] == 1
+    assert rep["multi_agency_share"] == 0.25 and rep["steps_per_visit"] == 2
+    assert rep["completed"] == 1 and rep["visit_minutes"]["median"] == 12.0
+    assert rep["between_steps_minutes"]["median"] == 7.0
+    by = {p["package"]: p for p in rep["by_package"]}
+    assert by["KTP lalu paspor"]["visits"] == 1 and by[None]["visits"] == 1
+    dash = (await api.get(f"/api/v1/stats/dashboard?site_id={world.site.id}",
+                          headers=admin)).json()
+    assert dash["totals"]["integration"] == {"visits": 4, "several_services": 2,
+                                             "multi_agency": 1, "multi_agency_share": 0.25}
+    # Officers see no statistics.
+    assert (await api.get(f"/api/v1/stats/visits?site_id={world.site.id}",
+                          headers=duk)).status_code == 403
+
+
+async def test_booking_with_several_steps_check_in_starts_the_visit(api, world, session, clock):
+    from tests.api.test_booking_api import T0, book, enable, wib
+
+    clock.set(T0 + timedelta_minutes(10))
+    enable(session, world.ktp, slot_minutes=30, slot_capacity=5)
+    r = await book(api, world.ktp.id, wib(1, 9), next_service_ids=[world.paspor.id])
+    assert r.status_code == 201, r.text
+    assert r.json()["next_service_ids"] == [world.paspor.id]
+    code = r.json()["code"]
+    bad = await book(api, world.ktp.id, wib(1, 9), next_service_ids=[world.ktp.id])
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "duplicate_step"
+    assert _quota_used(session, world.paspor.id) == 0  # taken at check-in, not at booking
+    clock.set(T0 + timedelta_minutes(65))
+    r = await api.post(f"/api/v1/bookings/{code}/check-in", headers=auth(world.kiosk_token))
+    assert r.status_code == 201, r.text
+    t = r.json()["ticket"]
+    assert t["channel"] == "booking"
+    assert [(s["service_id"], s["status"]) for s in t["steps"]] == [
+        (world.ktp.id, "waiting"), (world.paspor.id, "pending")]
+    assert _quota_used(session, world.paspor.id) == 1
+
+
+def timedelta_minutes(n: int):
+    from datetime import timedelta
+
+    return timedelta(minutes=n)

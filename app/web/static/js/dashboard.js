@@ -35,6 +35,14 @@
     document.getElementById("k-bookings-sub").textContent =
       (T.checked_in || "check-in") + " " + num(b.checked_in || 0) + " · " +
       (T.no_show || "") + " " + num(b.no_show || 0);
+    // The MPP's integration figure: visits that used more than one agency on one ticket.
+    const g = t.integration || {};
+    document.getElementById("k-integration").textContent =
+      g.multi_agency_share === null || g.multi_agency_share === undefined
+        ? "—" : (Math.round(g.multi_agency_share * 1000) / 10).toLocaleString() + " %";
+    document.getElementById("k-integration-sub").textContent =
+      num(g.multi_agency || 0) + " / " + num(g.visits || 0) + " · " +
+      (T.several_services || "") + " " + num(g.several_services || 0);
     document.getElementById("dash-day").textContent = snap.day;
     const body = document.getElementById("dash-body");
     const rows = [];
