@@ -44,6 +44,7 @@ ROUTER_MODULES = [
     "app.web.counter_pages",
     "app.web.dashboard_pages",
     "app.web.survey_pages",
+    "app.web.integration_pages",
     "app.web.admin_pages",
     "app.web.skm_pages",
     "kiosk_ui.routes",
