@@ -104,7 +104,7 @@ async def sms_status(
 class SwitchesIn(Strict):
     enabled: dict[Annotated[str, StringConstraints(max_length=40)], bool] = {}
     ahead: dict[Annotated[str, StringConstraints(max_length=12)],
-                Annotated[int, Field(ge=1, le=50)]] = {}
+                Annotated[int, Field(ge=1, le=notify.MAX_AHEAD)]] = {}
 
 
 def _site_manager(ctx: Any, site_id: int) -> None:

@@ -27,6 +27,7 @@ from app.domain.errors import DomainError
 from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
 from app.services.context import Ctx
 from app.services.scope import ensure_can_operate
+from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -134,16 +135,14 @@ async def issue_ticket(
             channel=state.bus.pipelined_channel())
         state.metrics.issue_path.labels("asyncio" if fast else "reference").inc()
         if fast is not None:
-            state.metrics.record_events([fast.event])
-            if not fast.notified:
-                state.bus.publish_after_commit([fast.event])
+            published(state.bus, [fast.event], state.metrics, sent_with_commit=fast.notified)
             issued = fast.issued
             out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes)
             return Response(out.model_dump_json(), status_code=201,
                             media_type="application/json")
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         if visit:
             issued = visits.issue_visit(
                 ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
@@ -156,7 +155,7 @@ async def issue_ticket(
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
-    out, created = await run_unit_of_work(request, work, commit_with_last_write=True)
+    out, created = await run_unit_of_work(request, work)
     return Response(out.model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
 
@@ -174,7 +173,7 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
     base = public_base(request)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "admin", "manager", "officer")
+        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
         issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
                                             base_url=base, priority=body.priority,
                                             idempotency_key=idempotency_key,

@@ -154,10 +154,9 @@ class TicketStore:
         return self.session.get(IdempotencyKey, (claim.scope, claim.key),
                                 populate_existing=True)
 
-    def write_issue(self, new: NewTicket, commit: CommitWith | None = None) -> Written | None:
-        """Write the decided ticket; None when the quota ran out meanwhile (nothing written).
-        `commit` (PostgreSQL): the COMMIT and the notification ride with the write."""
-        return issue_sql.write_ticket(self.session.connection(), new, commit=commit)
+    def write_issue(self, new: NewTicket) -> Written | None:
+        """Write the decided ticket; None when the quota ran out meanwhile (nothing written)."""
+        return issue_sql.write_ticket(self.session.connection(), new)
 
     def people_ahead(self, ticket: Ticket) -> int:
         return issue_sql.count_ahead(self.session.connection(), service_id=ticket.service_id,

@@ -41,8 +41,6 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
         existing = notify.open_ticket_of(ctx.session, contact.holder, service_id, day)
         if existing is not None and not _is_retry(ctx, idempotency_key):
             raise DomainError("already_queued")
-    # The contact row joins the ticket's transaction: the write must not commit on its own.
-    ctx.commit_channel = None
     if next_service_ids or package_id:
         from app.services import visits
 

@@ -25,6 +25,7 @@ from app.services.context import Ctx
 
 OPEN_STATUSES = ("waiting", "called", "serving", "held")
 DEFAULT_AHEAD = 3
+MAX_AHEAD = 50
 SETTING_PREFIX = "notify.site."
 # Not a message: joining by the board's QR code, switched like the message types.
 QR_JOIN = "qr_join"
@@ -142,21 +143,26 @@ def on_called(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
 def _nearly_up(ctx: Ctx, called: Ticket) -> None:
     session = ctx.session
     session.flush()  # the call just made counts (no autoflush)
-    waiting = session.execute(
+    # In calling order, a ticket has at least as many people ahead as contacts before it: only
+    # the first limit + 1 not yet told can be within `limit` places (usually one count).
+    rows = session.execute(
         sa.select(TicketContact, Ticket).join(Ticket, Ticket.id == TicketContact.ticket_id)
         .where(TicketContact.service_id == called.service_id, TicketContact.day == called.day,
                TicketContact.ahead_sent.is_(False), TicketContact.phone.is_not(None),
-               Ticket.status == "waiting")).all()
-    if not waiting:
+               Ticket.status == "waiting")
+        .order_by(Ticket.priority.is_(None), Ticket.sort_at, Ticket.seq)
+        .limit(MAX_AHEAD + 1)).all()
+    if not rows:
         return
     limit = switches(session, called.site_id)["ahead"].get(str(called.service_id),
                                                             DEFAULT_AHEAD)
-    for row, ticket in waiting:
+    for row, ticket in rows[:limit + 1]:
         ahead = TicketStore(session).people_ahead(ticket)
-        if ahead <= limit:
-            row.ahead_sent = True
-            _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {
-                "ahead": ahead, "number": ticket.number, "service": ticket.service.name})
+        if ahead > limit:
+            break
+        row.ahead_sent = True
+        _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {
+            "ahead": ahead, "number": ticket.number, "service": ticket.service.name})
 
 
 def on_visit_step(ctx: Ctx, ticket: Ticket, position: int) -> None:

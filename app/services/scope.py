@@ -20,6 +20,24 @@ def require_role(actor: Principal | None, *roles: str) -> Principal:
     return actor
 
 
+def ensure_can_read_stats(actor: Principal | None) -> Principal:
+    """Statistics: admins and managers (their scope), or a partner key with read:stats (its
+    own site: a partner has a site and no agency, so the scopes below give that site)."""
+    if actor is not None and actor.kind == "partner":
+        if "read:stats" not in actor.scopes:
+            raise DomainError("forbidden")
+        return actor
+    return require_role(actor, "admin", "manager")
+
+
+def ensure_can_issue(actor: Principal | None, service_id: int) -> None:
+    """A partner key issues tickets only with issue:tickets and only for its services (its
+    site is checked by the issue decision like any caller's)."""
+    if actor is not None and actor.kind == "partner" and (
+            "issue:tickets" not in actor.scopes or service_id not in actor.service_ids):
+        raise DomainError("forbidden")
+
+
 def agency_ids_in_scope(session: Session, actor: Principal) -> set[int] | None:
     """None means every agency (admin, or a manager without a narrower scope)."""
     if actor.role == "admin":

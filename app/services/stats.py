@@ -33,7 +33,11 @@ from app.db.session import is_postgres
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.reporting import check_range, duration_summary
 from app.services.context import Ctx
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.scope import (
+    agency_ids_in_scope,
+    ensure_can_read_stats,
+    site_ids_in_scope,
+)
 from app.services.sitetime import local_day
 
 E = TicketEvent.__table__.c
@@ -98,7 +102,7 @@ def build_scope(ctx: Ctx, *, start: date | None, end: date | None, site_id: int 
                 agency_id: int | None = None, service_id: int | None = None,
                 counter_id: int | None = None, user_id: int | None = None) -> Scope:
     """Check the actor may see what is asked (managers: their agencies) and narrow to it."""
-    actor = require_role(ctx.actor, "admin", "manager")
+    actor = ensure_can_read_stats(ctx.actor)
     session = ctx.session
     agencies = agency_ids_in_scope(session, actor)
     sites = site_ids_in_scope(session, actor)

@@ -23,6 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.scope import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -195,9 +196,9 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     first = tickets.get_service(ctx.session, service_id)
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
+    for step_id in next_service_ids:
+        ensure_can_issue(ctx.actor, step_id)
     later, day = take_later_steps(ctx, first, next_service_ids)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -206,8 +207,6 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
         # A retry: the first request made the plan and took its places; give ours back.
         for s in later:
