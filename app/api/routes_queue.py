@@ -354,13 +354,23 @@ async def transfer(ticket_id: Id, body: TransferIn, request: Request) -> object:
 # --- visits with several services ----------------------------------------------------------
 
 
+def _plan_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """The ticket whose plan an officer changes, locked (a finish racing the change waits)."""
+    ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
+    if ctx.actor is not None and ctx.actor.agency_id == ticket.agency_id:
+        return _operable_ticket(ctx, ticket_id)
+    visits.ensure_may_change_plan(ctx, ticket)
+    return ticket
+
+
 @router.post("/tickets/{ticket_id}/steps", response_model=TicketRead, status_code=201,
              tags=["counter"])
 async def add_step(ticket_id: Id, body: StepAdd, request: Request) -> object:
-    """An officer of the current step's agency adds a service at the end of the visit."""
+    """An officer of the current step's agency (or of the step that just ended) adds a
+    service at the end of the visit."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.add_step(ctx, ticket, service_id=body.service_id)
         return ticket_out(ctx, ticket)
 
@@ -373,7 +383,7 @@ async def drop_step(ticket_id: Id, step_id: Id, request: Request) -> object:
     """Drop a step that has not started (its quota place is given back)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.drop_step(ctx, ticket, step_id)
         return ticket_out(ctx, ticket)
 
@@ -385,7 +395,7 @@ async def reorder_steps(ticket_id: Id, body: StepOrder, request: Request) -> obj
     """Put the steps that have not started in a new order (every one of them, each once)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.reorder(ctx, ticket, body.step_ids)
         return ticket_out(ctx, ticket)
 
