@@ -162,3 +162,53 @@ def test_admin_service_prompt_time_zone_holidays_and_styles(server: Any, page: A
     expect(page.locator('#admin-table tr[data-kind="cuti_bersama"]').first).to_be_visible()
     expect(page.locator('#admin-table tr[data-kind="libur_nasional"] [data-col=kind]').first
            ).to_have_text("Libur nasional")
+
+
+def test_dashboard_puts_urgent_rows_on_top_and_reports_errors_in_place(server: Any,
+                                                                        page: Any) -> None:
+    from tests.e2e.test_dashboard import sign_in as dash_sign_in
+
+    h = admin(server)
+    token = make_kiosk(server, "Kiosk dashboard")
+    agencies = httpx.get(f"{server.url}/api/v1/agencies", headers=h, timeout=30).json()
+    imi = next(a for a in agencies if a["code"] == "IMIGRASI")
+    services = httpx.get(f"{server.url}/api/v1/services?agency_id={imi['id']}", headers=h,
+                         timeout=30).json()
+    last = services[-1]  # not the first row of its agency
+    r = httpx.post(f"{server.url}/api/v1/tickets", json={"service_id": last["id"]},
+                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 201, r.text
+    dash_sign_in(page, server.url, "manajer", "/dashboard")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # Nobody serves it: an alert says so, and the row and its agency move to the top.
+    expect(page.locator(f'#alert-list li.unserved[data-service="{last["id"]}"]')
+           ).to_contain_text("tidak ada loket buka")
+    expect(page.locator("#alerts")).to_be_visible()
+    # (Earlier tests of this module may have left other urgent rows: compare positions.)
+    row = page.locator(f'#dash-body tr[data-agency="{imi["id"]}"] + tr')
+    expect(row).to_have_attribute("data-service", str(last["id"]))
+    expect(row).to_have_class(re.compile("is-unserved"))
+    order = page.evaluate("""() => [...document.querySelectorAll('#dash-body tr.agency')]
+        .map(r => [r.dataset.agency, r.classList.contains('is-alert')])""")
+    flags = [alert for _, alert in order]
+    assert flags == sorted(flags, reverse=True), order  # agencies with an alert first
+    assert dict(order)[str(imi["id"])] is True
+
+    # Reports: an error sits next to its field and the stale report is gone.
+    page.goto(server.url + "/dashboard/reports")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#rep-kpis .kpi").first).to_be_visible()
+    page.select_option("#f-period", "range")
+    page.fill("#f-from", "2026-12-10")
+    page.fill("#f-to", "2026-12-01")
+    page.click("#rep-form button[type=submit]")
+    expect(page.locator("#err-to")).to_have_text("tanggal akhir sebelum tanggal awal")
+    expect(page.locator("#f-to")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#rep-results")).to_be_hidden()
+    expect(page.locator("#rep-kpis .kpi")).to_have_count(0)
+    expect(page.locator("#rep-status")).not_to_have_class("alert")
+    page.fill("#f-from", "2026-12-01")
+    page.click("#rep-form button[type=submit]")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#err-to")).to_be_hidden()
+    expect(page.locator("#rep-results")).to_be_visible()
