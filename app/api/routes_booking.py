@@ -27,7 +27,7 @@ from app.services import booking as svc
 from app.services import catalog
 from app.services.config import audit
 from app.services.context import Ctx
-from app.services.scope import ensure_agency_visible, site_ids_in_scope
+from app.services.policy import ensure_agency_visible, site_ids_in_scope
 from app.services.sitetime import local_day
 
 log = logging.getLogger(__name__)

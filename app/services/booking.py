@@ -42,7 +42,7 @@ from app.domain import contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import tickets
 from app.services.context import Ctx, Principal
-from app.services.scope import site_ids_in_scope
+from app.services.policy import site_ids_in_scope
 from app.services.sitetime import local_day, local_now, special_days
 
 SETTING_KEY = "booking"

@@ -58,7 +58,7 @@ from app.domain.errors import DomainError, NotFound
 from app.services import channels, outbox
 from app.services.channels import Outcome, Outgoing
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 log = logging.getLogger(__name__)
 KIND = "webhook"
