@@ -466,7 +466,11 @@ def _check_user(ctx: Ctx, data: dict[str, Any], exclude: int | None = None) -> N
         if ctx.session.scalar(stmt) is not None:
             raise DomainError("username_taken", username=data["username"])
     if "password" in data:
-        passwords.check_strength(data["password"])
+        names: tuple[str | None, ...] = (data.get("username"), data.get("full_name"))
+        existing = ctx.session.get(User, exclude) if exclude is not None else None
+        if existing is not None:
+            names += (existing.username, existing.full_name)
+        passwords.check_strength(data["password"], names)
 
 
 def create_user(ctx: Ctx, data: dict[str, Any]) -> User:
