@@ -23,7 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
-from app.services.scope import ensure_can_issue
+from app.services.policy import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
