@@ -24,9 +24,8 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
+from app.services import auth, catalog, joining, kiosk_issue, notify, policy, tickets, visits
 from app.services.context import Ctx
-from app.services.scope import ensure_can_operate
 from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
@@ -198,7 +197,7 @@ def _device_token(request: Request) -> str | None:
 def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
     actor = require(ctx, "admin", "manager", "officer")
     ticket = tickets.get_ticket(ctx.session, ticket_id)
-    from app.services.scope import ensure_agency_visible
+    from app.services.policy import ensure_agency_visible
 
     if actor.role == "officer":
         if ticket.site_id not in _sites_of(ctx):
@@ -209,7 +208,7 @@ def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
 
 
 def _sites_of(ctx: Ctx) -> set[int]:
-    from app.services.scope import site_ids_in_scope
+    from app.services.policy import site_ids_in_scope
 
     assert ctx.actor is not None
     return site_ids_in_scope(ctx.session, ctx.actor) or set()
@@ -248,32 +247,17 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
 def _operable_counter(ctx: Ctx, counter_id: int, *, lock: bool = False,
                       operator: bool = True) -> Any:
     counter = tickets.get_counter(ctx.session, counter_id, lock=lock)
-    ensure_can_operate(ctx.actor, counter.agency_id)
+    actor = policy.ensure_can_operate(ctx.actor, counter.agency_id)
     if operator:
-        _ensure_operator(ctx, counter)
+        policy.ensure_operator(ctx.session, actor, counter)
     return counter
-
-
-def _ensure_operator(ctx: Ctx, counter: Any) -> None:
-    """One officer per counter: after a take-over the previous officer only watches."""
-    actor = ctx.actor
-    if (actor is not None and actor.role == "officer" and counter.is_open
-            and counter.officer_id not in (None, actor.user_id)):
-        from app.db.models import User
-
-        other = ctx.session.get(User, counter.officer_id)
-        raise DomainError("counter_in_use",
-                          officer=(other.full_name or other.username) if other else "-")
 
 
 def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
     ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
-    if ticket.counter_id is not None:
-        counter = tickets.get_counter(ctx.session, ticket.counter_id)
-        ensure_can_operate(ctx.actor, counter.agency_id)
-        _ensure_operator(ctx, counter)
-    else:
-        ensure_can_operate(ctx.actor, ticket.agency_id)
+    counter = (tickets.get_counter(ctx.session, ticket.counter_id)
+               if ticket.counter_id is not None else None)
+    policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket, counter)
     return ticket
 
 
@@ -331,6 +315,9 @@ async def call_next(counter_id: Id, request: Request) -> object:
         ticket = tickets.call_next(ctx, counter)
         if ticket is None:
             return Response(status_code=204)
+        # A counter left with another agency's service (configured before that was refused)
+        # must not hand its officer that agency's citizen: refused, and the call rolled back.
+        policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket)
         return ticket_out(ctx, ticket, 0, 0)
 
     return await run_unit_of_work(request, work)
@@ -392,13 +379,23 @@ async def transfer(ticket_id: Id, body: TransferIn, request: Request) -> object:
 # --- visits with several services ----------------------------------------------------------
 
 
+def _plan_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """The ticket whose plan an officer changes, locked (a finish racing the change waits)."""
+    ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
+    if ctx.actor is not None and ctx.actor.agency_id == ticket.agency_id:
+        return _operable_ticket(ctx, ticket_id)
+    visits.ensure_may_change_plan(ctx, ticket)
+    return ticket
+
+
 @router.post("/tickets/{ticket_id}/steps", response_model=TicketRead, status_code=201,
              tags=["counter"])
 async def add_step(ticket_id: Id, body: StepAdd, request: Request) -> object:
-    """An officer of the current step's agency adds a service at the end of the visit."""
+    """An officer of the current step's agency (or of the step that just ended) adds a
+    service at the end of the visit."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.add_step(ctx, ticket, service_id=body.service_id)
         return ticket_out(ctx, ticket)
 
@@ -411,7 +408,7 @@ async def drop_step(ticket_id: Id, step_id: Id, request: Request) -> object:
     """Drop a step that has not started (its quota place is given back)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.drop_step(ctx, ticket, step_id)
         return ticket_out(ctx, ticket)
 
@@ -423,7 +420,7 @@ async def reorder_steps(ticket_id: Id, body: StepOrder, request: Request) -> obj
     """Put the steps that have not started in a new order (every one of them, each once)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.reorder(ctx, ticket, body.step_ids)
         return ticket_out(ctx, ticket)
 

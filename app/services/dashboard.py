@@ -17,7 +17,7 @@ from app.db.models import Agency, Counter, Service, Setting, Site, Ticket, Ticke
 from app.db.models import counter_service as cs
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services.context import Ctx, Principal
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
 from app.services.sitetime import local_now
 
 ALERTS_KEY = "dashboard_alerts"
@@ -238,7 +238,7 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
 def _integration_today(session: Session, actor: Principal, site: Site, day: Any,
                        agency_ids: list[int]) -> dict[str, Any]:
     """Visits that used more than one agency on one ticket (app/services/visit_stats.py)."""
-    from app.services.scope import agency_ids_in_scope
+    from app.services.policy import agency_ids_in_scope
     from app.services.visit_stats import integration_today
 
     scoped = agency_ids if agency_ids_in_scope(session, actor) is not None else None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Counter, Setting, Ticket, TicketContact
+from app.db.models import Booking, Counter, OutboxMessage, Setting, Ticket, TicketContact
 from app.db.ticket_store import TicketStore
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
@@ -185,3 +186,71 @@ def masked_phone(session: Session, ticket_id: int) -> str | None:
     """For staff screens: the ticket's phone, masked."""
     row = session.get(TicketContact, ticket_id)
     return contact_rules.mask_phone(row.phone) if row is not None else None
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+REMINDERS = (("booking_reminder_day", timedelta(days=1)),
+             ("booking_reminder_hour", timedelta(hours=1)))
+
+
+def _booking_params(booking: Booking, service_name: str, tz: str) -> dict[str, Any]:
+    local = booking.slot_start.astimezone(ZoneInfo(tz))
+    return {"code": booking.code, "service": service_name,
+            "when": f"{local:%d-%m-%Y %H.%M}"}
+
+
+def _booking_target(booking: Booking) -> str | None:
+    if not booking.phone or booking.consent_at is None:
+        return None
+    try:
+        return contact_rules.normalize_phone(booking.phone)
+    except DomainError:
+        return None
+
+
+def _booking_enqueue(ctx: Ctx, booking: Booking, kind: str, params: dict[str, Any],
+                     due: datetime | None = None) -> None:
+    target = _booking_target(booking)
+    if target is None or kind in switches(ctx.session, booking.site_id)["off"]:
+        return
+    outbox.enqueue(ctx.session, kind="message", topic=kind, key=f"{kind}:{booking.id}",
+                   site_id=booking.site_id, target=target, booking_id=booking.id, now=ctx.now,
+                   due=due, payload={"type": kind, "lang": booking.lang or "id",
+                                     "params": params})
+
+
+def on_booking_created(ctx: Ctx, booking: Booking, service_name: str, tz: str) -> None:
+    """Confirmed now; reminded the day before and an hour before (rows due then: durable
+    across restarts, and dropped if the booking is cancelled first)."""
+    params = _booking_params(booking, service_name, tz)
+    _booking_enqueue(ctx, booking, "booking_confirmed", params)
+    for kind, before in REMINDERS:
+        due = booking.slot_start - before
+        if due > ctx.now:
+            _booking_enqueue(ctx, booking, kind, params, due=due)
+
+
+def on_booking_cancelled(ctx: Ctx, booking: Booking, service_name: str, tz: str) -> None:
+    o = OutboxMessage.__table__.c
+    ctx.session.execute(
+        sa.update(OutboxMessage)
+        .where(o.key.in_([f"{kind}:{booking.id}" for kind, _ in REMINDERS]),
+               o.status == "pending")
+        .values(status="skipped", last_error="booking cancelled"))
+    _booking_enqueue(ctx, booking, "booking_cancelled",
+                     _booking_params(booking, service_name, tz))
+
+
+def on_checked_in(ctx: Ctx, booking: Booking, ticket: Any, service_name: str,
+                  base_url: str | None = None) -> None:
+    """The booking's contact follows its ticket (called, done...)."""
+    target = _booking_target(booking)
+    if target is None or ctx.session.get(TicketContact, ticket.id) is not None:
+        return
+    ctx.session.add(TicketContact(
+        ticket_id=ticket.id, service_id=ticket.service_id, day=ticket.day, phone=target,
+        lang=booking.lang or "id", holder=holder_key("phone", target),
+        consent_at=booking.consent_at, consent_version=booking.consent_version,
+        base_url=base_url, created_at=ctx.now))
+    ctx.session.flush()

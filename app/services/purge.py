@@ -23,7 +23,7 @@ from app.db.models import AuditLog, Booking, Setting, SurveyResponse, Ticket, Ti
 from app.domain.errors import InvalidValue
 from app.services.config import audit
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 SETTING_KEY = "retention"
 LAST_RUN_KEY = "purge_last_run"

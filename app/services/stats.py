@@ -33,7 +33,7 @@ from app.db.session import is_postgres
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.reporting import check_range, duration_summary
 from app.services.context import Ctx
-from app.services.scope import (
+from app.services.policy import (
     agency_ids_in_scope,
     ensure_can_read_stats,
     site_ids_in_scope,

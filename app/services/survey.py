@@ -17,7 +17,7 @@ from app.domain.events import Event
 from app.domain.ikm import DEFAULT_WEIGHTS, N_UNSUR, UNSUR, validate_weights
 from app.domain.reporting import ikm_from_sums, sample_status
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 from app.services.sitetime import local_day
 from app.services.stats import Scope
 
@@ -122,7 +122,7 @@ def pending_for_counter(ctx: Ctx, counter_id: int) -> Ticket | None:
         from app.domain.errors import NotFound
 
         raise NotFound("Loket", "Counter")
-    from app.services.scope import agency_ids_in_scope
+    from app.services.policy import agency_ids_in_scope
 
     scope = agency_ids_in_scope(session, actor)
     if actor.role == "officer" and actor.agency_id != counter.agency_id:

@@ -27,7 +27,7 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.scope import ensure_can_issue
+from app.services.policy import ensure_can_issue
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -146,7 +146,7 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
         return None
     sites = None
     if actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+        from app.services.policy import site_ids_in_scope
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None

@@ -23,7 +23,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
-from app.services.scope import ensure_can_issue
+from app.services.policy import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -371,6 +371,19 @@ def after_transfer(ctx: Ctx, old: Ticket, new: Ticket) -> None:
 
 
 # --- officers change the plan ------------------------------------------------------------------
+
+
+def ensure_may_change_plan(ctx: Ctx, ticket: Ticket) -> None:
+    """Officers of the current step's agency, or of the step that ended last, change a plan
+    (app/domain/visits.plan_editors); admins any."""
+    from app.services.scope import require_role
+
+    actor = require_role(ctx.actor, "admin", "officer")
+    if actor.role == "admin" or actor.agency_id == ticket.agency_id:
+        return
+    if not ticket.has_steps or actor.agency_id not in dv.plan_editors(
+            _domain(step_rows(ctx.session, ticket.id))):
+        raise DomainError("forbidden")
 
 
 def ensure_visit(ctx: Ctx, ticket: Ticket) -> list[VisitStep]:
