@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
+    ContactAdd,
     HoldIn,
     Id,
     OpenCounterIn,
@@ -212,6 +213,23 @@ def _sites_of(ctx: Ctx) -> set[int]:
 
     assert ctx.actor is not None
     return site_ids_in_scope(ctx.session, ctx.actor) or set()
+
+
+@router.post("/tickets/{ticket_id}/contact", tags=["counter"])
+def add_contact(ticket_id: Id, body: ContactAdd, ctx: CtxDep, request: Request
+                ) -> dict[str, Any]:
+    """Staff add a citizen's number at the front office (with the citizen's consent, which
+    the officer read out); answers it masked."""
+    ticket = notify.add_to_ticket(ctx, ticket_id, phone=body.phone, consent=body.consent,
+                                  lang=body.lang, base_url=public_base(request))
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
+
+
+@router.get("/tickets/{ticket_id}/contact", tags=["counter"])
+def get_contact(ticket_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    """Staff see whether a ticket has a number, masked (never the number itself)."""
+    ticket = notify.staff_ticket(ctx, ticket_id)
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
 
 
 @router.get("/track/{tracking_code}", tags=["kiosk"])
