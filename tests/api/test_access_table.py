@@ -143,6 +143,8 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/notify/sms/status": "none",
     "POST /api/v1/notify/sms/status": "none",
     "GET /api/v1/sites/{site_id}/notifications": "site_mgr admin",
+    "POST /api/v1/tickets/{ticket_id}/contact": "officer_a admin",
+    "GET /api/v1/tickets/{ticket_id}/contact": "officer_a admin",
     "PUT /api/v1/sites/{site_id}/notifications": "site_mgr admin",
     "GET /api/v1/packages": "staff",
     "POST /api/v1/packages": "site_mgr admin",
