@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from pydantic import StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
@@ -315,6 +315,31 @@ def close_counter(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
     counter = _operable_counter(ctx, counter_id, lock=True)
     tickets.close_counter(ctx, counter)
     return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
+
+
+class BreakIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200)]
+
+
+@router.post("/counters/{counter_id}/break", tags=["counter"])
+def start_break(counter_id: Id, body: BreakIn, ctx: CtxDep) -> dict[str, Any]:
+    """Put the open counter on break ("istirahat") with a reason, e.g. "Salat Jumat"."""
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.start_break(ctx, counter, body.reason)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
+
+
+@router.post("/counters/{counter_id}/break/end", tags=["counter"])
+def end_break(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.end_break(ctx, counter)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
 
 
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
