@@ -396,7 +396,8 @@ class SurveyResponse(Base):
     __table_args__ = (sa.Index("ix_survey_site_day", "site_id", "day"),
                       sa.Index("ix_survey_agency_day", "agency_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
+    # None for a paper questionnaire entered by a manager (source 'paper' or 'field').
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
