@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain.errors import DomainError
 from app.services import principal
 from app.services.context import Ctx, Principal
+from app.services.unit_of_work import unit_of_work
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
@@ -50,43 +51,31 @@ def get_anon_ctx(request: Request) -> Iterator[Ctx]:
 
 
 def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
+    """The request's unit of work (app/services/unit_of_work.py), with who is asking."""
     state = request.app.state
-    session: Session = state.session_factory()
-    if request.method in SAFE_METHODS and state.settings.is_sqlite:
-        session.connection(execution_options={"mpp_readonly": True})
-    ctx = Ctx(session=session, now=state.clock(), ip=client_ip(request))
-    try:
+    if resolve:
+        from app.api.routes_partner_keys import admit_partner
+
+        admit_partner(request)  # partner keys: rate limit and audit, in their own transaction
+    readonly = request.method in SAFE_METHODS and state.settings.is_sqlite
+    with unit_of_work(state.session_factory, state.bus, now=state.clock(), ip=client_ip(request),
+                      readonly=readonly, metrics=state.metrics) as ctx:
         if resolve:
-            ctx.actor = resolve_principal(request, session)
+            ctx.actor = resolve_principal(request, ctx.session)
         yield ctx
-        # A use case whose last write carried the COMMIT has sent its events with it.
-        state.bus.commit(session, ctx.outbox[ctx.committed_events or 0:])
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-    state.metrics.record_events(ctx.outbox)
-    state.bus.publish_after_commit(ctx.outbox)
 
 
-async def run_unit_of_work(request: Request, work: Callable[[Ctx], T], *,
-                           commit_with_last_write: bool = False) -> T:
+async def run_unit_of_work(request: Request, work: Callable[[Ctx], T]) -> T:
     """Run a whole unit of work (session, principal, use case, commit) in one pool thread.
 
     With CtxDep FastAPI opens the unit of work, runs the endpoint and commits in three separate
     pool threads, each waiting for the event loop and a free thread in between. The hot paths
     (a kiosk issuing a ticket, a counter calling the next one) hold a row lock from their
     use case to their commit, so they use this instead: the commit follows the use case at once.
-    `commit_with_last_write`: the work's last database write may carry the COMMIT itself (its
-    answer is shaped without the database afterwards).
     """
-    bus = request.app.state.bus
 
     def run() -> T:
         with contextmanager(_unit_of_work)(request, resolve=True) as ctx:
-            if commit_with_last_write:
-                ctx.commit_channel = bus.pipelined_channel
             return work(ctx)
 
     return await anyio.to_thread.run_sync(run)

@@ -123,10 +123,5 @@ class EventBus:
         None when this transport does not ride the database."""
         return None
 
-    def commit(self, session: Any, events: list[Event]) -> None:
-        """Commit a unit of work whose use case raised these events (sent by the caller once
-        the commit is done, with publish_after_commit)."""
-        session.commit()
-
     def resync(self) -> None:
         self.deliver_local(Event(type=RESYNC, site_id=0))

@@ -14,13 +14,16 @@ import time
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 
 from app.bus.base import EventBus
 from app.domain.events import Event
 
 log = logging.getLogger(__name__)
 CHANNEL = "mpp_events"
-_NOTIFY = "SELECT pg_notify(%s, %s)"
+_NOTIFY_ALL = sa.text("SELECT pg_notify(:channel, payload) "
+                      "FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS p(payload, n) "
+                      "ORDER BY n")
 
 
 def _libpq_url(url: str) -> str:
@@ -55,28 +58,13 @@ class PostgresBus(EventBus):
         return self.connected
 
     def emit_in_transaction(self, connection: Any, events: list[Event]) -> None:
-        _notify(connection.connection.driver_connection, events)
+        """pg_notify every event inside the unit of work's open transaction, in one statement
+        (delivered, in order, only if it commits)."""
+        connection.execute(_NOTIFY_ALL, {"channel": CHANNEL,
+                                         "payloads": [_stamp(e.to_json()) for e in events]})
 
     def pipelined_channel(self) -> tuple[str, str] | None:
         return CHANNEL, _stamp("")
-
-    def commit(self, session: Any, events: list[Event]) -> None:
-        """Send the notifications and the COMMIT in one round trip (a pipeline).
-
-        Calls and transfers hold row locks (a counter's, a ticket's, a day's sequence) until this
-        commit; one round trip here, instead of one per event plus the commit, is time the
-        others waiting for those rows do not wait."""
-        if not events:
-            session.commit()
-            return
-        session.flush()
-        raw = session.connection().connection.driver_connection
-        with raw.pipeline():
-            _notify(raw, events)
-            raw.commit()
-        # The driver has committed; this only closes SQLAlchemy's books (psycopg skips a
-        # COMMIT when no transaction is open).
-        session.commit()
 
     def publish_after_commit(self, events: list[Event]) -> None:
         # Delivered through LISTEN, to this process as to the others.
@@ -126,12 +114,6 @@ class PostgresBus(EventBus):
             log.warning("event bus: ignoring malformed payload")
             return
         self._fanout(event)
-
-
-def _notify(raw: psycopg.Connection[Any], events: list[Event]) -> None:
-    """pg_notify each event on the driver connection, inside its open transaction."""
-    for event in events:
-        raw.execute(_NOTIFY, (CHANNEL, _stamp(event.to_json())), prepare=True)
 
 
 def _stamp(payload: str) -> str:

@@ -5,8 +5,8 @@ An issue is the hot path of the whole system (every kiosk tap), and on PostgreSQ
 waits for it. So the statements are prepared here once (no per-request statement building), and
 on PostgreSQL the locked part is one pipelined round trip: one statement bumps the sequence and
 writes ticket, event and idempotency key, and a second one (a fresh snapshot, so tickets that
-committed while we waited for the lock are counted) counts the people ahead. The commit then
-goes out together with the notifications (`app/bus/postgres.py`).
+committed while we waited for the lock are counted) counts the people ahead. The unit of work
+(app/services/unit_of_work.py) then sends the notifications and commits.
 
 A kiosk's issue on PostgreSQL usually takes a leaner way still (kiosk_read / kiosk_write, run by
 app/services/kiosk_issue.py on asyncio connections in autocommit mode): one read-only statement,
@@ -54,7 +54,9 @@ def _open_counters(service_id: Any) -> sa.Select[Any]:
     return (
         sa.select(sa.func.count())
         .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
-        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True))
+        # A counter on break calls nobody: it does not shorten the wait.
+        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True),
+               Counter.break_since.is_(None))
     )
 
 
@@ -313,8 +315,6 @@ SELECT id, seq, number FROM t
 # The ticket.issued notification of ticket `t`, its id and number filled in from the row.
 _ISSUED_PAYLOAD = """%(bus_stamp)s || jsonb_set(jsonb_set(%(bus_event)s::jsonb,
          '{data,ticket_id}', to_jsonb(t.id)), '{data,number}', to_jsonb(t.number))::text"""
-_PG_NOTIFY_ISSUED = ("SELECT pg_notify(%(bus_channel)s, " + _ISSUED_PAYLOAD + ")\n"
-                     "FROM ticket t WHERE t.tracking_code = %(tracking_code)s")
 
 # The kiosk's write (kiosk_write): one statement, committed on its own (autocommit), so the
 # day's row lock is held for this statement only. It claims the Idempotency-Key first, as the
@@ -405,27 +405,18 @@ class CommitWith:
                 "bus_event": self.event_json}
 
 
-def _write_steps(new: NewTicket, commit: CommitWith | None) -> list[Step]:
-    params = _params(new)
-    steps = [(_PG_WRITE, params), _pg_ahead(new, params)]
-    if commit is not None:
-        steps.append((_PG_NOTIFY_ISSUED, {**commit.params(), "tracking_code": new.tracking_code}))
-    return steps
-
-
 def _written(row: Any, ahead: Any) -> Written | None:
     return None if row is None else Written(row[0], row[1], row[2], int(ahead[0]))
 
 
-def _write_postgres(conn: sa.Connection, new: NewTicket, commit: CommitWith | None = None
-                    ) -> Written | None:
-    """One round trip from the sequence bump to the end: with `commit`, the notification and
-    the COMMIT ride in the same pipeline, so the row lock is held for no Python at all."""
+def _write_postgres(conn: sa.Connection, new: NewTicket) -> Written | None:
+    """One round trip from the sequence bump to the people ahead (a pipeline); the unit of work
+    commits right after."""
     raw = conn.connection.driver_connection
+    params = _params(new)
     with raw.pipeline():
-        curs = [raw.execute(sql, p, prepare=True) for sql, p in _write_steps(new, commit)]
-        if commit is not None:
-            raw.commit()
+        curs = [raw.execute(sql, p, prepare=True)
+                for sql, p in ((_PG_WRITE, params), _pg_ahead(new, params))]
     return _written(curs[0].fetchone(), curs[1].fetchone())
 
 
@@ -552,12 +543,9 @@ def _write_generic(conn: sa.Connection, new: NewTicket) -> Written | None:
     return Written(ticket_id, seq, number, ahead)
 
 
-def write_ticket(conn: sa.Connection, new: NewTicket, *, commit: CommitWith | None = None
-                 ) -> Written | None:
+def write_ticket(conn: sa.Connection, new: NewTicket) -> Written | None:
     """Bump the day's sequence and write ticket, event and idempotency key; None when the quota
-    is used up (no ticket). `commit` (PostgreSQL only) also commits the transaction, with the
-    notification."""
+    is used up (no ticket)."""
     if conn.dialect.name == "postgresql":
-        return _write_postgres(conn, new, commit)
-    assert commit is None, "only the pipelined writer commits"
+        return _write_postgres(conn, new)
     return _write_generic(conn, new)

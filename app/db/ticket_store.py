@@ -68,7 +68,13 @@ class TicketStore:
         stmt = sa.select(Ticket).where(Ticket.id == ticket_id)
         if lock and self.postgres:
             stmt = stmt.with_for_update(of=Ticket)
-        return self.session.scalar(stmt)
+        ticket = self.session.scalar(stmt)
+        if ticket is not None and (ticket.service is None
+                                   or ticket.service.id != ticket.service_id):
+            # The lock waited for a commit that moved the ticket to another service (a visit's
+            # next step): PostgreSQL re-reads the locked row but not the joined service row.
+            self.session.expire(ticket, ["service"])
+        return ticket
 
     def counter(self, counter_id: int, *, lock: bool = False) -> Counter | None:
         stmt = sa.select(Counter).where(Counter.id == counter_id)
@@ -148,10 +154,9 @@ class TicketStore:
         return self.session.get(IdempotencyKey, (claim.scope, claim.key),
                                 populate_existing=True)
 
-    def write_issue(self, new: NewTicket, commit: CommitWith | None = None) -> Written | None:
-        """Write the decided ticket; None when the quota ran out meanwhile (nothing written).
-        `commit` (PostgreSQL): the COMMIT and the notification ride with the write."""
-        return issue_sql.write_ticket(self.session.connection(), new, commit=commit)
+    def write_issue(self, new: NewTicket) -> Written | None:
+        """Write the decided ticket; None when the quota ran out meanwhile (nothing written)."""
+        return issue_sql.write_ticket(self.session.connection(), new)
 
     def people_ahead(self, ticket: Ticket) -> int:
         return issue_sql.count_ahead(self.session.connection(), service_id=ticket.service_id,

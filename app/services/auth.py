@@ -62,7 +62,7 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
         if user is not None:
             _audit_as(ctx, user, "login_failed")
         # The failure count must persist although the request fails.
-        session.commit()
+        ctx.keep_writes_on_refusal = True
         raise DomainError("invalid_credentials")
     assert user is not None
     throttle.clear(session, pair)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,12 +14,16 @@ from app.domain.events import Event
 class Principal:
     """Who is acting: a user (admin, manager, officer) or a device (kiosk, display)."""
 
-    kind: str  # "user" or "device"
+    kind: str  # "user", "device" or "partner"
     id: int
     role: str
     name: str
     agency_id: int | None = None
     site_id: int | None = None
+    # A partner API key's scopes ("read:stats", "issue:tickets") and the services it may
+    # issue for; empty for users and devices, whose role says what they may do.
+    scopes: tuple[str, ...] = ()
+    service_ids: tuple[int, ...] = ()
 
     @property
     def user_id(self) -> int | None:
@@ -38,11 +41,9 @@ class Ctx:
     actor: Principal | None = None
     outbox: list[Event] = field(default_factory=list)
     ip: str | None = None
-    # Offered by the unit of work when the use case may commit together with its last write,
-    # notifications included (PostgreSQL; see app/db/issue_sql.py): () -> (channel,
-    # stamp). The use case then records how many outbox events that commit already sent.
-    commit_channel: Callable[[], tuple[str, str] | None] | None = None
-    committed_events: int | None = None
+    # A refusal (DomainError) that must keep what the use case wrote (a failed sign-in's count):
+    # the unit of work then commits before passing the error on.
+    keep_writes_on_refusal: bool = False
 
     def emit(self, event: Event) -> None:
         self.outbox.append(event)

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Agency, Counter, Service, Setting, Site
 from app.db.session import is_postgres, unit_of_work
 from app.domain import hours
-from app.services import tickets
+from app.services import tickets, webhooks
 from app.services.context import Ctx, Principal
 from app.services.sitetime import local_now, special_days
+from app.services.unit_of_work import unit_of_work as work
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def close_day(ctx: Ctx, site: Site, *, day: date | None = None, claim: bool = Tr
         tickets.close_counter(ctx, counter)
         counters += 1
     ctx.session.flush()
+    webhooks.enqueue_day_closed(ctx, site, day, tickets_closed=closed, counters_closed=counters)
     return DayClosed(site.id, day, closed, counters)
 
 
@@ -142,26 +144,12 @@ def run_once(factory: sessionmaker[Session], now: datetime, *, bus: Any = None,
         pending = [(s.id, d) for s, d in due(session, now, grace)]
     done: list[DayClosed] = []
     for site_id, day in pending:
-        session = factory()
-        ctx = Ctx(session=session, now=now, actor=SYSTEM)
-        try:
-            if not _claim(session, site_id, day):
-                session.rollback()
-                continue
-            site = session.get(Site, site_id)
+        with work(factory, bus, now=now, actor=SYSTEM) as ctx:
+            if not _claim(ctx.session, site_id, day):
+                continue  # another process closes it (nothing written here)
+            site = ctx.session.get(Site, site_id)
             assert site is not None
             result = close_day(ctx, site, day=day, claim=False)
-            if bus is not None:
-                bus.commit(session, ctx.outbox)
-            else:
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        if bus is not None:
-            bus.publish_after_commit(ctx.outbox)
         log.info("end of day: site %s day %s: %s tickets, %s counters closed", site_id, day,
                  result.tickets_closed, result.counters_closed)
         done.append(result)

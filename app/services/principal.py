@@ -1,9 +1,10 @@
 """Who is asking: the one place where a credential becomes a Principal.
 
-Three carriers, one resolution: a bearer token (API clients, staff tokens and device tokens), a
-browser session cookie (staff pages), and the same two on a websocket (`?token=` or the
-cookie). Every HTTP request and every websocket calls `resolve`, and a live screen calls it
-again before each snapshot, so a signed-out or deactivated user is cut off at once.
+Three carriers, one resolution: a bearer token (API clients, staff tokens, device tokens and
+partner API keys), a browser session cookie (staff pages), and the same two on a websocket
+(`?token=` or the cookie). Every HTTP request and every websocket calls `resolve`, and a live
+screen calls it again before each snapshot, so a signed-out or deactivated user is cut off at
+once.
 
 Staff tokens and cookies are signed and carry the user's session version: signing out,
 changing the password or deactivating the account bumps the version on the server, which ends
@@ -25,6 +26,7 @@ from app.domain.events import SESSION_ENDED, Event
 from app.services.context import Ctx, Principal
 
 DEVICE_PREFIX = "dev_"
+PARTNER_PREFIX = "mpk_"  # app/services/partner_keys.py
 
 
 class Signer:
@@ -93,6 +95,10 @@ def resolve(session: Session, *, tokens: TokenSigner, sessions: SessionSigner,
             from app.services.auth import principal_for_device
 
             principal = principal_for_device(session, bearer)
+        elif bearer.startswith(PARTNER_PREFIX):
+            from app.services.partner_keys import principal_for_key
+
+            principal = principal_for_key(session, bearer)
         else:
             user = user_of(session, tokens.read(bearer))
             principal = principal_for_user(user) if user is not None else None

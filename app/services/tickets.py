@@ -18,7 +18,7 @@ from app.db.models import (
     Ticket,
     TicketEvent,
 )
-from app.db.ticket_store import Claim, CommitWith, TicketStore, Written
+from app.db.ticket_store import Claim, TicketStore, Written
 from app.domain import events as ev
 from app.domain import issuing, speech, waiting
 from app.domain.errors import DomainError, NotFound
@@ -27,6 +27,7 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
+from app.services.policy import ensure_can_issue
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -145,7 +146,7 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
         return None
     sites = None
     if actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+        from app.services.policy import site_ids_in_scope
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None
@@ -176,6 +177,7 @@ def issue_ticket(
         channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
         booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
     actor = ctx.actor
+    ensure_can_issue(actor, service_id)
     claim = None
     fingerprint = issuing.priority_group(priority)
     if idempotency_key is not None and actor is not None and not isinstance(
@@ -201,10 +203,7 @@ def issue_ticket(
         _refuse(session, decided, service_id, ctx.now)
     assert facts is not None and today is not None
     event = issued_event(facts, decided.priority, ctx.now)
-    commit = _commit_with(ctx, event)
-    written = tickets.write_issue(decided, commit)
-    if commit is not None:
-        ctx.committed_events = len(ctx.outbox) + (1 if written is not None else 0)
+    written = tickets.write_issue(decided)
     if written is None:
         # A racing issue took the last place between our read and our write.
         _refuse(session, issuing.Refusal("quota_exhausted"), service_id, ctx.now)
@@ -265,20 +264,6 @@ def issued_view(new: issuing.NewTicket, written: Written,
                                              avg_minutes)
     event.data.update(ticket_id=written.id, number=written.number)
     return Issued(row, True, written.people_ahead, estimate)
-
-
-def _commit_with(ctx: Ctx, event: Event) -> CommitWith | None:
-    """Commit with the ticket's own write, when the unit of work offers it and nothing else is
-    waiting to be written or sent (a kiosk issue: the day's row lock then covers no Python)."""
-    session = ctx.session
-    if (ctx.commit_channel is None or ctx.outbox or session.new or session.dirty
-            or session.deleted or not store(session).postgres):
-        return None
-    found = ctx.commit_channel()
-    if found is None:
-        return None
-    channel, stamp = found
-    return CommitWith(channel, stamp, event.to_json())
 
 
 @dataclass(frozen=True)
@@ -421,6 +406,8 @@ def call_next(ctx: Ctx, counter: Counter) -> Ticket | None:
     session = ctx.session
     if not counter.is_open:
         raise DomainError("counter_closed")
+    if counter.break_since is not None:
+        raise DomainError("counter_on_break")
     busy = current_ticket(session, counter.id)
     if busy is not None:
         if busy.status == TicketStatus.SERVING.value:
@@ -625,6 +612,10 @@ def open_counter(ctx: Ctx, counter: Counter, *, take_over: bool = False) -> Coun
 
 
 def close_counter(ctx: Ctx, counter: Counter) -> Counter:
+    if counter.break_since is not None:
+        from app.services.counter_break import end_break
+
+        end_break(ctx, counter, emit=False)  # the break's time ends with the counter
     counter.is_open = False
     counter.officer_id = None
     counter.priority_streak = 0

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Service, ServiceDay, Ticket, VisitStep
-from app.db.session import is_postgres
+from app.db.models import Service, Ticket, VisitStep
+from app.db.visit_store import VisitStore
 from app.domain import events as ev
 from app.domain import visits as dv
 from app.domain.errors import DomainError, NotFound
@@ -23,6 +22,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
+from app.services.policy import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -30,9 +30,15 @@ STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next ste
 # --- reading --------------------------------------------------------------------------------
 
 
+def store(session: Session) -> VisitStore:
+    found = session.info.get("visit_store")
+    if found is None:
+        found = session.info["visit_store"] = VisitStore(session)
+    return found  # type: ignore[no-any-return]
+
+
 def step_rows(session: Session, ticket_id: int) -> list[VisitStep]:
-    return list(session.scalars(sa.select(VisitStep).where(VisitStep.ticket_id == ticket_id)
-                                .order_by(VisitStep.position, VisitStep.id)))
+    return store(session).steps(ticket_id)
 
 
 def _domain(rows: Sequence[VisitStep]) -> dv.Plan:
@@ -63,9 +69,7 @@ def steps_view(session: Session, ticket: Any, *, names: bool = False) -> list[di
 
 
 def _services(session: Session, ids: Sequence[int]) -> dict[int, Service]:
-    if not ids:
-        return {}
-    return {s.id: s for s in session.scalars(sa.select(Service).where(Service.id.in_(ids)))}
+    return store(session).services(ids)
 
 
 # --- quota of the later steps -----------------------------------------------------------------
@@ -73,20 +77,6 @@ def _services(session: Session, ids: Sequence[int]) -> dict[int, Service]:
 
 def _label(service: Service) -> dict[str, Any]:
     return {"service_label": f' "{service.name}"', "step_service_id": service.id}
-
-
-def _lock_days(session: Session, service_ids: Sequence[int], day: date) -> None:
-    """Lock the day's sequence rows of every step in one order (by service id), so two visits
-    naming the same services in different orders cannot deadlock (PostgreSQL)."""
-    if not is_postgres(session):
-        return  # SQLite: the write transaction is already exclusive
-    from sqlalchemy.dialects.postgresql import insert
-
-    for sid in sorted(set(service_ids)):
-        stmt = insert(ServiceDay).values(service_id=sid, day=day, last_seq=0, quota_used=0)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["service_id", "day"], set_={"last_seq": stmt.excluded.last_seq
-                                                        + ServiceDay.last_seq}))
 
 
 def _decide_step(ctx: Ctx, service: Service, *, check_hours: bool) -> int | None:
@@ -124,17 +114,7 @@ def _take_quota(ctx: Ctx, service: Service, day: date, *, check_hours: bool = Tr
     from app.services.tickets import _quota_exhausted
 
     limit = _decide_step(ctx, service, check_hours=check_hours)
-    sd = ServiceDay.__table__
-    if is_postgres(ctx.session):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(sd).values(service_id=service.id, day=day, last_seq=0, quota_used=1)
-    cond = None if limit is None else sd.c.quota_used < limit
-    stmt = stmt.on_conflict_do_update(index_elements=["service_id", "day"],
-                                      set_={"quota_used": sd.c.quota_used + 1}, where=cond)
-    got = ctx.session.execute(stmt.returning(sd.c.quota_used)).first()
-    if got is None or (limit is not None and got[0] > limit):
+    if not store(ctx.session).take_place(service.id, day, limit):
         # A racing issue took the last place between the decision and this bump.
         try:
             _quota_exhausted(ctx.session, service.id, ctx.now, day)
@@ -143,10 +123,7 @@ def _take_quota(ctx: Ctx, service: Service, day: date, *, check_hours: bool = Tr
 
 
 def _give_back_quota(session: Session, service_id: int, day: date) -> None:
-    sd = ServiceDay.__table__
-    session.execute(sa.update(sd).where(sd.c.service_id == service_id, sd.c.day == day,
-                                        sd.c.quota_used > 0)
-                    .values(quota_used=sd.c.quota_used - 1))
+    store(session).give_back_place(service_id, day)
 
 
 # --- issue ----------------------------------------------------------------------------------
@@ -168,6 +145,21 @@ def check_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]) -> list
     return out
 
 
+def take_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]
+                     ) -> tuple[list[Service], date]:
+    """Check the later steps and take a quota place in each, all or nothing (a refusal names
+    the step; the unit of work then rolls back every place taken). The day's rows of every
+    step, the first's too, are locked first in one order."""
+    from app.services.sitetime import local_day
+
+    later = check_later_steps(ctx, first, next_ids)
+    day = local_day(first.agency.site, ctx.now)
+    store(ctx.session).lock_days([first.id, *(s.id for s in later)], day)
+    for s in later:
+        _take_quota(ctx, s, day)
+    return later, day
+
+
 def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
                 priority: str | None = None, idempotency_key: str | None = None,
                 package_id: int | None = None, channel: str = "kiosk",
@@ -176,19 +168,13 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     or none is. `issue` is the single-ticket issue to run for the first step (tickets.issue_
     ticket by default: the number, the first quota and hours, the idempotency key)."""
     from app.services import tickets
-    from app.services.sitetime import local_day
 
     first = tickets.get_service(ctx.session, service_id)
     if package_id is not None:
         next_service_ids = _package_steps(ctx, package_id, first, next_service_ids)
-    later = check_later_steps(ctx, first, next_service_ids)
-    site = first.agency.site
-    day = local_day(site, ctx.now)
-    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
-    for s in later:
-        _take_quota(ctx, s, day)
-    # This transaction writes more after the ticket: it must not commit with the ticket's write.
-    channel_offer, ctx.commit_channel = ctx.commit_channel, None
+    for step_id in next_service_ids:
+        ensure_can_issue(ctx.actor, step_id)
+    later, day = take_later_steps(ctx, first, next_service_ids)
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
@@ -197,10 +183,11 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None
         raise
-    finally:
-        ctx.commit_channel = channel_offer
     if not issued.created:
-        return issued  # a retry: the first request made the plan
+        # A retry: the first request made the plan and took its places; give ours back.
+        for s in later:
+            _give_back_quota(ctx.session, s.id, day)
+        return issued
     ticket = issued.ticket
     start_plan(ctx, ticket, [first, *later], day=day, package_id=package_id)
     return issued
@@ -360,6 +347,19 @@ def after_transfer(ctx: Ctx, old: Ticket, new: Ticket) -> None:
 
 
 # --- officers change the plan ------------------------------------------------------------------
+
+
+def ensure_may_change_plan(ctx: Ctx, ticket: Ticket) -> None:
+    """Officers of the current step's agency, or of the step that ended last, change a plan
+    (app/domain/visits.plan_editors); admins any."""
+    from app.services.scope import require_role
+
+    actor = require_role(ctx.actor, "admin", "officer")
+    if actor.role == "admin" or actor.agency_id == ticket.agency_id:
+        return
+    if not ticket.has_steps or actor.agency_id not in dv.plan_editors(
+            _domain(step_rows(ctx.session, ticket.id))):
+        raise DomainError("forbidden")
 
 
 def ensure_visit(ctx: Ctx, ticket: Ticket) -> list[VisitStep]:

@@ -328,3 +328,31 @@ async def test_visit_statistics_and_dashboard_integration_figure(api, world, clo
     # Officers see no statistics.
     assert (await api.get(f"/api/v1/stats/visits?site_id={world.site.id}",
                           headers=duk)).status_code == 403
+
+
+async def test_booking_with_several_steps_check_in_starts_the_visit(api, world, session, clock):
+    from tests.api.test_booking_api import T0, book, enable, wib
+
+    clock.set(T0 + timedelta_minutes(10))
+    enable(session, world.ktp, slot_minutes=30, slot_capacity=5)
+    r = await book(api, world.ktp.id, wib(1, 9), next_service_ids=[world.paspor.id])
+    assert r.status_code == 201, r.text
+    assert r.json()["next_service_ids"] == [world.paspor.id]
+    code = r.json()["code"]
+    bad = await book(api, world.ktp.id, wib(1, 9), next_service_ids=[world.ktp.id])
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "duplicate_step"
+    assert _quota_used(session, world.paspor.id) == 0  # taken at check-in, not at booking
+    clock.set(T0 + timedelta_minutes(65))
+    r = await api.post(f"/api/v1/bookings/{code}/check-in", headers=auth(world.kiosk_token))
+    assert r.status_code == 201, r.text
+    t = r.json()["ticket"]
+    assert t["channel"] == "booking"
+    assert [(s["service_id"], s["status"]) for s in t["steps"]] == [
+        (world.ktp.id, "waiting"), (world.paspor.id, "pending")]
+    assert _quota_used(session, world.paspor.id) == 1
+
+
+def timedelta_minutes(n: int):
+    from datetime import timedelta
+
+    return timedelta(minutes=n)

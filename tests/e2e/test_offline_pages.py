@@ -61,9 +61,9 @@ def test_no_page_requests_anything_outside(demo_server: Any, browser: Any) -> No
 
     public = ["/", f"/kiosk?token={token}", f"/kiosk/checkin?token={token}", "/display",
               "/booking", "/t/", f"/t/{ticket['tracking_code']}", "/login", "/docs", "/redoc",
-              "/no-such-page"]
+              "/skm", f"/layanan/{ticket['service_id']}", "/no-such-page"]
     staff = ["/counter", f"/counter/{counter['id']}", f"/survey?counter={counter['id']}",
-             "/dashboard", "/dashboard/reports", "/dashboard/ikm",
+             "/dashboard", "/dashboard/reports", "/dashboard/ikm", "/skm/tindak-lanjut",
              *[f"/admin/{s}" for s in SECTIONS]]
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
@@ -115,6 +115,6 @@ def test_browser_gets_friendly_pages(demo_server: Any, page: Any) -> None:
     page.goto(base + "/")
     hrefs = set(page.eval_on_selector_all("main a", "els => els.map(e => e.getAttribute('href'))"))
     for path in ("/kiosk", "/kiosk/checkin", "/display", "/booking", "/t/", "/survey",
-                 "/counter", "/dashboard", "/dashboard/reports", "/dashboard/ikm", "/admin",
-                 "/docs"):
+                 "/skm", "/counter", "/dashboard", "/dashboard/reports", "/dashboard/ikm",
+                 "/admin", "/docs"):
         assert path in hrefs, path

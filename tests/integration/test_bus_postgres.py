@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -116,83 +117,76 @@ async def test_foreign_payload_on_the_channel_is_ignored(buses, engine) -> None:
     assert got.data["number"] == "A-031" and buses[0].connected
 
 
-async def test_commit_sends_events_and_commit_in_one_pipeline(buses, engine) -> None:
-    """bus.commit (what every request's unit of work calls) notifies and commits together."""
-    from sqlalchemy.orm import Session
+async def test_unit_of_work_notifies_in_its_transaction(buses, engine) -> None:
+    """The unit of work sends the events inside its transaction: heard once it commits, in
+    order, by every process; an error rolls back and tells nobody."""
+    from sqlalchemy.orm import sessionmaker
 
+    from app.services.unit_of_work import unit_of_work
+
+    factory = sessionmaker(engine)
     subs = [b.subscribe(16) for b in buses]
     events = [marker(41), marker(42)]
 
-    def work(commit: bool) -> None:
-        with Session(engine) as session:
-            session.execute(sa.text("CREATE TABLE IF NOT EXISTS probe (n int)"))
-            session.execute(sa.text("INSERT INTO probe VALUES (1)"))
-            if commit:
-                buses[0].commit(session, events)
-            else:
-                session.rollback()
+    def work(fail: bool) -> None:
+        with unit_of_work(factory, buses[0], now=datetime.now(UTC)) as ctx:
+            ctx.session.execute(sa.text("CREATE TABLE IF NOT EXISTS probe (n int)"))
+            ctx.session.execute(sa.text("INSERT INTO probe VALUES (1)"))
+            for event in events:
+                ctx.emit(event)
+            if fail:
+                raise RuntimeError("the use case failed")
 
-    await asyncio.to_thread(work, True)
+    with pytest.raises(RuntimeError):
+        await asyncio.to_thread(work, True)
+    await asyncio.to_thread(work, False)
     for sub in subs:
         got = [await asyncio.wait_for(sub.get(), 5) for _ in range(2)]
         assert got == events
+    await asyncio.sleep(0.3)
+    assert all(sub.queue.empty() for sub in subs)  # the failed one was never heard
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 1
-    # The session is usable afterwards and a commit without events still commits.
-    with Session(engine) as session:
-        session.execute(sa.text("INSERT INTO probe VALUES (2)"))
-        buses[0].commit(session, [])
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 2
 
 
-async def test_issue_commits_with_its_write_and_notifies(buses, pg_url) -> None:
-    """The kiosk path: ticket, event, notification and COMMIT in the write's own round trip."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy.orm import Session
+async def test_issue_is_heard_after_its_commit(buses, pg_url) -> None:
+    """The reference issue: ticket, event and notification in one transaction; past the quota
+    nothing is kept, not even the Idempotency-Key, and nobody is told."""
+    from sqlalchemy.orm import sessionmaker
 
     from app.db.migrate import upgrade
-    from app.db.models import IdempotencyKey, Service, Ticket
+    from app.db.models import IdempotencyKey, Service
     from app.domain.errors import DomainError
     from app.services import auth, tickets
-    from app.services.context import Ctx
+    from app.services.unit_of_work import unit_of_work
     from tests.support.world import build_world
 
     upgrade(pg_url)
     engine = sa.create_engine(pg_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
     now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-    with Session(engine, expire_on_commit=False) as s:
+    with factory() as s:
         world = build_world(s, now=now)
         s.execute(sa.update(Service).where(Service.id == world.kk.id).values(daily_quota=1))
         s.commit()
     subs = [b.subscribe(16) for b in buses]
 
     def issue(key: str):
-        with Session(engine, expire_on_commit=False) as s:
-            ctx = Ctx(session=s, now=now,
-                      actor=auth.principal_for_device(s, world.kiosk_token))
-            ctx.commit_channel = buses[0].pipelined_channel
-            try:
+        try:
+            with unit_of_work(factory, buses[0], now=now) as ctx:
+                ctx.actor = auth.principal_for_device(ctx.session, world.kiosk_token)
                 issued = tickets.issue_ticket(ctx, service_id=world.kk.id, idempotency_key=key)
-            except DomainError as exc:
-                s.rollback()
-                return exc.code, ctx
-            # Committed already: another connection sees the ticket before our own commit.
-            with engine.connect() as other:
-                seen = other.execute(sa.select(Ticket.number)
-                                     .where(Ticket.id == issued.ticket.id)).scalar()
-            s.commit()
-            return (issued.ticket.id, issued.ticket.number, seen), ctx
+        except DomainError as exc:
+            return exc.code, None
+        return (issued.view.id, issued.view.number), ctx
 
-    (ticket_id, number, seen), ctx = await asyncio.to_thread(issue, "k-1")
-    assert seen == number == "K-001" and ctx.committed_events == 1
+    (ticket_id, number), ctx = await asyncio.to_thread(issue, "k-1")
+    assert number == "K-001"
     for sub in subs:
         got = await asyncio.wait_for(sub.get(), 5)
         assert got.type == ev.TICKET_ISSUED
         assert got.data == ctx.outbox[0].data and got.data["ticket_id"] == ticket_id
-    # Past the quota: nothing is kept, not even the Idempotency-Key, and nobody is told.
-    code, ctx = await asyncio.to_thread(issue, "k-2")
+    code, _ = await asyncio.to_thread(issue, "k-2")
     assert code == "quota_exhausted"
     with engine.connect() as conn:
         keys = conn.execute(sa.select(IdempotencyKey.key).order_by(IdempotencyKey.key)).scalars()
