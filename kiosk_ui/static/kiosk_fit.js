@@ -62,8 +62,6 @@
       it.classList.toggle("k-paged-out", i < page * per || i >= (page + 1) * per);
     });
     apply();
-    // Rows of a page may differ in height from the full list's: shrink until it fits.
-    while (per > 1 && items.slice(page * per, (page + 1) * per).some(outside)) { per -= 1; apply(); }
     total = Math.ceil(items.length / per);
     const [prev, label, next] = bar.children;
     prev.disabled = page === 0;

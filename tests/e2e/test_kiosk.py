@@ -453,8 +453,8 @@ def test_service_without_counter_says_so_and_alerts_managers(demo_server: Any, p
         mgr.fill("input[name=password]", DEMO_PASSWORD)
         mgr.locator("form button[type=submit], form input[type=submit]").first.click()
         mgr.goto(f"{demo_server.url}/dashboard")
-        alert = mgr.locator(f"#alert-list li.no-counter[data-service='{paspor['id']}']")
-        expect(alert).to_contain_text("tidak ada loket yang buka")
+        alert = mgr.locator(f"#alert-list li.unserved[data-service='{paspor['id']}']")
+        expect(alert).to_contain_text("tidak ada loket buka")
     finally:
         ctx.close()
 
