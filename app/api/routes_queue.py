@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from pydantic import StringConstraints
 
+from app.api import ratelimit
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
@@ -214,7 +215,8 @@ def _sites_of(ctx: Ctx) -> set[int]:
     return site_ids_in_scope(ctx.session, ctx.actor) or set()
 
 
-@router.get("/track/{tracking_code}", tags=["kiosk"])
+@router.get("/track/{tracking_code}", tags=["kiosk"],
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: CtxDep
           ) -> dict[str, Any]:
     ticket = tickets.find_by_tracking(ctx.session, tracking_code)
