@@ -22,6 +22,7 @@ from app.services.outbox import RelayPolicy
 from app.services.webhooks import WebhookChannel, fan_out
 from tests.api.test_stats_api import login
 from tests.conftest import auth
+from tests.support.world import PASSWORD
 
 
 class Receiver:
@@ -226,6 +227,17 @@ async def test_endpoint_switched_off_after_a_day_and_on_again(
                                                        AuditLog.action == "disable"))
     row = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "webhook")).one()
     assert row.status == "pending"  # kept, not dropped
+    from app.web.session import LOGIN_CSRF_COOKIE
+
+    await api.get("/login")
+    signed_in = await api.post("/login", data={
+        "username": world.admin.username, "password": PASSWORD,
+        "csrf_token": api.cookies.get(LOGIN_CSRF_COOKIE)})
+    assert signed_in.status_code in (200, 303), signed_in.text
+    page = await api.get("/admin/integrasi")
+    assert page.status_code == 200 and f'data-notice="{hook["id"]}"' in page.text
+    page = await api.get("/admin")
+    assert 'id="webhooks-off"' in page.text and receiver.url in page.text
 
     # Switched on again by hand: the waiting delivery goes at once.
     receiver.failing = False
