@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
-from pydantic import StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.api import ratelimit
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
+    ContactAdd,
     HoldIn,
     Id,
     OpenCounterIn,
@@ -215,6 +216,23 @@ def _sites_of(ctx: Ctx) -> set[int]:
     return site_ids_in_scope(ctx.session, ctx.actor) or set()
 
 
+@router.post("/tickets/{ticket_id}/contact", tags=["counter"])
+def add_contact(ticket_id: Id, body: ContactAdd, ctx: CtxDep, request: Request
+                ) -> dict[str, Any]:
+    """Staff add a citizen's number at the front office (with the citizen's consent, which
+    the officer read out); answers it masked."""
+    ticket = notify.add_to_ticket(ctx, ticket_id, phone=body.phone, consent=body.consent,
+                                  lang=body.lang, base_url=public_base(request))
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
+
+
+@router.get("/tickets/{ticket_id}/contact", tags=["counter"])
+def get_contact(ticket_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    """Staff see whether a ticket has a number, masked (never the number itself)."""
+    ticket = notify.staff_ticket(ctx, ticket_id)
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
+
+
 @router.get("/track/{tracking_code}", tags=["kiosk"],
             dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: CtxDep
@@ -282,6 +300,31 @@ def close_counter(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
     counter = _operable_counter(ctx, counter_id, lock=True)
     tickets.close_counter(ctx, counter)
     return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
+
+
+class BreakIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200)]
+
+
+@router.post("/counters/{counter_id}/break", tags=["counter"])
+def start_break(counter_id: Id, body: BreakIn, ctx: CtxDep) -> dict[str, Any]:
+    """Put the open counter on break ("istirahat") with a reason, e.g. "Salat Jumat"."""
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.start_break(ctx, counter, body.reason)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
+
+
+@router.post("/counters/{counter_id}/break/end", tags=["counter"])
+def end_break(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.end_break(ctx, counter)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
 
 
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],

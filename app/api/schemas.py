@@ -313,6 +313,10 @@ class ContactIn(Strict):
     consent: bool = False
 
 
+class ContactAdd(ContactIn):
+    lang: Literal["id", "en"] | None = None
+
+
 class TicketCreate(Strict):
     service_id: Id
     priority: PriorityName | None = None

@@ -54,7 +54,9 @@ def _open_counters(service_id: Any) -> sa.Select[Any]:
     return (
         sa.select(sa.func.count())
         .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
-        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True))
+        # A counter on break calls nobody: it does not shorten the wait.
+        .where(counter_service.c.service_id == service_id, Counter.is_open.is_(True),
+               Counter.break_since.is_(None))
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Booking, Counter, OutboxMessage, Setting, Ticket, TicketContact
 from app.db.ticket_store import TicketStore
 from app.domain import contact as contact_rules
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, NotFound
 from app.services import notify_texts, outbox
 from app.services.context import Ctx
 
@@ -86,6 +86,35 @@ def attach(ctx: Ctx, ticket: Any, contact: Contact, *, base_url: str | None,
         _enqueue(ctx, row, ticket.site_id, "ticket_taken", f"ticket_taken:{ticket.id}", {
             "number": ticket.number, "service": service_name,
             "link": _link(row, f"/t/{ticket.tracking_code}")})
+
+
+def staff_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """A ticket whose contact staff may see (masked) or set: their agency's."""
+    from app.services import policy
+
+    ticket = ctx.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("Tiket", "Ticket")
+    policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket)
+    return ticket
+
+
+def add_to_ticket(ctx: Ctx, ticket_id: int, *, phone: str, consent: bool, lang: str | None,
+                  base_url: str | None) -> Ticket:
+    """A number added later (staff at the front office): the ticket must still be open, and
+    a number given earlier is replaced."""
+    ticket = staff_ticket(ctx, ticket_id)
+    contact = check_contact(phone, consent, lang=lang)
+    if ticket.status not in OPEN_STATUSES:
+        raise DomainError("invalid_transition", status=ticket.status, action="contact")
+    existing = ctx.session.get(TicketContact, ticket.id)
+    if existing is not None:
+        existing.phone, existing.lang, existing.holder = contact.phone, contact.lang, contact.holder
+        existing.consent_at = ctx.now
+        existing.consent_version = contact_rules.CONSENT_VERSION
+        return ticket
+    attach(ctx, ticket, contact, base_url=base_url, service_name=ticket.service.name)
+    return ticket
 
 
 def _link(row: TicketContact, path: str) -> str:

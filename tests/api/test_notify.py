@@ -200,3 +200,31 @@ async def test_booking_contact_confirms_reminds_and_follows_the_ticket(api, worl
     called = session.execute(sa.select(OutboxMessage.target).where(
         OutboxMessage.topic == "ticket_called")).scalars().all()
     assert called == ["6281298765432"]
+
+
+async def test_staff_add_a_number_masked_and_purged(api, world, session, clock):
+    from app.services import purge
+
+    r = await api.post("/api/v1/tickets", headers=auth(world.kiosk_token),
+                       json={"service_id": world.ktp.id})
+    tid = r.json()["id"]
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post(f"/api/v1/tickets/{tid}/contact", headers=officer,
+                       json={"phone": PHONE, "consent": False})
+    assert r.status_code == 422
+    r = await api.post(f"/api/v1/tickets/{tid}/contact", headers=officer,
+                       json={"phone": PHONE, "consent": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] == "6281******890" and NORMAL not in r.text
+    got = await api.get(f"/api/v1/tickets/{tid}/contact", headers=officer)
+    assert got.json()["phone"] == "6281******890"
+    other = auth(await login(api, world.officer_i.username))
+    assert (await api.get(f"/api/v1/tickets/{tid}/contact", headers=other)).status_code == 403
+    assert [m.topic for m in _messages(session)] == ["ticket_taken"]
+
+    later = clock() + timedelta(days=91)
+    result = purge.purge(session, now=later, days=90)
+    assert result.contact_phones == 2  # the ticket's and its message's
+    session.expire_all()
+    assert session.get(TicketContact, tid).phone is None
+    assert _messages(session)[0].target is None

@@ -212,3 +212,77 @@ def test_dashboard_puts_urgent_rows_on_top_and_reports_errors_in_place(server: A
     expect(page.locator("body")).to_have_attribute("data-loaded", "1")
     expect(page.locator("#err-to")).to_be_hidden()
     expect(page.locator("#rep-results")).to_be_visible()
+
+
+def test_counter_console_no_show_undo_disabled_style_transfer_origin_and_break(
+        server: Any, page: Any) -> None:
+    from tests.e2e.test_counter_console import Demo, open_counter
+    from tests.e2e.test_counter_console import sign_in as console_sign_in
+
+    demo = Demo(server)
+    duk = demo.services("DUKCAPIL")
+    loket = demo.counter("DUKCAPIL", 2)
+    served = set(demo.get(f"/api/v1/counters/{loket}")["service_ids"])
+    first, other = [s for s in duk if s["id"] in served][:2]
+    t1 = demo.issue(first["id"])
+    t2 = demo.issue(first["id"])
+    console_sign_in(page, demo.url, "petugas_dukcapil")
+    open_counter(page, loket)
+
+    # Disabled buttons look disabled (hatched grey, not solid green), in both colour schemes.
+    finish = page.locator('[data-action="finish"]')
+    expect(finish).to_be_disabled()
+    style = "(e) => { const s = getComputedStyle(e); return [s.backgroundImage, s.color]; }"
+    image, color = finish.evaluate(style)
+    assert "repeating-linear-gradient" in image and color != "rgb(255, 255, 255)"
+    enabled_image, _ = page.locator('[data-action="call-next"]').evaluate(style)
+    assert "gradient" not in enabled_image
+    page.emulate_media(color_scheme="dark")
+    dark_image, _ = finish.evaluate(style)
+    assert "repeating-linear-gradient" in dark_image and dark_image != image
+    page.emulate_media(color_scheme="light")
+
+    # "Tidak hadir" just after the call asks first, then can be undone for a few seconds.
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-number")).to_have_text(t1["number"])
+    page.click('[data-action="no-show"]')
+    expect(page.locator("#noshow-dialog")).to_be_visible()
+    expect(page.locator("#noshow-text")).to_contain_text("baru dipanggil")
+    page.click("#noshow-confirm")
+    expect(page.locator("#undo-bar")).to_be_visible()
+    expect(page.locator('[data-action="recall"]')).to_be_disabled()
+    page.click("#undo-btn")
+    expect(page.locator("#undo-bar")).to_be_hidden()
+    page.wait_for_timeout(6000)  # past the undo window: nothing was sent
+    assert demo.get(f"/api/v1/tickets/{t1['id']}")["status"] == "called"
+    expect(page.locator('[data-action="recall"]')).to_be_enabled()
+
+    # Transfer with a note: the next counter sees the origin and the note at a glance.
+    page.click('[data-action="transfer"]')
+    page.select_option("#transfer-service", str(other["id"]))
+    page.fill("#transfer-note", "Bawa KK asli")
+    page.click("#transfer-submit")
+    row = page.locator("#waiting-list .ticket-row").first
+    expect(row.locator(".badge-transfer")).to_have_text(f"Pindahan dari {t1['number']}")
+    expect(row.locator(".t-note")).to_have_text("Bawa KK asli")
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-origin")).to_contain_text(f"Dialihkan dari {t1['number']}")
+    expect(page.locator("#cur-origin")).to_contain_text(first["name"])
+    expect(page.locator("#cur-note")).to_contain_text("Bawa KK asli")
+    # The confirmed no-show goes through after the undo window.
+    page.click('[data-action="no-show"]')
+    page.click("#noshow-confirm")
+    expect(page.locator("#undo-bar")).to_be_hidden(timeout=15000)
+    expect(page.locator("#cur-number")).to_have_text("—")
+
+    # Break with the Friday-prayer preset: nothing can be called until it ends.
+    page.click('[data-action="break"]')
+    page.check("#break-friday")
+    page.click("#break-submit")
+    expect(page.locator("#break-panel")).to_contain_text("Istirahat: Salat Jumat")
+    expect(page.locator('[data-action="call-next"]')).to_be_disabled()
+    page.click("#break-end-btn")
+    expect(page.locator("#break-panel")).to_be_hidden()
+    expect(page.locator('[data-action="call-next"]')).to_be_enabled()
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-number")).to_have_text(t2["number"])
