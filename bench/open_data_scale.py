@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -60,9 +61,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, default=3000)
     args = parser.parse_args()
+    # A stopped run (timeout, Ctrl-C) still drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     admin_url = os.environ.get("MPP_BENCH_DATABASE_URL",
                                "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     name = f"mpp_bench_{uuid.uuid4().hex[:8]}"
+    print(f"database {name}")
     libpq = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(libpq, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -24,7 +24,7 @@ from app.db.models import Booking, Service
 from app.db.session import unit_of_work
 from app.domain.errors import DomainError, NotFound
 from app.services import booking as svc
-from app.services import catalog
+from app.services import catalog, otp
 from app.services.config import audit
 from app.services.context import Ctx
 from app.services.policy import ensure_agency_visible, site_ids_in_scope
@@ -130,7 +130,7 @@ def booking_slots(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
 
 
 @router.post("/bookings", status_code=201, dependencies=[CreateLimit])
-def create_booking(body: BookingCreate, ctx: CtxDep) -> dict[str, Any]:
+def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Book a slot; answers the booking code and its QR code (the kiosk scans it)."""
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
@@ -139,10 +139,16 @@ def create_booking(body: BookingCreate, ctx: CtxDep) -> dict[str, Any]:
         phone, consent = body.contact.phone, body.contact.consent
     if phone and (service.booking_requires_contact or body.contact is not None):
         ratelimit.limit_phone(ctx.session, svc.normalize_phone(phone), policy, ctx.now)
+    if body.contact is not None and body.contact.otp_id is not None:
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, body.contact.otp_id)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
                                  name=body.name, phone=phone, consent=consent,
                                  policy=policy, next_service_ids=body.next_service_ids,
-                                 lang=body.lang, opt_in=body.contact is not None)
+                                 lang=body.lang, opt_in=body.contact is not None,
+                                 otp_id=body.contact.otp_id if body.contact else None,
+                                 otp_code=body.contact.otp_code if body.contact else None,
+                                 otp_secret=request.app.state.settings.secret_key)
     return _booking_out(ctx, booking)
 
 

@@ -24,9 +24,20 @@ from app.api.schemas import (
     TransferIn,
 )
 from app.db.models import Ticket
+from app.db.session import unit_of_work
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, joining, kiosk_issue, notify, policy, tickets, visits
+from app.services import (
+    auth,
+    catalog,
+    joining,
+    kiosk_issue,
+    notify,
+    otp,
+    policy,
+    tickets,
+    visits,
+)
 from app.services.context import Ctx
 from app.services.unit_of_work import published
 
@@ -170,8 +181,13 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
                               idempotency_key: str | None) -> Response:
     """A ticket with an opt-in phone: the contact is written in the issue's transaction."""
     assert body.contact is not None
-    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang)
+    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang,
+                                   otp_id=body.contact.otp_id, otp_code=body.contact.otp_code)
     base = public_base(request)
+    settings = request.app.state.settings
+    if contact.otp_id is not None:
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, contact.otp_id)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
         require(ctx, "kiosk", "partner", "admin", "manager", "officer")
@@ -179,7 +195,8 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
                                             base_url=base, priority=body.priority,
                                             idempotency_key=idempotency_key,
                                             next_service_ids=body.next_service_ids,
-                                            package_id=body.package_id)
+                                            package_id=body.package_id,
+                                            otp_secret=settings.secret_key)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 

@@ -235,6 +235,28 @@ def post_survey(body: SurveyIn, ctx: CtxDep) -> dict[str, Any]:
     return {"id": response.id, "submitted_at": response.submitted_at.isoformat()}
 
 
+class PaperResponse(Strict):
+    answers: Annotated[list[Annotated[int, Field(ge=1, le=4)]],
+                       Field(min_length=9, max_length=9)]
+    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class PaperIn(Strict):
+    service_id: Id
+    day: date
+    source: Literal["paper", "field"] = "paper"
+    responses: Annotated[list[PaperResponse], Field(min_length=1, max_length=500)]
+
+
+@router.post("/surveys/paper", status_code=201, tags=["survey"])
+def post_paper(body: PaperIn, ctx: CtxDep) -> dict[str, Any]:
+    """Manager: enter paper (or field officers') questionnaires in bulk, marked by source."""
+    stored = survey.enter_paper(ctx, service_id=body.service_id, day=body.day,
+                                source=body.source,
+                                responses=[(r.answers, r.comment) for r in body.responses])
+    return {"stored": stored, "source": body.source}
+
+
 @router.get("/surveys/pending", tags=["survey"])
 def get_pending(ctx: CtxDep, counter_id: Id) -> dict[str, Any]:
     """Counter tablet: the ticket just finished at this counter that awaits its survey."""

@@ -30,7 +30,7 @@ DISABLE_AFTER_SECONDS = 24 * 3600
 PAYLOAD_KEYS = frozenset({
     "event_id", "ticket_id", "number", "status", "from_status", "site_code", "agency_code",
     "service_code", "counter", "priority", "day", "at", "issued_at", "recall", "channel",
-    "booking_id", "slot_start",
+    "booking_id", "slot_start", "tickets_closed", "counters_closed",
 })
 
 

@@ -387,7 +387,8 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
                    phone: str | None = None, consent: bool = False,
                    policy: Policy | None = None,
                    next_service_ids: Sequence[int] = (), lang: str | None = None,
-                   opt_in: bool = False) -> Booking:
+                   opt_in: bool = False, otp_id: int | None = None,
+                   otp_code: str | None = None, otp_secret: str = "") -> Booking:
     """Book a place in a slot: slot capacity and the day's share are taken atomically."""
     session = ctx.session
     policy = policy or get_policy(session)
@@ -431,6 +432,13 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
     else:
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
+    if service.requires_phone_otp:
+        from app.services import otp
+
+        # A phone confirmed by a one-time code (against made-up numbers).
+        otp.confirm(ctx, secret=otp_secret, otp_id=otp_id, code=otp_code,
+                    contact=notify.check_contact(phone, consent, otp_id=otp_id,
+                                                 otp_code=otp_code))
     if next_service_ids:
         from app.services.visits import check_later_steps
 

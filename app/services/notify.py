@@ -41,6 +41,8 @@ class Contact:
     lang: str
     holder: str | None
     consent: bool
+    otp_id: int | None = None
+    otp_code: str | None = None
 
 
 def holder_key(kind: str, value: str) -> str:
@@ -48,13 +50,15 @@ def holder_key(kind: str, value: str) -> str:
 
 
 def check_contact(phone: str | None, consent: bool | None, *, lang: str | None = None,
-                  browser: str | None = None) -> Contact:
+                  browser: str | None = None, otp_id: int | None = None,
+                  otp_code: str | None = None) -> Contact:
     """The contact given with a ticket: a phone needs consent: true (422 otherwise)."""
     lang = lang if lang in ("id", "en") else "id"
     if phone:
         contact_rules.require_consent(bool(consent))
         normalized = contact_rules.normalize_phone(phone)
-        return Contact(normalized, lang, holder_key("phone", normalized), True)
+        return Contact(normalized, lang, holder_key("phone", normalized), True, otp_id,
+                       otp_code)
     return Contact(None, lang, holder_key("browser", browser) if browser else None, False)
 
 
@@ -72,14 +76,15 @@ def ensure_no_open_ticket(session: Session, contact: Contact, service_id: int, d
 
 
 def attach(ctx: Ctx, ticket: Any, contact: Contact, *, base_url: str | None,
-           service_name: str) -> None:
+           service_name: str, verified: bool = False) -> None:
     """Keep the contact of a ticket just issued (same transaction) and say it is taken."""
     row = TicketContact(
         ticket_id=ticket.id, service_id=ticket.service_id, day=ticket.day,
         phone=contact.phone, lang=contact.lang, holder=contact.holder,
         consent_at=ctx.now if contact.phone else None,
         consent_version=contact_rules.CONSENT_VERSION if contact.phone else None,
-        base_url=(base_url or "").rstrip("/")[:200] or None, created_at=ctx.now)
+        base_url=(base_url or "").rstrip("/")[:200] or None, created_at=ctx.now,
+        verified=verified)
     ctx.session.add(row)
     ctx.session.flush()
     if contact.phone:

@@ -393,6 +393,28 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
     return written
 
 
+def enqueue_day_closed(ctx: Ctx, site: Site, day: Any, *, tickets_closed: int,
+                       counters_closed: int) -> int:
+    """day.closed has no row of its own to fan out from: its outbox rows are written here, in
+    the close-out's transaction (the same key if a second run closes the same day)."""
+    endpoints = ctx.session.scalars(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.site_id == site.id, WebhookEndpoint.is_active.is_(True),
+        WebhookEndpoint.deleted.is_(False)))
+    written = 0
+    for ep in endpoints:
+        if not rules.subscribed(ep.events, "day.closed"):
+            continue
+        data = {"site_code": site.code, "day": day.isoformat(), "at": ctx.now.isoformat(),
+                "tickets_closed": tickets_closed, "counters_closed": counters_closed}
+        body = {"type": "day.closed", "timestamp": ctx.now.isoformat(),
+                "data": rules.clean_data(data)}
+        written += outbox.enqueue(ctx.session, kind=KIND, topic="day.closed",
+                                  key=f"wh:{ep.id}:dc:{site.id}:{day.isoformat()}",
+                                  payload=body, now=ctx.now, site_id=site.id,
+                                  target=str(ep.id))
+    return written
+
+
 async def fan_out_loop(app: Any) -> None:
     settings = app.state.settings
     while True:

@@ -144,6 +144,7 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/notify/sms/status": "none",
     "GET /api/v1/sites/{site_id}/notifications": "site_mgr admin",
     "POST /api/v1/tickets/{ticket_id}/contact": "officer_a admin",
+    "POST /api/v1/otp": "all",
     "GET /api/v1/tickets/{ticket_id}/contact": "officer_a admin",
     "PUT /api/v1/sites/{site_id}/notifications": "site_mgr admin",
     "GET /api/v1/packages": "staff",

@@ -234,3 +234,36 @@ async def test_counter_break_calls_nobody_is_not_counted_open_and_is_counted(api
                             params={"period": "today"})).json()
     assert report["breaks"]["seconds"] == 30 * 60
     assert report["breaks"]["per_counter"][0]["counter_id"] == world.c2.id
+
+
+async def test_manager_enters_paper_questionnaires_marked_by_source(api, world, clock):
+    manager = auth(await login(api, world.manager.username))
+    day = clock().date().isoformat()
+    body = {"service_id": world.kk.id, "day": day, "source": "paper", "responses": [
+        {"answers": [4] * 9, "comment": "Petugas ramah"}, {"answers": [3] * 9},
+        {"answers": [2, 3, 3, 3, 3, 3, 3, 3, 3]}]}
+    r = await api.post("/api/v1/surveys/paper", json=body, headers=manager)
+    assert r.status_code == 201, r.text and r.json()["stored"] == 3
+    r = await api.post("/api/v1/surveys/paper", headers=manager, json={
+        **body, "source": "field", "responses": [{"answers": [4] * 9}]})
+    assert r.status_code == 201
+    ikm = (await api.get("/api/v1/stats/ikm", headers=manager,
+                         params={"from": day, "to": day})).json()
+    assert ikm["respondents"] == 4 and ikm["by_source"] == {"paper": 3, "field": 1}
+    # Sums: 36 + 27 + 26 + 36 = 125 over 36 answers -> 125 / 36 x 25 = 86.805... -> 86.81
+    assert ikm["ikm"] == 86.81
+    assert "Petugas ramah" in [c["comment"] for c in ikm["comments"]]
+    # Bad input is a 422; officers and other agencies' managers cannot enter them.
+    r = await api.post("/api/v1/surveys/paper", headers=manager,
+                       json={**body, "responses": [{"answers": [5] * 9}]})
+    assert r.status_code == 422
+    r = await api.post("/api/v1/surveys/paper", headers=manager,
+                       json={**body, "day": "2999-01-01"})
+    assert r.status_code == 422
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post("/api/v1/surveys/paper", headers=officer, json=body)
+    assert r.status_code == 403
+    admin = auth(await login(api, world.admin.username))
+    audit = (await api.get("/api/v1/audit?action=survey_paper", headers=admin)).json()
+    assert audit["items"][0]["summary"].endswith("memasukkan kuesioner kertas layanan "
+                                                 "K · Kartu Keluarga")

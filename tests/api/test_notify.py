@@ -228,3 +228,41 @@ async def test_staff_add_a_number_masked_and_purged(api, world, session, clock):
     session.expire_all()
     assert session.get(TicketContact, tid).phone is None
     assert _messages(session)[0].target is None
+
+
+async def test_service_requiring_a_confirmed_phone(api, world, session):
+    from app.db.models import PhoneCode
+
+    world.ktp.requires_phone_otp = True
+    session.commit()
+    kiosk = auth(world.kiosk_token)
+    body = {"service_id": world.ktp.id, "contact": {"phone": PHONE, "consent": True}}
+    r = await api.post("/api/v1/tickets", headers=kiosk, json=body)
+    assert r.status_code == 422 and "otp_code" in r.json()["error"]["message"]
+    r = await api.post("/api/v1/otp", json={"phone": PHONE})
+    assert r.status_code == 422  # no consent, no code
+    r = await api.post("/api/v1/otp", json={"phone": PHONE, "consent": True})
+    assert r.status_code == 201, r.text
+    otp_id = r.json()["otp_id"]
+    sent = session.execute(sa.select(OutboxMessage.target, OutboxMessage.payload).where(
+        OutboxMessage.topic == "otp_code")).one()
+    assert sent.target == NORMAL
+    code = sent.payload["params"]["code"]
+    assert session.get(PhoneCode, otp_id).code_hash != code  # only its HMAC is kept
+    wrong = "000000" if code != "000000" else "111111"
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={**body, "contact": {
+        **body["contact"], "otp_id": otp_id, "otp_code": wrong}})
+    assert r.status_code == 422
+    session.expire_all()
+    assert session.get(PhoneCode, otp_id).attempts == 1  # the wrong guess still counts
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={**body, "contact": {
+        **body["contact"], "otp_id": otp_id, "otp_code": code}})
+    assert r.status_code == 201, r.text
+    assert session.get(TicketContact, r.json()["id"]).verified is True
+    # A code confirms one ticket only.
+    world.kk.requires_phone_otp = True
+    session.commit()
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.kk.id, "contact": {**body["contact"], "otp_id": otp_id,
+                                               "otp_code": code}})
+    assert r.status_code == 422

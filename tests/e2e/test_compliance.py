@@ -286,3 +286,23 @@ def test_counter_console_no_show_undo_disabled_style_transfer_origin_and_break(
     expect(page.locator('[data-action="call-next"]')).to_be_enabled()
     page.click('[data-action="call-next"]')
     expect(page.locator("#cur-number")).to_have_text(t2["number"])
+
+
+def test_manager_types_paper_questionnaires_into_the_ikm_report(server: Any, page: Any) -> None:
+    from tests.e2e.test_dashboard import sign_in as dash_sign_in
+
+    dash_sign_in(page, server.url, "manajer", "/dashboard/ikm")
+    page.goto(server.url + "/dashboard/ikm?period=month")
+    before = int(page.locator("#ikm-respondents").text_content() or "0")
+    page.click("#paper-entry summary")
+    page.fill("#paper-form textarea[name=lines]", "4 4 4 4 4 4 4 4 4 ; ruang tunggu nyaman\n"
+              "3 3 3 3 3 3 3 3 x")
+    page.click("#paper-form button[type=submit]")
+    expect(page.locator("#paper-status")).to_have_text("Baris 2: harus sembilan nilai 1-4")
+    page.fill("#paper-form textarea[name=lines]", "4 4 4 4 4 4 4 4 4 ; ruang tunggu nyaman\n"
+              "333333333")
+    page.click("#paper-form button[type=submit]")
+    expect(page.locator("#paper-status")).to_have_text("2 kuesioner tersimpan")
+    expect(page.locator("#ikm-respondents")).to_have_text(str(before + 2))
+    expect(page.locator('#ikm-sources [data-source="paper"]')).to_have_text("kuesioner kertas 2")
+    expect(page.locator(".comments")).to_contain_text("ruang tunggu nyaman")

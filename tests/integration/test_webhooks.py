@@ -319,3 +319,24 @@ async def test_bookings_and_visit_steps_are_published(api, hook_app, world, cloc
         assert set(row.payload["data"]) <= rules.PAYLOAD_KEYS and code not in json.dumps(
             row.payload)
     assert rules.TICKET_EVENT_TYPES["step_queued"] == "visit.step_changed"
+
+
+async def test_day_closed_is_published(api, hook_app, world, clock, receiver, session):
+    from app.services import endofday
+    from app.services.context import Ctx
+    from app.services.mallfile import SYSTEM
+
+    await _subscribe(api, world, receiver, events=["day.closed"])
+    await api.post("/api/v1/tickets", json={"service_id": world.ktp.id},
+                   headers=auth(world.kiosk_token))
+    ctx = Ctx(session=session, now=clock(), actor=SYSTEM)
+    result = endofday.close_day(ctx, world.site)
+    endofday.close_day(ctx, world.site)  # a second run: the same key, no second delivery
+    session.commit()
+    factory, channels, policy = relay(hook_app, clock)
+    assert fan_out(factory, clock()) == 0  # not subscribed to the ticket events
+    outbox.relay_once(factory, channels, policy, clock)
+    got = receiver.delivered()
+    assert len(got) == 1 and got[0]["verified"] and got[0]["body"]["type"] == "day.closed"
+    assert got[0]["body"]["data"]["tickets_closed"] == result.tickets_closed == 1
+    assert got[0]["body"]["data"]["site_code"] == "mpp-uji"
