@@ -2,6 +2,7 @@
 
     python bench/monday_peak.py                       # 3,000 visitors, the day in 4 minutes
     python bench/monday_peak.py --visitors 1000 --minutes 2
+    python bench/monday_peak.py --visit-share 0   # every visitor on one service only
 
 What it does:
 - creates a fresh PostgreSQL database (base URL from --database-url, MPP_BENCH_DATABASE_URL or
@@ -12,11 +13,14 @@ What it does:
   DOMAIN.md (40 % before 10.00, 20 % in the busiest hour 08-09); kiosks issue with an
   Idempotency-Key and retry on network errors and 503; kiosks refresh the catalog; some citizens
   track their ticket; 40 officers call, start, finish (a few no-shows, recalls and transfers) at
-  each service's typical pace, scaled; 20 display boards follow over websockets;
+  each service's typical pace, scaled; 20 display boards follow over websockets; --visit-share
+  of the visitors (30 % by default) take one ticket for a visit of two or three services of
+  different agencies (next_service_ids), which moves from queue to queue as each step finishes;
 - then closes the day (the admin close-day endpoint) and checks that every ticket is accounted
-  for: issued = done + no_show + transferred + closed out (+ cancelled), that every ticket a kiosk
-  got an answer for exists, that numbers have no duplicates or gaps, and that every board's view
-  equals a fresh snapshot;
+  for: issued = done + no_show + transferred + closed out (+ cancelled), that every step of every
+  visit ended (done, no-show, cancelled or closed out: none pending or current), that every
+  ticket a kiosk got an answer for exists, that numbers have no duplicates or gaps, and that
+  every board's view equals a fresh snapshot;
 - prints throughput, p50/p99 per endpoint, errors and the end-of-day check.
 
 The same harness drives the fault test (tests/faults/test_faults.py).
@@ -346,6 +350,7 @@ class Plan:
     transfer_share: float = 0.03
     recall_share: float = 0.05
     track_share: float = 0.3
+    visit_share: float = 0.0  # visitors on a visit of 2-3 services (main() asks for 30 %)
     service_factor: tuple[float, float] = (0.4, 1.0)
 
     @property
@@ -515,7 +520,15 @@ class Day:
         prio = "lansia" if self.rng.random() < self.plan.priority_share else None
         key = uuid.uuid4().hex
         headers = {"Authorization": f"Bearer {kiosk}", "Idempotency-Key": key}
-        body = {"service_id": service.id, "priority": prio}
+        body: dict[str, Any] = {"service_id": service.id, "priority": prio}
+        if self.rng.random() < self.plan.visit_share:
+            # A visit: one or two more services, each of another agency.
+            others = [s for s in services if s.agency_id != service.agency_id]
+            steps: list[ServiceInfo] = []
+            for _ in range(self.rng.choice((1, 2))):
+                pool = [s for s in others if all(s.agency_id != x.agency_id for x in steps)]
+                steps.append(self.rng.choices(pool, weights=[s.weight for s in pool])[0])
+            body["next_service_ids"] = [s.id for s in steps]
         delay = 0.2
         deadline = time.monotonic() + 60
         async with sem:
@@ -747,11 +760,20 @@ def accounting(database_url: str, rec: Recorder) -> dict[str, Any]:
         by_channel = dict(conn.execute("SELECT channel, count(*) FROM ticket GROUP BY channel")
                           .fetchall())
         dupes = conn.execute(
-            "SELECT count(*) FROM (SELECT service_id, day, number FROM ticket "
-            "GROUP BY service_id, day, number HAVING count(*) > 1) d").fetchone()[0]
+            "SELECT count(*) FROM (SELECT site_id, day, number FROM ticket "
+            "GROUP BY site_id, day, number HAVING count(*) > 1) d").fetchone()[0]
+        # By prefix, not service_id: a visit's ticket ends in another service's queue with the
+        # number (and seq) of its first service.
         gaps = conn.execute(
-            "SELECT count(*) FROM (SELECT service_id, day, max(seq) AS m, count(*) AS n "
-            "FROM ticket GROUP BY service_id, day) g WHERE m <> n").fetchone()[0]
+            "SELECT count(*) FROM (SELECT split_part(number, '-', 1), day, max(seq) AS m, "
+            "count(*) AS n FROM ticket GROUP BY 1, day) g WHERE m <> n").fetchone()[0]
+        steps = dict(conn.execute("SELECT status, count(*) FROM visit_step GROUP BY status")
+                     .fetchall())
+        visits = dict(conn.execute(
+            "SELECT n, count(*) FROM (SELECT ticket_id, count(*) AS n FROM visit_step "
+            "GROUP BY ticket_id) v GROUP BY n")
+            .fetchall())
+        step_events = events_of(conn, "step_queued")
         ids = [t["id"] for t in rec.acks.values()]
         found = conn.execute("SELECT count(*) FROM ticket WHERE id = ANY(%s)", (ids,)
                              ).fetchone()[0]
@@ -768,7 +790,15 @@ def accounting(database_url: str, rec: Recorder) -> dict[str, Any]:
         "duplicate_numbers": dupes, "services_with_gaps": gaps,
         "kiosk_answers": len(rec.acks), "kiosk_answers_found": found,
         "kiosk_numbers_match": numbers_match, "events": events,
+        "steps": steps, "visits_by_steps": visits, "steps_moved_on": step_events,
+        "visits_asked": sum(1 for t in rec.acks.values() if len(t.get("steps") or []) > 1),
+        "steps_open": sum(steps.get(x, 0) for x in ("pending", "current")),
     }
+
+
+def events_of(conn: Any, kind: str) -> int:
+    return int(conn.execute("SELECT count(*) FROM ticket_event WHERE type = %s", (kind,))
+               .fetchone()[0])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -901,6 +931,18 @@ def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
                  f"{acct['kiosk_answers_found']} (numbers match {acct['kiosk_numbers_match']}); "
                  f"duplicate numbers {acct['duplicate_numbers']}; services with gaps "
                  f"{acct['services_with_gaps']}")
+    if acct["visits_asked"]:
+        st = acct["steps"]
+        vs = acct["visits_by_steps"]
+        lines.append(
+            f"visits of several services: {acct['visits_asked']} issued "
+            f"({acct['visits_asked'] / max(1, acct['kiosk_answers']):.0%} of kiosk tickets; "
+            + ", ".join(f"{n} steps: {vs[n]}" for n in sorted(vs) if n > 1)
+            + f"); steps {sum(st.values())} = done {st.get('done', 0)} + no_show "
+            f"{st.get('no_show', 0)} + transferred {st.get('transferred', 0)} + cancelled "
+            f"{st.get('cancelled', 0)} + closed out {st.get('closed_out', 0)}; still open "
+            f"{acct['steps_open']} -> {'OK' if acct['steps_open'] == 0 else 'MISMATCH'}; "
+            f"moved on to a next step {acct['steps_moved_on']} times")
     inside = server_latency(day.base)
     if inside:
         lines.append("")
@@ -930,6 +972,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--counters", type=int, default=40)
     p.add_argument("--boards", type=int, default=20)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--visit-share", type=float, default=0.3,
+                   help="share of visitors on a visit of 2-3 services (0.3 = 30 %%)")
     p.add_argument("--database-url", default=os.environ.get(
         "MPP_BENCH_DATABASE_URL", os.environ.get(
             "MPP_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")))
@@ -942,7 +986,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mall = build_mall(url, counters=args.counters)
         server = start_server(url, workers=args.workers, log_path=log_path)
-        plan = Plan(visitors=args.visitors, day_seconds=args.minutes * 60)
+        plan = Plan(visitors=args.visitors, day_seconds=args.minutes * 60,
+                    visit_share=args.visit_share)
         day = Day(server.url, mall, plan, boards=args.boards)
 
         async def play() -> dict[str, Any]:
@@ -959,7 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
         print(report(day, plan, acct, out["sync"], metrics, args.workers))
         print(f"close-day: {out['closed']}")
         print(f"server log: {log_path}")
-        good = (acct["balanced"] and acct["duplicate_numbers"] == 0
+        good = (acct["balanced"] and acct["duplicate_numbers"] == 0 and acct["steps_open"] == 0
                 and acct["kiosk_answers_found"] == acct["kiosk_answers"]
                 and not out["sync"]["out_of_sync"]
                 and not any(o.status >= 500 for o in day.rec.outcomes))

@@ -23,7 +23,7 @@ LayoutParam = Annotated[Literal["landscape", "portrait", "auto"] | None, Query()
 JS_STRINGS = (
     "Terhubung", "Terputus — menyambung ulang…", "Loket", "Menunggu", "Tidak ada antrean",
     "Papan ini memerlukan token perangkat yang sah. Hubungi admin MPP.",
-    "Papan tidak ditemukan", "Panggilan ulang", "Prioritas",
+    "Papan tidak ditemukan", "Panggilan ulang", "Prioritas", "Istirahat",
 )
 
 

@@ -29,6 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MPP_ENV", "test")
+    # Property tests check results, not speed: no per-example deadline on a busy 2-core box.
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("mpp", deadline=None)
+    hypothesis_settings.load_profile("mpp")
     _travel_to_test_now()
 
 

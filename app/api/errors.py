@@ -42,6 +42,9 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if exc.params.get("next_opening"):
         extra["next_opening"] = exc.params["next_opening"]
+    if exc.code == "invalid_value" and exc.params.get("field"):
+        # Which field, so a screen can put the message next to it (the message names it too).
+        extra["field"] = exc.params["field"]
     if exc.params.get("step_service_id"):
         extra["service_id"] = exc.params["step_service_id"]  # which step of a visit failed
     headers = None

@@ -231,7 +231,7 @@ def _retention(ctx: Ctx, request: Request) -> RetentionRead:
 
 @router.get("/admin/retention", response_model=RetentionRead)
 def get_retention(ctx: CtxDep, request: Request) -> object:
-    from app.services.scope import require_role
+    from app.services.policy import require_role
 
     require_role(ctx.actor, "admin")
     return _retention(ctx, request)

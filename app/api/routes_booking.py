@@ -6,26 +6,27 @@ import io
 import logging
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import segno
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api import ratelimit
 from app.api.deps import CtxDep, require
 from app.api.routes_queue import ticket_out
-from app.api.schemas import Id
+from app.api.schemas import ContactIn, Id
 from app.db.models import Booking, Service
+from app.db.session import unit_of_work
 from app.domain.errors import DomainError, NotFound
 from app.services import booking as svc
-from app.services import catalog
+from app.services import catalog, otp
 from app.services.config import audit
 from app.services.context import Ctx
-from app.services.scope import ensure_agency_visible, site_ids_in_scope
+from app.services.policy import ensure_agency_visible, site_ids_in_scope
 from app.services.sitetime import local_day
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class BookingCreate(BaseModel):
     consent: bool = False
     # A visit with several services: the later steps (check-in starts the visit).
     next_service_ids: Annotated[list[Id], Field(max_length=5)] = []
+    # Opt-in for WhatsApp/SMS messages (confirmed, reminders, cancelled, then the ticket's).
+    contact: ContactIn | None = None
+    lang: Literal["id", "en"] | None = None
 
 
 class PolicyUpdate(BaseModel):
@@ -125,15 +129,25 @@ def booking_slots(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
 
 
 @router.post("/bookings", status_code=201, dependencies=[CreateLimit])
-def create_booking(body: BookingCreate, ctx: CtxDep) -> dict[str, Any]:
+def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Book a slot; answers the booking code and its QR code (the kiosk scans it)."""
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
-    if service.booking_requires_contact and body.phone:
-        ratelimit.limit_phone(ctx.session, svc.normalize_phone(body.phone), policy, ctx.now)
+    phone, consent = body.phone, body.consent
+    if body.contact is not None:
+        phone, consent = body.contact.phone, body.contact.consent
+    if phone and (service.booking_requires_contact or body.contact is not None):
+        ratelimit.limit_phone(ctx.session, svc.normalize_phone(phone), policy, ctx.now)
+    if body.contact is not None and body.contact.otp_id is not None:
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, body.contact.otp_id)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
-                                 name=body.name, phone=body.phone, consent=body.consent,
-                                 policy=policy, next_service_ids=body.next_service_ids)
+                                 name=body.name, phone=phone, consent=consent,
+                                 policy=policy, next_service_ids=body.next_service_ids,
+                                 lang=body.lang, opt_in=body.contact is not None,
+                                 otp_id=body.contact.otp_id if body.contact else None,
+                                 otp_code=body.contact.otp_code if body.contact else None,
+                                 otp_secret=request.app.state.settings.secret_key)
     return _booking_out(ctx, booking)
 
 

@@ -12,12 +12,15 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import Field, StringConstraints
 
 from app.api.deps import AnonCtxDep, CtxDep, require
-from app.api.schemas import Id, Strict
+from app.api.ratelimit import bump
+from app.api.schemas import Id, OtpRequest, Strict
+from app.db.session import unit_of_work
 from app.domain.errors import DomainError
-from app.services import notify, notify_providers, outbox  # noqa: F401 - message channel
+from app.services import notify, notify_providers, otp, outbox  # noqa: F401 - channel
 
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 sites = APIRouter(prefix="/api/v1", tags=["notify"])
+OTP_PER_ADDRESS_HOUR = 10
 
 
 @router.get("/whatsapp/status")
@@ -101,10 +104,22 @@ async def sms_status(
     return {"updated": int(ok)}
 
 
+@sites.post("/otp", status_code=201)
+def request_otp(request: Request, body: OtpRequest, ctx: AnonCtxDep) -> dict[str, Any]:
+    """Send a one-time code to a phone (services that need a confirmed number); the answer's
+    otp_id and the code received go in `contact` of the ticket or booking."""
+    with unit_of_work(request.app.state.session_factory) as session:
+        ip = request.client.host if request.client else "-"
+        bump(session, f"otp:{ip}", limit=OTP_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
+    row = otp.request_code(ctx, secret=request.app.state.settings.secret_key,
+                           phone=body.phone, consent=body.consent, lang=body.lang)
+    return {"otp_id": row.id, "expires_at": row.expires_at.isoformat()}
+
+
 class SwitchesIn(Strict):
     enabled: dict[Annotated[str, StringConstraints(max_length=40)], bool] = {}
     ahead: dict[Annotated[str, StringConstraints(max_length=12)],
-                Annotated[int, Field(ge=1, le=50)]] = {}
+                Annotated[int, Field(ge=1, le=notify.MAX_AHEAD)]] = {}
 
 
 def _site_manager(ctx: Any, site_id: int) -> None:

@@ -9,7 +9,7 @@ from app.api.routes_config import _changes
 from app.api.schemas import Id, PackageCreate, PackageRead, PackageUpdate
 from app.db.models import ServicePackage
 from app.services import packages
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
 

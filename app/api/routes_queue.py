@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request, Response
-from pydantic import StringConstraints
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.api import ratelimit
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
+    ContactAdd,
     HoldIn,
     Id,
     OpenCounterIn,
@@ -22,11 +24,21 @@ from app.api.schemas import (
     TransferIn,
 )
 from app.db.models import Ticket
+from app.db.session import unit_of_work
 from app.domain import waiting
 from app.domain.errors import DomainError
-from app.services import auth, catalog, joining, kiosk_issue, notify, tickets, visits
+from app.services import (
+    auth,
+    catalog,
+    joining,
+    kiosk_issue,
+    notify,
+    otp,
+    policy,
+    tickets,
+    visits,
+)
 from app.services.context import Ctx
-from app.services.scope import ensure_can_operate
 from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
@@ -169,8 +181,13 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
                               idempotency_key: str | None) -> Response:
     """A ticket with an opt-in phone: the contact is written in the issue's transaction."""
     assert body.contact is not None
-    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang)
+    contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang,
+                                   otp_id=body.contact.otp_id, otp_code=body.contact.otp_code)
     base = public_base(request)
+    settings = request.app.state.settings
+    if contact.otp_id is not None:
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, contact.otp_id)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
         require(ctx, "kiosk", "partner", "admin", "manager", "officer")
@@ -178,7 +195,8 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
                                             base_url=base, priority=body.priority,
                                             idempotency_key=idempotency_key,
                                             next_service_ids=body.next_service_ids,
-                                            package_id=body.package_id)
+                                            package_id=body.package_id,
+                                            otp_secret=settings.secret_key)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -198,7 +216,7 @@ def _device_token(request: Request) -> str | None:
 def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
     actor = require(ctx, "admin", "manager", "officer")
     ticket = tickets.get_ticket(ctx.session, ticket_id)
-    from app.services.scope import ensure_agency_visible
+    from app.services.policy import ensure_agency_visible
 
     if actor.role == "officer":
         if ticket.site_id not in _sites_of(ctx):
@@ -209,13 +227,31 @@ def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
 
 
 def _sites_of(ctx: Ctx) -> set[int]:
-    from app.services.scope import site_ids_in_scope
+    from app.services.policy import site_ids_in_scope
 
     assert ctx.actor is not None
     return site_ids_in_scope(ctx.session, ctx.actor) or set()
 
 
-@router.get("/track/{tracking_code}", tags=["kiosk"])
+@router.post("/tickets/{ticket_id}/contact", tags=["counter"])
+def add_contact(ticket_id: Id, body: ContactAdd, ctx: CtxDep, request: Request
+                ) -> dict[str, Any]:
+    """Staff add a citizen's number at the front office (with the citizen's consent, which
+    the officer read out); answers it masked."""
+    ticket = notify.add_to_ticket(ctx, ticket_id, phone=body.phone, consent=body.consent,
+                                  lang=body.lang, base_url=public_base(request))
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
+
+
+@router.get("/tickets/{ticket_id}/contact", tags=["counter"])
+def get_contact(ticket_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    """Staff see whether a ticket has a number, masked (never the number itself)."""
+    ticket = notify.staff_ticket(ctx, ticket_id)
+    return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
+
+
+@router.get("/track/{tracking_code}", tags=["kiosk"],
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: CtxDep
           ) -> dict[str, Any]:
     ticket = tickets.find_by_tracking(ctx.session, tracking_code)
@@ -248,32 +284,17 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
 def _operable_counter(ctx: Ctx, counter_id: int, *, lock: bool = False,
                       operator: bool = True) -> Any:
     counter = tickets.get_counter(ctx.session, counter_id, lock=lock)
-    ensure_can_operate(ctx.actor, counter.agency_id)
+    actor = policy.ensure_can_operate(ctx.actor, counter.agency_id)
     if operator:
-        _ensure_operator(ctx, counter)
+        policy.ensure_operator(ctx.session, actor, counter)
     return counter
-
-
-def _ensure_operator(ctx: Ctx, counter: Any) -> None:
-    """One officer per counter: after a take-over the previous officer only watches."""
-    actor = ctx.actor
-    if (actor is not None and actor.role == "officer" and counter.is_open
-            and counter.officer_id not in (None, actor.user_id)):
-        from app.db.models import User
-
-        other = ctx.session.get(User, counter.officer_id)
-        raise DomainError("counter_in_use",
-                          officer=(other.full_name or other.username) if other else "-")
 
 
 def _operable_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
     ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
-    if ticket.counter_id is not None:
-        counter = tickets.get_counter(ctx.session, ticket.counter_id)
-        ensure_can_operate(ctx.actor, counter.agency_id)
-        _ensure_operator(ctx, counter)
-    else:
-        ensure_can_operate(ctx.actor, ticket.agency_id)
+    counter = (tickets.get_counter(ctx.session, ticket.counter_id)
+               if ticket.counter_id is not None else None)
+    policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket, counter)
     return ticket
 
 
@@ -298,6 +319,31 @@ def close_counter(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
     return {"id": counter.id, "is_open": counter.is_open, "officer_id": counter.officer_id}
 
 
+class BreakIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200)]
+
+
+@router.post("/counters/{counter_id}/break", tags=["counter"])
+def start_break(counter_id: Id, body: BreakIn, ctx: CtxDep) -> dict[str, Any]:
+    """Put the open counter on break ("istirahat") with a reason, e.g. "Salat Jumat"."""
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.start_break(ctx, counter, body.reason)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
+
+
+@router.post("/counters/{counter_id}/break/end", tags=["counter"])
+def end_break(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
+    from app.services import counter_break
+
+    counter = _operable_counter(ctx, counter_id, lock=True)
+    counter_break.end_break(ctx, counter)
+    return {"id": counter.id, **counter_break.console_view(ctx.session, counter, ctx.now)}
+
+
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
              responses={204: {"description": "Nobody waits for this counter's services"}})
 async def call_next(counter_id: Id, request: Request) -> object:
@@ -306,6 +352,9 @@ async def call_next(counter_id: Id, request: Request) -> object:
         ticket = tickets.call_next(ctx, counter)
         if ticket is None:
             return Response(status_code=204)
+        # A counter left with another agency's service (configured before that was refused)
+        # must not hand its officer that agency's citizen: refused, and the call rolled back.
+        policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket)
         return ticket_out(ctx, ticket, 0, 0)
 
     return await run_unit_of_work(request, work)
@@ -367,13 +416,23 @@ async def transfer(ticket_id: Id, body: TransferIn, request: Request) -> object:
 # --- visits with several services ----------------------------------------------------------
 
 
+def _plan_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """The ticket whose plan an officer changes, locked (a finish racing the change waits)."""
+    ticket = tickets.get_ticket(ctx.session, ticket_id, lock=True)
+    if ctx.actor is not None and ctx.actor.agency_id == ticket.agency_id:
+        return _operable_ticket(ctx, ticket_id)
+    visits.ensure_may_change_plan(ctx, ticket)
+    return ticket
+
+
 @router.post("/tickets/{ticket_id}/steps", response_model=TicketRead, status_code=201,
              tags=["counter"])
 async def add_step(ticket_id: Id, body: StepAdd, request: Request) -> object:
-    """An officer of the current step's agency adds a service at the end of the visit."""
+    """An officer of the current step's agency (or of the step that just ended) adds a
+    service at the end of the visit."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.add_step(ctx, ticket, service_id=body.service_id)
         return ticket_out(ctx, ticket)
 
@@ -386,7 +445,7 @@ async def drop_step(ticket_id: Id, step_id: Id, request: Request) -> object:
     """Drop a step that has not started (its quota place is given back)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.drop_step(ctx, ticket, step_id)
         return ticket_out(ctx, ticket)
 
@@ -398,7 +457,7 @@ async def reorder_steps(ticket_id: Id, body: StepOrder, request: Request) -> obj
     """Put the steps that have not started in a new order (every one of them, each once)."""
 
     def work(ctx: Ctx) -> TicketRead:
-        ticket = _operable_ticket(ctx, ticket_id)
+        ticket = _plan_ticket(ctx, ticket_id)
         visits.reorder(ctx, ticket, body.step_ids)
         return ticket_out(ctx, ticket)
 

@@ -7,10 +7,11 @@ import io
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
+from app.api import ratelimit
 from app.api.deps import CtxDep, require
 from app.api.schemas import Id, Strict
 from app.domain.ikm import UNSUR
@@ -225,12 +226,35 @@ def get_unsur() -> dict[str, Any]:
                       for u in UNSUR]}
 
 
-@router.post("/surveys", status_code=201, tags=["survey"])
+@router.post("/surveys", status_code=201, tags=["survey"],
+             dependencies=[Depends(ratelimit.limit_misses("survey"), scope="function")])
 def post_survey(body: SurveyIn, ctx: CtxDep) -> dict[str, Any]:
     """Public: one answer set per finished ticket; 409 before it is done or when repeated."""
     response = survey.submit(ctx, tracking_code=body.tracking_code, answers=body.answers,
                              comment=body.comment)
     return {"id": response.id, "submitted_at": response.submitted_at.isoformat()}
+
+
+class PaperResponse(Strict):
+    answers: Annotated[list[Annotated[int, Field(ge=1, le=4)]],
+                       Field(min_length=9, max_length=9)]
+    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class PaperIn(Strict):
+    service_id: Id
+    day: date
+    source: Literal["paper", "field"] = "paper"
+    responses: Annotated[list[PaperResponse], Field(min_length=1, max_length=500)]
+
+
+@router.post("/surveys/paper", status_code=201, tags=["survey"])
+def post_paper(body: PaperIn, ctx: CtxDep) -> dict[str, Any]:
+    """Manager: enter paper (or field officers') questionnaires in bulk, marked by source."""
+    stored = survey.enter_paper(ctx, service_id=body.service_id, day=body.day,
+                                source=body.source,
+                                responses=[(r.answers, r.comment) for r in body.responses])
+    return {"stored": stored, "source": body.source}
 
 
 @router.get("/surveys/pending", tags=["survey"])

@@ -170,6 +170,7 @@ class _ServiceFields(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] = 7
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] = 50
     booking_requires_contact: bool = False
+    requires_phone_otp: bool = False
     priority_sick: bool = False
 
 
@@ -200,6 +201,7 @@ class ServiceUpdate(Strict):
     booking_days_ahead: Annotated[int, Field(ge=0, le=90)] | None = None
     booking_quota_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     booking_requires_contact: bool | None = None
+    requires_phone_otp: bool | None = None
     priority_sick: bool | None = None
     is_active: bool | None = None
 
@@ -226,6 +228,7 @@ class ServiceRead(ORM):
     booking_days_ahead: int
     booking_quota_percent: int
     booking_requires_contact: bool
+    requires_phone_otp: bool = False
     priority_sick: bool
     is_active: bool
 
@@ -309,10 +312,23 @@ class TokenOut(BaseModel):
 
 # --- tickets --------------------------------------------------------------------------------
 class ContactIn(Strict):
-    """An opt-in phone for messages about this ticket or booking (never echoed back)."""
+    """An opt-in phone for messages about this ticket or booking (never echoed back); where
+    the service asks for it, with the one-time code sent by POST /api/v1/otp."""
 
     phone: Annotated[str, StringConstraints(min_length=1, max_length=L.PHONE)]
     consent: bool = False
+    otp_id: Id | None = None
+    otp_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")] | None = None
+
+
+class OtpRequest(Strict):
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    consent: bool = False
+    lang: Literal["id", "en"] | None = None
+
+
+class ContactAdd(ContactIn):
+    lang: Literal["id", "en"] | None = None
 
 
 class TicketCreate(Strict):

@@ -27,7 +27,7 @@ from app.domain.errors import DomainError
 from app.domain.events import Event
 from app.services import counter_view, principal, snapshots, tickets
 from app.services.context import Principal
-from app.services.scope import agency_ids_in_scope
+from app.services.policy import agency_ids_in_scope
 
 router = APIRouter()
 # A screen that cannot take 500 events in its queue is too slow; it is dropped and reconnects.

@@ -26,7 +26,7 @@ from app.domain.errors import DomainError
 from app.domain.events import Event
 from app.services import dashboard
 from app.services.context import Principal
-from app.services.scope import agency_ids_in_scope
+from app.services.policy import agency_ids_in_scope
 
 router = APIRouter()
 THROTTLE_SECONDS = 1.0

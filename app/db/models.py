@@ -126,6 +126,8 @@ class Service(Base):
     booking_days_ahead: Mapped[int] = mapped_column(default=7)
     booking_quota_percent: Mapped[int] = mapped_column(default=50)
     booking_requires_contact: Mapped[bool] = mapped_column(default=False)
+    # Tickets and bookings of this service need a phone confirmed by a one-time code.
+    requires_phone_otp: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active: Mapped[bool] = mapped_column(default=True)
     agency: Mapped[Agency] = relationship(lazy="joined")
 
@@ -394,7 +396,8 @@ class SurveyResponse(Base):
     __table_args__ = (sa.Index("ix_survey_site_day", "site_id", "day"),
                       sa.Index("ix_survey_agency_day", "agency_id", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
+    # None for a paper questionnaire entered by a manager (source 'paper' or 'field').
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
@@ -521,3 +524,17 @@ class TicketContact(Base):
 
 # Integration tables live in their own module; importing it registers them on Base.metadata.
 from app.db import models_integration as _models_integration  # noqa: E402, F401
+
+
+class PhoneCode(Base):
+    """A one-time code sent to a phone (app/services/otp.py); only its HMAC is kept."""
+
+    __tablename__ = "phone_code"
+    __table_args__ = (sa.Index("ix_phone_code_holder", "holder", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(64))  # the phone, hashed
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]

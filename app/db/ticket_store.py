@@ -69,7 +69,13 @@ class TicketStore:
         stmt = sa.select(Ticket).where(Ticket.id == ticket_id)
         if lock and self.postgres:
             stmt = stmt.with_for_update(of=Ticket)
-        return self.session.scalar(stmt)
+        ticket = self.session.scalar(stmt)
+        if ticket is not None and (ticket.service is None
+                                   or ticket.service.id != ticket.service_id):
+            # The lock waited for a commit that moved the ticket to another service (a visit's
+            # next step): PostgreSQL re-reads the locked row but not the joined service row.
+            self.session.expire(ticket, ["service"])
+        return ticket
 
     def counter(self, counter_id: int, *, lock: bool = False) -> Counter | None:
         """Locked (PostgreSQL): read again, FOR UPDATE, with the services it calls for. Not

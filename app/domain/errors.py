@@ -62,6 +62,8 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     ),
     "late_used": (409, "Penundaan hanya bisa sekali", "A ticket can be moved back only once"),
     "counter_closed": (409, "Loket belum dibuka", "The counter is not open"),
+    "counter_on_break": (409, "Loket sedang istirahat; akhiri istirahat untuk memanggil",
+                         "The counter is on break; end the break to call"),
     "counter_busy": (
         409,
         "Selesaikan dulu tiket {number} di loket ini",

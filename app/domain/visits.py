@@ -207,6 +207,19 @@ def reorder(steps: Sequence[Step], pending_ids: Sequence[int]) -> Plan:
     return _renumber([*fixed, *(pending[i] for i in pending_ids), *dropped])
 
 
+def plan_editors(steps: Sequence[Step]) -> frozenset[int]:
+    """Agencies whose officers may change the plan: the current step's, and the one whose step
+    ended last (its officer has just served the citizen, who may ask for one more service;
+    the ticket has already moved on, but that change must not be lost)."""
+    plan = _ordered(steps)
+    out = {s.agency_id for s in plan if s.status == StepStatus.CURRENT}
+    ended = [s for s in plan if s.status in (StepStatus.DONE, StepStatus.NO_SHOW,
+                                             StepStatus.TRANSFERRED)]
+    if ended:
+        out.add(ended[-1].agency_id)
+    return frozenset(out)
+
+
 def requeue_sort_at(requeue: Requeue | str, *, original: datetime, now: datetime) -> datetime:
     """The queue order of a ticket joining its next step's queue."""
     return now if Requeue(requeue) == Requeue.BACK else original

@@ -18,7 +18,7 @@ TICKET_EVENT_TYPES = {"issued": "ticket.issued", "called": "ticket.called",
                       "recalled": "ticket.called", "started": "ticket.started",
                       "finished": "ticket.finished", "no_show": "ticket.no_show",
                       "transferred": "ticket.transferred", "step": "visit.step_changed",
-                      "step_changed": "visit.step_changed"}
+                      "step_queued": "visit.step_changed"}
 # Seconds after failed delivery attempt 1, 2, ...: the first retry within a minute, then
 # growing up to a day; the last figure repeats.
 RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400)
@@ -30,6 +30,7 @@ DISABLE_AFTER_SECONDS = 24 * 3600
 PAYLOAD_KEYS = frozenset({
     "event_id", "ticket_id", "number", "status", "from_status", "site_code", "agency_code",
     "service_code", "counter", "priority", "day", "at", "issued_at", "recall", "channel",
+    "booking_id", "slot_start", "tickets_closed", "counters_closed",
 })
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.db.models import AuditLog, User
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 MAX_LIMIT = 500
 

@@ -12,7 +12,7 @@ from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
 from app.services.config import audit
 from app.services.context import Ctx, Principal
-from app.services.scope import require_role, site_ids_in_scope
+from app.services.policy import require_role, site_ids_in_scope
 
 LAYOUTS = ("landscape", "portrait")
 

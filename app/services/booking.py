@@ -40,9 +40,9 @@ from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount
 from app.db.session import is_postgres
 from app.domain import contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
-from app.services import tickets
+from app.services import notify, tickets
 from app.services.context import Ctx, Principal
-from app.services.scope import site_ids_in_scope
+from app.services.policy import site_ids_in_scope
 from app.services.sitetime import local_day, local_now, special_days
 
 SETTING_KEY = "booking"
@@ -386,7 +386,9 @@ def _release(session: Session, booking: Booking, *, slot: bool) -> None:
 def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str | None = None,
                    phone: str | None = None, consent: bool = False,
                    policy: Policy | None = None,
-                   next_service_ids: Sequence[int] = ()) -> Booking:
+                   next_service_ids: Sequence[int] = (), lang: str | None = None,
+                   opt_in: bool = False, otp_id: int | None = None,
+                   otp_code: str | None = None, otp_secret: str = "") -> Booking:
     """Book a place in a slot: slot capacity and the day's share are taken atomically."""
     session = ctx.session
     policy = policy or get_policy(session)
@@ -422,9 +424,21 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
             raise _not_allowed(
                 f"Nomor telepon ini sudah memiliki {active} pemesanan aktif",
                 f"This phone number already holds {active} active bookings")
+    elif phone and opt_in:
+        # Opt-in for messages only (`contact`): the phone with consent, no name.
+        contact.require_consent(consent)
+        phone = normalize_phone(phone)
+        name = None
     else:
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
+    if service.requires_phone_otp:
+        from app.services import otp
+
+        # A phone confirmed by a one-time code (against made-up numbers).
+        otp.confirm(ctx, secret=otp_secret, otp_id=otp_id, code=otp_code,
+                    contact=notify.check_contact(phone, consent, otp_id=otp_id,
+                                                 otp_code=otp_code))
     if next_service_ids:
         from app.services.visits import check_later_steps
 
@@ -440,9 +454,12 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
         status="booked", name=name or None, phone=phone,
         consent_at=ctx.now if (consent and phone) else None, created_at=ctx.now,
         next_service_ids=list(next_service_ids) or None,
+        consent_version=contact.CONSENT_VERSION if (consent and phone) else None,
+        lang=lang if lang in ("id", "en") else None,
     )
     session.add(booking)
     session.flush()
+    notify.on_booking_created(ctx, booking, service.name, site.timezone)
     return booking
 
 
@@ -475,6 +492,10 @@ def cancel_booking(ctx: Ctx, code: str) -> Booking:
     # A slot that has not started yet can be booked again by someone else.
     _release(ctx.session, booking, slot=booking.slot_start > ctx.now)
     ctx.session.flush()
+    service = ctx.session.get(Service, booking.service_id)
+    site = ctx.session.get(Site, booking.site_id)
+    assert service is not None and site is not None
+    notify.on_booking_cancelled(ctx, booking, service.name, site.timezone)
     return booking
 
 
@@ -591,6 +612,7 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
     booking.checked_in_at = ctx.now
     booking.ticket_id = issued.ticket.id
     session.flush()
+    notify.on_checked_in(ctx, booking, issued.ticket, issued.ticket.service.name)
     return CheckIn(booking, issued.ticket, True, late, issued.people_ahead,
                    issued.estimated_wait_minutes)
 

@@ -70,7 +70,8 @@ def open_counters_by_service(session: Session, service_ids: list[int]) -> dict[i
     rows = session.execute(
         sa.select(counter_service.c.service_id, sa.func.count())
         .select_from(counter_service.join(Counter, Counter.id == counter_service.c.counter_id))
-        .where(counter_service.c.service_id.in_(service_ids), Counter.is_open.is_(True))
+        .where(counter_service.c.service_id.in_(service_ids), Counter.is_open.is_(True),
+               Counter.break_since.is_(None))  # on break: calls nobody
         .group_by(counter_service.c.service_id)
     )
     return {sid: n for sid, n in rows}

@@ -22,9 +22,9 @@ from app.domain import events as ev
 from app.domain import hours, numbering
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
-from app.services import passwords, principal
+from app.services import passwords, policy, principal
 from app.services.context import Ctx, Principal
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
 
 ROLES = ("admin", "manager", "officer", "kiosk", "display")
 NAMES = {
@@ -131,6 +131,9 @@ def update_site(ctx: Ctx, site_id: int, data: dict[str, Any]) -> Site:
     actor = require_role(ctx.actor, "admin", "manager")
     site = _get(ctx.session, Site, site_id)
     if actor.role == "manager" and (actor.agency_id is not None or actor.site_id != site_id):
+        raise DomainError("forbidden")
+    if actor.role != "admin" and data.get("is_active") is False:
+        # Switching a whole site off (its kiosks, boards, bookings) is the admin's decision.
         raise DomainError("forbidden")
     _check_site(data)
     if "code" in data:
@@ -367,14 +370,12 @@ def get_counter(ctx: Ctx, counter_id: int) -> Counter:
     return counter
 
 
-def _counter_services(session: Session, agency: Agency, service_ids: list[int]) -> list[Service]:
+def _counter_services(ctx: Ctx, agency: Agency, service_ids: list[int]) -> list[Service]:
+    session = ctx.session
     services = list(session.scalars(sa.select(Service).where(Service.id.in_(service_ids))))
     if len(services) != len(set(service_ids)):
         raise InvalidValue("service_ids", "layanan tidak ditemukan", "unknown service")
-    for service in services:
-        if service.site_id != agency.site_id:
-            raise InvalidValue("service_ids", "layanan harus di lokasi yang sama",
-                               "services must be at the same site")
+    policy.ensure_counter_services(session, ctx.actor, agency, services)
     return services
 
 
@@ -383,7 +384,7 @@ def create_counter(ctx: Ctx, data: dict[str, Any]) -> Counter:
     _ensure_manage_agency(ctx, agency.id)
     service_ids = data.pop("service_ids", []) or []
     counter = Counter(**data)
-    counter.services = _counter_services(ctx.session, agency, service_ids)
+    counter.services = _counter_services(ctx, agency, service_ids)
     ctx.session.add(counter)
     ctx.session.flush()
     audit(ctx, "create", "counter", counter.id, {**data, "service_ids": service_ids})
@@ -398,9 +399,12 @@ def update_counter(ctx: Ctx, counter_id: int, data: dict[str, Any]) -> Counter:
         _ensure_manage_agency(ctx, data["agency_id"])
     service_ids = data.pop("service_ids", None)
     changes = _apply(counter, data)
-    if service_ids is not None:
+    if service_ids is not None or "agency_id" in changes:
+        # Moving a counter to another agency re-checks the services it keeps.
         agency = _get(ctx.session, Agency, counter.agency_id)
-        counter.services = _counter_services(ctx.session, agency, service_ids)
+        kept = [s.id for s in counter.services] if service_ids is None else service_ids
+        counter.services = _counter_services(ctx, agency, kept)
+    if service_ids is not None:
         changes["service_ids"] = service_ids
     if changes:
         audit(ctx, "update", "counter", counter.id, changes)
@@ -465,7 +469,11 @@ def _check_user(ctx: Ctx, data: dict[str, Any], exclude: int | None = None) -> N
         if ctx.session.scalar(stmt) is not None:
             raise DomainError("username_taken", username=data["username"])
     if "password" in data:
-        passwords.check_strength(data["password"])
+        names: tuple[str | None, ...] = (data.get("username"), data.get("full_name"))
+        existing = ctx.session.get(User, exclude) if exclude is not None else None
+        if existing is not None:
+            names += (existing.username, existing.full_name)
+        passwords.check_strength(data["password"], names)
 
 
 def create_user(ctx: Ctx, data: dict[str, Any]) -> User:

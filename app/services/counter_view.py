@@ -27,6 +27,34 @@ def _ticket_row(t: Ticket, now: datetime) -> dict[str, Any]:
     }
 
 
+def _with_origin(session: Session, rows: list[dict[str, Any]], tickets: list[Ticket]
+                 ) -> list[dict[str, Any]]:
+    """A transferred ticket says where it came from: the number, service and counter."""
+    from app.db.models import Counter as C
+    from app.db.models import Service
+
+    ids = {t.transferred_from_id for t in tickets if t.transferred_from_id is not None}
+    if not ids:
+        return rows
+    origin = {r.id: r for r in session.execute(
+        sa.select(Ticket.id, Ticket.number, Service.name.label("service"),
+                  C.name.label("counter"))
+        .join(Service, Service.id == Ticket.service_id)
+        .outerjoin(C, C.id == Ticket.counter_id)
+        .where(Ticket.id.in_(ids)))}
+    for row, t in zip(rows, tickets, strict=True):
+        o = origin.get(t.transferred_from_id) if t.transferred_from_id else None
+        row["transferred_from"] = ({"number": o.number, "service": o.service,
+                                    "counter": o.counter} if o is not None else None)
+    return rows
+
+
+def _break(session: Session, counter: Counter, now: datetime) -> dict[str, Any]:
+    from app.services.counter_break import console_view
+
+    return console_view(session, counter, now)
+
+
 def _with_steps(session: Session, row: dict[str, Any], t: Ticket) -> dict[str, Any]:
     """The current ticket's whole visit (steps of several services), for the visit panel."""
     from app.services.visits import steps_view
@@ -76,11 +104,13 @@ def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: i
             "services": [{"id": s.id, "name": s.name, "prefix": s.prefix}
                          for s in counter.services if s.is_active],
         },
-        "current": _with_steps(session, _ticket_row(cur, now), cur) if cur else None,
+        "current": (_with_origin(session, [_with_steps(session, _ticket_row(cur, now), cur)],
+                                 [cur])[0] if cur else None),
         "waiting_count": int(waiting_count),
-        "waiting": [_ticket_row(x, now) for x in head],
+        "waiting": _with_origin(session, [_ticket_row(x, now) for x in head], head),
         "held": [_ticket_row(x, now) for x in held],
         "served_today": int(served or 0),
         "avg_service_minutes": round(float(avg_seconds) / 60, 1) if avg_seconds else None,
+        "break": _break(session, counter, now),
         "now": now.isoformat(),
     }

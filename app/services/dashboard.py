@@ -17,7 +17,7 @@ from app.db.models import Agency, Counter, Service, Setting, Site, Ticket, Ticke
 from app.db.models import counter_service as cs
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services.context import Ctx, Principal
-from app.services.scope import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
 from app.services.sitetime import local_now
 
 ALERTS_KEY = "dashboard_alerts"
@@ -155,7 +155,8 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
     open_by_agency: dict[int, set[int]] = defaultdict(set)
     counters_by_agency: dict[int, set[int]] = defaultdict(set)
     for cid, sid, aid, is_open in session.execute(
-        sa.select(Counter.id, cs.c.service_id, Counter.agency_id, Counter.is_open)
+        sa.select(Counter.id, cs.c.service_id, Counter.agency_id,
+                  Counter.is_open & Counter.break_since.is_(None))
         .outerjoin(cs, cs.c.counter_id == Counter.id)
         .where(Counter.agency_id.in_(agency_ids), Counter.is_active.is_(True))
     ):
@@ -166,6 +167,7 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
                 open_by_service[sid].add(cid)
     thresholds = get_thresholds(session)
     alerts = []
+    unserved = []
     by_agency: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for s in services:
         q = queue.get(s.id, {"waiting": 0, "in_service": 0, "held": 0, "oldest": None})
@@ -190,6 +192,11 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
         if row["alert"]:
             alerts.append({"service_id": s.id, "prefix": s.prefix, "name": s.name,
                            "longest_wait_seconds": longest, "alert_minutes": limit})
+        # Citizens wait and no open counter (off break) serves them: nobody will call them.
+        row["unserved"] = q["waiting"] > 0 and row["open_counters"] == 0
+        if row["unserved"]:
+            unserved.append({"service_id": s.id, "prefix": s.prefix, "name": s.name,
+                             "waiting": q["waiting"]})
         by_agency[s.agency_id].append(row)
     out_agencies = []
     for a in agencies:
@@ -223,6 +230,7 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
             "integration": _integration_today(session, actor, site, day, agency_ids),
         },
         "alerts": sorted(alerts, key=lambda x: -x["longest_wait_seconds"]),
+        "unserved": sorted(unserved, key=lambda x: -x["waiting"]),
         "agencies": out_agencies,
     }
 
@@ -230,7 +238,7 @@ def snapshot(session: Session, actor: Principal, site: Site, now: datetime) -> d
 def _integration_today(session: Session, actor: Principal, site: Site, day: Any,
                        agency_ids: list[int]) -> dict[str, Any]:
     """Visits that used more than one agency on one ticket (app/services/visit_stats.py)."""
-    from app.services.scope import agency_ids_in_scope
+    from app.services.policy import agency_ids_in_scope
     from app.services.visit_stats import integration_today
 
     scoped = agency_ids if agency_ids_in_scope(session, actor) is not None else None

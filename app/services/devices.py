@@ -15,7 +15,7 @@ from app.domain.events import Event
 from app.services import auth
 from app.services.config import audit
 from app.services.context import Ctx, Principal
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 KINDS = ("kiosk", "display")
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Agency, Counter, Service, Setting, Site
 from app.db.session import is_postgres, unit_of_work
 from app.domain import hours
-from app.services import tickets
+from app.services import tickets, webhooks
 from app.services.context import Ctx, Principal
 from app.services.sitetime import local_now, special_days
 from app.services.unit_of_work import unit_of_work as work
@@ -116,6 +116,7 @@ def close_day(ctx: Ctx, site: Site, *, day: date | None = None, claim: bool = Tr
         tickets.close_counter(ctx, counter)
         counters += 1
     ctx.session.flush()
+    webhooks.enqueue_day_closed(ctx, site, day, tickets_closed=closed, counters_closed=counters)
     return DayClosed(site.id, day, closed, counters)
 
 

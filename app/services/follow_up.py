@@ -17,7 +17,7 @@ from app.db.models_integration import FollowUp
 from app.domain.errors import InvalidValue, NotFound
 from app.domain.ikm import UNSUR
 from app.services.context import Ctx
-from app.services.scope import agency_ids_in_scope, ensure_agency_visible, require_role
+from app.services.policy import agency_ids_in_scope, ensure_agency_visible, require_role
 
 STATUSES = ("planned", "in_progress", "done")
 STATUS_NAMES_ID = {"planned": "Direncanakan", "in_progress": "Berjalan", "done": "Selesai"}

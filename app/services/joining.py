@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from app.db.models import DisplayBoard, IdempotencyKey, Site, Ticket, TicketEvent
 from app.domain.errors import DomainError, NotFound
-from app.services import notify, tickets
+from app.services import notify, otp, tickets
 from app.services.context import Ctx
 from app.services.sitetime import local_day
 
@@ -34,8 +34,13 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
                        base_url: str | None, priority: str | None = None,
                        idempotency_key: str | None = None, channel: str = "kiosk",
                        next_service_ids: Sequence[int] = (), package_id: int | None = None,
-                       ) -> tickets.Issued:
+                       otp_secret: str = "") -> tickets.Issued:
     service = tickets.get_service(ctx.session, service_id)
+    verified = False
+    if service.requires_phone_otp:
+        otp.confirm(ctx, secret=otp_secret, contact=contact, otp_id=contact.otp_id,
+                    code=contact.otp_code)
+        verified = True
     if contact.holder is not None:
         day = local_day(service.agency.site, ctx.now)
         existing = notify.open_ticket_of(ctx.session, contact.holder, service_id, day)
@@ -52,7 +57,8 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
         issued = tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
                                       idempotency_key=idempotency_key, channel=channel)
     if issued.created:
-        notify.attach(ctx, issued.view, contact, base_url=base_url, service_name=service.name)
+        notify.attach(ctx, issued.view, contact, base_url=base_url, service_name=service.name,
+                      verified=verified)
     return issued
 
 
@@ -119,7 +125,7 @@ def join(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,
     if service.site_id != get_site(ctx, site_id).id:
         raise NotFound("Layanan", "Service")
     return issue_with_contact(ctx, service_id=service_id, contact=contact, base_url=base_url,
-                              channel="qr")
+                              channel="qr", otp_secret=secret)
 
 
 # --- the citizen's own ticket: late, leave ---------------------------------------------------

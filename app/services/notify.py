@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Counter, Setting, Ticket, TicketContact
+from app.db.models import Booking, Counter, OutboxMessage, Setting, Ticket, TicketContact
 from app.db.ticket_store import TicketStore
 from app.domain import contact as contact_rules
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, NotFound
 from app.services import notify_texts, outbox
 from app.services.context import Ctx
 
 OPEN_STATUSES = ("waiting", "called", "serving", "held")
 DEFAULT_AHEAD = 3
+MAX_AHEAD = 50
 SETTING_PREFIX = "notify.site."
 # Not a message: joining by the board's QR code, switched like the message types.
 QR_JOIN = "qr_join"
@@ -39,6 +41,8 @@ class Contact:
     lang: str
     holder: str | None
     consent: bool
+    otp_id: int | None = None
+    otp_code: str | None = None
 
 
 def holder_key(kind: str, value: str) -> str:
@@ -46,13 +50,15 @@ def holder_key(kind: str, value: str) -> str:
 
 
 def check_contact(phone: str | None, consent: bool | None, *, lang: str | None = None,
-                  browser: str | None = None) -> Contact:
+                  browser: str | None = None, otp_id: int | None = None,
+                  otp_code: str | None = None) -> Contact:
     """The contact given with a ticket: a phone needs consent: true (422 otherwise)."""
     lang = lang if lang in ("id", "en") else "id"
     if phone:
         contact_rules.require_consent(bool(consent))
         normalized = contact_rules.normalize_phone(phone)
-        return Contact(normalized, lang, holder_key("phone", normalized), True)
+        return Contact(normalized, lang, holder_key("phone", normalized), True, otp_id,
+                       otp_code)
     return Contact(None, lang, holder_key("browser", browser) if browser else None, False)
 
 
@@ -70,20 +76,50 @@ def ensure_no_open_ticket(session: Session, contact: Contact, service_id: int, d
 
 
 def attach(ctx: Ctx, ticket: Any, contact: Contact, *, base_url: str | None,
-           service_name: str) -> None:
+           service_name: str, verified: bool = False) -> None:
     """Keep the contact of a ticket just issued (same transaction) and say it is taken."""
     row = TicketContact(
         ticket_id=ticket.id, service_id=ticket.service_id, day=ticket.day,
         phone=contact.phone, lang=contact.lang, holder=contact.holder,
         consent_at=ctx.now if contact.phone else None,
         consent_version=contact_rules.CONSENT_VERSION if contact.phone else None,
-        base_url=(base_url or "").rstrip("/")[:200] or None, created_at=ctx.now)
+        base_url=(base_url or "").rstrip("/")[:200] or None, created_at=ctx.now,
+        verified=verified)
     ctx.session.add(row)
     ctx.session.flush()
     if contact.phone:
         _enqueue(ctx, row, ticket.site_id, "ticket_taken", f"ticket_taken:{ticket.id}", {
             "number": ticket.number, "service": service_name,
             "link": _link(row, f"/t/{ticket.tracking_code}")})
+
+
+def staff_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """A ticket whose contact staff may see (masked) or set: their agency's."""
+    from app.services import policy
+
+    ticket = ctx.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("Tiket", "Ticket")
+    policy.ensure_ticket_operable(ctx.session, ctx.actor, ticket)
+    return ticket
+
+
+def add_to_ticket(ctx: Ctx, ticket_id: int, *, phone: str, consent: bool, lang: str | None,
+                  base_url: str | None) -> Ticket:
+    """A number added later (staff at the front office): the ticket must still be open, and
+    a number given earlier is replaced."""
+    ticket = staff_ticket(ctx, ticket_id)
+    contact = check_contact(phone, consent, lang=lang)
+    if ticket.status not in OPEN_STATUSES:
+        raise DomainError("invalid_transition", status=ticket.status, action="contact")
+    existing = ctx.session.get(TicketContact, ticket.id)
+    if existing is not None:
+        existing.phone, existing.lang, existing.holder = contact.phone, contact.lang, contact.holder
+        existing.consent_at = ctx.now
+        existing.consent_version = contact_rules.CONSENT_VERSION
+        return ticket
+    attach(ctx, ticket, contact, base_url=base_url, service_name=ticket.service.name)
+    return ticket
 
 
 def _link(row: TicketContact, path: str) -> str:
@@ -142,21 +178,26 @@ def on_called(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
 def _nearly_up(ctx: Ctx, called: Ticket) -> None:
     session = ctx.session
     session.flush()  # the call just made counts (no autoflush)
-    waiting = session.execute(
+    # In calling order, a ticket has at least as many people ahead as contacts before it: only
+    # the first limit + 1 not yet told can be within `limit` places (usually one count).
+    rows = session.execute(
         sa.select(TicketContact, Ticket).join(Ticket, Ticket.id == TicketContact.ticket_id)
         .where(TicketContact.service_id == called.service_id, TicketContact.day == called.day,
                TicketContact.ahead_sent.is_(False), TicketContact.phone.is_not(None),
-               Ticket.status == "waiting")).all()
-    if not waiting:
+               Ticket.status == "waiting")
+        .order_by(Ticket.priority.is_(None), Ticket.sort_at, Ticket.seq)
+        .limit(MAX_AHEAD + 1)).all()
+    if not rows:
         return
     limit = switches(session, called.site_id)["ahead"].get(str(called.service_id),
                                                             DEFAULT_AHEAD)
-    for row, ticket in waiting:
+    for row, ticket in rows[:limit + 1]:
         ahead = TicketStore(session).people_ahead(ticket)
-        if ahead <= limit:
-            row.ahead_sent = True
-            _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {
-                "ahead": ahead, "number": ticket.number, "service": ticket.service.name})
+        if ahead > limit:
+            break
+        row.ahead_sent = True
+        _enqueue(ctx, row, ticket.site_id, "ticket_ahead", f"ticket_ahead:{ticket.id}", {
+            "ahead": ahead, "number": ticket.number, "service": ticket.service.name})
 
 
 def on_visit_step(ctx: Ctx, ticket: Ticket, position: int) -> None:
@@ -179,3 +220,71 @@ def masked_phone(session: Session, ticket_id: int) -> str | None:
     """For staff screens: the ticket's phone, masked."""
     row = session.get(TicketContact, ticket_id)
     return contact_rules.mask_phone(row.phone) if row is not None else None
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+REMINDERS = (("booking_reminder_day", timedelta(days=1)),
+             ("booking_reminder_hour", timedelta(hours=1)))
+
+
+def _booking_params(booking: Booking, service_name: str, tz: str) -> dict[str, Any]:
+    local = booking.slot_start.astimezone(ZoneInfo(tz))
+    return {"code": booking.code, "service": service_name,
+            "when": f"{local:%d-%m-%Y %H.%M}"}
+
+
+def _booking_target(booking: Booking) -> str | None:
+    if not booking.phone or booking.consent_at is None:
+        return None
+    try:
+        return contact_rules.normalize_phone(booking.phone)
+    except DomainError:
+        return None
+
+
+def _booking_enqueue(ctx: Ctx, booking: Booking, kind: str, params: dict[str, Any],
+                     due: datetime | None = None) -> None:
+    target = _booking_target(booking)
+    if target is None or kind in switches(ctx.session, booking.site_id)["off"]:
+        return
+    outbox.enqueue(ctx.session, kind="message", topic=kind, key=f"{kind}:{booking.id}",
+                   site_id=booking.site_id, target=target, booking_id=booking.id, now=ctx.now,
+                   due=due, payload={"type": kind, "lang": booking.lang or "id",
+                                     "params": params})
+
+
+def on_booking_created(ctx: Ctx, booking: Booking, service_name: str, tz: str) -> None:
+    """Confirmed now; reminded the day before and an hour before (rows due then: durable
+    across restarts, and dropped if the booking is cancelled first)."""
+    params = _booking_params(booking, service_name, tz)
+    _booking_enqueue(ctx, booking, "booking_confirmed", params)
+    for kind, before in REMINDERS:
+        due = booking.slot_start - before
+        if due > ctx.now:
+            _booking_enqueue(ctx, booking, kind, params, due=due)
+
+
+def on_booking_cancelled(ctx: Ctx, booking: Booking, service_name: str, tz: str) -> None:
+    o = OutboxMessage.__table__.c
+    ctx.session.execute(
+        sa.update(OutboxMessage)
+        .where(o.key.in_([f"{kind}:{booking.id}" for kind, _ in REMINDERS]),
+               o.status == "pending")
+        .values(status="skipped", last_error="booking cancelled"))
+    _booking_enqueue(ctx, booking, "booking_cancelled",
+                     _booking_params(booking, service_name, tz))
+
+
+def on_checked_in(ctx: Ctx, booking: Booking, ticket: Any, service_name: str,
+                  base_url: str | None = None) -> None:
+    """The booking's contact follows its ticket (called, done...)."""
+    target = _booking_target(booking)
+    if target is None or ctx.session.get(TicketContact, ticket.id) is not None:
+        return
+    ctx.session.add(TicketContact(
+        ticket_id=ticket.id, service_id=ticket.service_id, day=ticket.day, phone=target,
+        lang=booking.lang or "id", holder=holder_key("phone", target),
+        consent_at=booking.consent_at, consent_version=booking.consent_version,
+        base_url=base_url, created_at=ctx.now))
+    ctx.session.flush()

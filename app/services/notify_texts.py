@@ -30,6 +30,8 @@ TEXTS = {
     "booking_reminder_day": "Pengingat: besok {when}, {service} (kode {code}).",
     "booking_reminder_hour": "Pengingat: satu jam lagi ({when}), {service} (kode {code}).",
     "booking_cancelled": "Pemesanan {code} untuk {service} pada {when} dibatalkan.",
+    "otp_code": "Kode verifikasi MPP Anda: {code}. Berlaku {minutes} menit. "
+                "Jangan berikan kode ini kepada siapa pun.",
 }
 TYPES = tuple(TEXTS)
 PARAMS = {
@@ -42,6 +44,7 @@ PARAMS = {
     "booking_reminder_day": ("when", "service", "code"),
     "booking_reminder_hour": ("when", "service", "code"),
     "booking_cancelled": ("code", "service", "when"),
+    "otp_code": ("code", "minutes"),
 }
 # Parts of a message translated on their own.
 PLACE = "lantai {floor}, zona {zone}"

@@ -13,7 +13,7 @@ from app.domain import visits as dv
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services.config import _config_changed, audit
 from app.services.context import Ctx
-from app.services.scope import require_role, site_ids_in_scope
+from app.services.policy import require_role, site_ids_in_scope
 
 
 def _may_configure(ctx: Ctx, site_id: int) -> None:
@@ -73,6 +73,7 @@ def create_package(ctx: Ctx, data: dict[str, Any]) -> ServicePackage:
 
 
 def update_package(ctx: Ctx, package_id: int, data: dict[str, Any]) -> ServicePackage:
+    require_role(ctx.actor, "admin", "manager")  # before the lookup: no probing by strangers
     pkg = get_package(ctx.session, package_id)
     _may_configure(ctx, pkg.site_id)
     if "service_ids" in data:

@@ -22,7 +22,7 @@ from app.db.models import AuditLog, Service, Site
 from app.db.models_integration import PartnerKey
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services.context import Ctx, Principal
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 PREFIX = "mpk_"
 SCOPES = ("read:stats", "issue:tickets")

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from zxcvbn import zxcvbn
 
 from app.domain.errors import InvalidValue
 
@@ -36,9 +37,22 @@ def dummy_verify(password: str) -> None:
     verify_password(password, _DUMMY[0])
 
 
-def check_strength(password: str) -> None:
+# zxcvbn's scale: 0 too guessable, 1 very guessable, 2 somewhat guessable, 3-4 safe enough.
+MIN_SCORE = 2
+
+
+def check_strength(password: str, user_inputs: tuple[str | None, ...] = ()) -> None:
+    """Refuse short, common and guessable passwords (the username, "password", eight spaces)."""
     if len(password) < 8:
         raise InvalidValue("password", "kata sandi minimal 8 karakter",
                            "the password needs at least 8 characters")
     if len(password) > 256:
         raise InvalidValue("password", "kata sandi terlalu panjang", "the password is too long")
+    inputs = [x for x in user_inputs if x] + ["mpp", "antrean", "admin", "petugas", "manajer"]
+    # zxcvbn's cost grows with length; the first 100 characters decide anyway.
+    if zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_SCORE or any(
+            x.lower() in password.lower() and len(x) >= len(password) - 3 for x in inputs):
+        raise InvalidValue("password", "kata sandi terlalu mudah ditebak: pakai kalimat atau "
+                           "gabungan kata yang tidak umum",
+                           "the password is too easy to guess: use a phrase or an uncommon "
+                           "mix of words")

@@ -5,7 +5,8 @@ What counts as personal here, and when it expires (age counted from the moment n
   ago for a future date keeps its contact until the visit is over);
 - survey comment (free text a citizen may sign or fill with details): from submission;
 - ticket note and ticket-event note (officers' free text): from issue / from the event;
-- the IP address in the audit log (staff's personal data): from the entry.
+- the IP address in the audit log (staff's personal data): from the entry;
+- a ticket's opt-in phone (and its hashed holder) and a message's phone: from their writing.
 Everything else stays: ticket numbers, times, statuses, survey scores, audit who/what/when, so
 statistics and the IKM are unchanged. Tickets never hold names, NIK or phone numbers.
 """
@@ -19,11 +20,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditLog, Booking, Setting, SurveyResponse, Ticket, TicketEvent
+from app.db.models import (
+    AuditLog,
+    Booking,
+    OutboxMessage,
+    Setting,
+    SurveyResponse,
+    Ticket,
+    TicketContact,
+    TicketEvent,
+)
 from app.domain.errors import InvalidValue
 from app.services.config import audit
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 SETTING_KEY = "retention"
 LAST_RUN_KEY = "purge_last_run"
@@ -39,6 +49,7 @@ class PurgeResult:
     ticket_notes: int = 0
     event_notes: int = 0
     audit_ips: int = 0
+    contact_phones: int = 0  # opt-in phones of tickets and of messages (issue 20)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,7 +57,7 @@ class PurgeResult:
     @property
     def total(self) -> int:
         return (self.bookings + self.survey_comments + self.ticket_notes + self.event_notes
-                + self.audit_ips)
+                + self.audit_ips + self.contact_phones)
 
 
 def forget_booking_contact(session: Session, booking_id: int | None) -> None:
@@ -119,6 +130,17 @@ def purge(session: Session, *, now: datetime, days: int) -> PurgeResult:
     result.audit_ips = run(
         sa.update(AuditLog).where(AuditLog.at < cutoff, AuditLog.ip.is_not(None))
         .values(ip=None))
+    result.contact_phones = run(
+        sa.update(TicketContact).where(TicketContact.created_at < cutoff,
+                                       sa.or_(TicketContact.phone.is_not(None),
+                                              TicketContact.holder.is_not(None)))
+        .values(phone=None, holder=None))
+    # A message not sent by then never will be: it loses its number with the rest.
+    result.contact_phones += run(
+        sa.update(OutboxMessage).where(OutboxMessage.created_at < cutoff,
+                                       OutboxMessage.kind == "message",
+                                       OutboxMessage.target.is_not(None))
+        .values(target=None))
     row = session.get(Setting, LAST_RUN_KEY)
     value = {"at": now.isoformat(), **result.as_dict()}
     if row is None:

@@ -1,75 +1,12 @@
-"""Authorization rules: who may see and change what."""
+"""Moved to app.services.policy (one policy module); kept for code written against it."""
 
-from __future__ import annotations
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from app.db.models import Agency
-from app.domain.errors import DomainError
-from app.services.context import Principal
-
-STAFF_ROLES = ("admin", "manager", "officer")
-
-
-def require_role(actor: Principal | None, *roles: str) -> Principal:
-    if actor is None:
-        raise DomainError("not_authenticated")
-    if actor.role not in roles:
-        raise DomainError("forbidden")
-    return actor
-
-
-def ensure_can_read_stats(actor: Principal | None) -> Principal:
-    """Statistics: admins and managers (their scope), or a partner key with read:stats (its
-    own site: a partner has a site and no agency, so the scopes below give that site)."""
-    if actor is not None and actor.kind == "partner":
-        if "read:stats" not in actor.scopes:
-            raise DomainError("forbidden")
-        return actor
-    return require_role(actor, "admin", "manager")
-
-
-def ensure_can_issue(actor: Principal | None, service_id: int) -> None:
-    """A partner key issues tickets only with issue:tickets and only for its services (its
-    site is checked by the issue decision like any caller's)."""
-    if actor is not None and actor.kind == "partner" and (
-            "issue:tickets" not in actor.scopes or service_id not in actor.service_ids):
-        raise DomainError("forbidden")
-
-
-def agency_ids_in_scope(session: Session, actor: Principal) -> set[int] | None:
-    """None means every agency (admin, or a manager without a narrower scope)."""
-    if actor.role == "admin":
-        return None
-    if actor.agency_id is not None:
-        return {actor.agency_id}
-    if actor.site_id is not None:
-        rows = session.scalars(sa.select(Agency.id).where(Agency.site_id == actor.site_id))
-        return set(rows)
-    return None if actor.role == "manager" else set()
-
-
-def site_ids_in_scope(session: Session, actor: Principal) -> set[int] | None:
-    if actor.role == "admin":
-        return None
-    if actor.site_id is not None:
-        return {actor.site_id}
-    if actor.agency_id is not None:
-        site_id = session.scalar(sa.select(Agency.site_id).where(Agency.id == actor.agency_id))
-        return {site_id} if site_id is not None else set()
-    return None if actor.role == "manager" else set()
-
-
-def ensure_agency_visible(session: Session, actor: Principal, agency_id: int) -> None:
-    scope = agency_ids_in_scope(session, actor)
-    if scope is not None and agency_id not in scope:
-        raise DomainError("forbidden")
-
-
-def ensure_can_operate(actor: Principal | None, agency_id: int) -> Principal:
-    """Only admins and officers of the counter's own agency operate a counter."""
-    actor = require_role(actor, "admin", "officer")
-    if actor.role == "officer" and actor.agency_id != agency_id:
-        raise DomainError("forbidden")
-    return actor
+from app.services.policy import (  # noqa: F401
+    STAFF_ROLES,
+    agency_ids_in_scope,
+    ensure_agency_visible,
+    ensure_can_issue,
+    ensure_can_operate,
+    ensure_can_read_stats,
+    require_role,
+    site_ids_in_scope,
+)

@@ -99,6 +99,8 @@ def display_snapshot(session: Session, flt: BoardFilter, now: datetime, board: A
                 "id": c.id, "number": c.number, "name": c.name,
                 "agency": agencies[c.agency_id].name,
                 "agency_id": c.agency_id, "is_open": c.is_open,
+                # On break ("istirahat"): the board says so; the reason stays on staff screens.
+                "on_break": c.break_since is not None,
                 "ticket": current[c.id].number if c.id in current else None,
                 "status": current[c.id].status if c.id in current else None,
             }

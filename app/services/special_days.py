@@ -19,7 +19,7 @@ from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
 from app.services.config import audit
 from app.services.context import Ctx
-from app.services.scope import require_role, site_ids_in_scope
+from app.services.policy import require_role, site_ids_in_scope
 from app.services.sitetime import local_day
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

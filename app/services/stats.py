@@ -33,7 +33,7 @@ from app.db.session import is_postgres
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.reporting import check_range, duration_summary
 from app.services.context import Ctx
-from app.services.scope import (
+from app.services.policy import (
     agency_ids_in_scope,
     ensure_can_read_stats,
     site_ids_in_scope,
@@ -336,6 +336,35 @@ def bookings(session: Session, scope: Scope, now: datetime) -> dict[str, int]:
     return total
 
 
+def breaks(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:
+    """Counter breaks ("istirahat") in the period: total seconds, and per counter."""
+    from zoneinfo import ZoneInfo
+
+    from app.services.counter_break import break_seconds
+
+    per: dict[int, int] = {}
+    for site_id in scope.site_ids:
+        site = session.get(Site, site_id)
+        if site is None:
+            continue
+        tz = ZoneInfo(site.timezone)
+        start = datetime.combine(scope.start, datetime.min.time(), tzinfo=tz)
+        end = datetime.combine(scope.end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        ids = None
+        if scope.counter_id is not None:
+            ids = [scope.counter_id]
+        elif scope.agency_ids is not None:
+            ids = list(session.scalars(sa.select(Counter.id).where(
+                Counter.agency_id.in_(sorted(scope.agency_ids)))))
+        per.update(break_seconds(session, counter_ids=ids, site_id=site_id, start=start,
+                                 end=end, now=now))
+    names = labels(session, "counter", list(per))
+    return {"seconds": sum(per.values()),
+            "per_counter": [{"counter_id": cid, "counter": names.get(cid, f"#{cid}"),
+                             "seconds": secs}
+                            for cid, secs in sorted(per.items(), key=lambda x: -x[1])]}
+
+
 def summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     """The API.md summary: counts, waiting now, wait/service time, arrivals and calls per hour."""
     session = ctx.session
@@ -433,6 +462,7 @@ def report(ctx: Ctx, scope: Scope, by: str = "service") -> dict[str, Any]:
         "rows": breakdown(session, scope, by, counts_by_key, durs),
         "quota": quota_use(session, scope),
         "bookings": bookings(session, scope, ctx.now),
+        "breaks": breaks(session, scope, ctx.now),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -17,7 +17,7 @@ from app.domain.events import Event
 from app.domain.ikm import DEFAULT_WEIGHTS, N_UNSUR, UNSUR, validate_weights
 from app.domain.reporting import ikm_from_sums, sample_status
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 from app.services.sitetime import local_day
 from app.services.stats import Scope
 
@@ -113,6 +113,57 @@ def submit(ctx: Ctx, *, tracking_code: str, answers: list[int], comment: str | N
     return response
 
 
+PAPER_SOURCES = ("paper", "field")  # kuesioner kertas; petugas lapangan (field survey)
+MAX_PAPER = 500
+
+
+def enter_paper(ctx: Ctx, *, service_id: int, day: date, source: str,
+                responses: list[tuple[list[int], str | None]]) -> int:
+    """A manager enters paper questionnaires in bulk, so the IKM covers every channel.
+
+    The rows carry no ticket (and no personal data), are marked by `source`, and count for
+    the service and day written on the forms. Returns how many were stored.
+    """
+    from app.domain.errors import NotFound
+    from app.services.config import audit
+    from app.services.policy import agency_ids_in_scope
+
+    actor = require_role(ctx.actor, "admin", "manager")
+    session = ctx.session
+    service = session.get(Service, service_id)
+    scope = agency_ids_in_scope(session, actor)
+    if service is None or (scope is not None and service.agency_id not in scope):
+        raise NotFound("Layanan", "Service")
+    if source not in PAPER_SOURCES:
+        raise InvalidValue("source", "sumber harus paper atau field",
+                           "source must be paper or field")
+    if day > local_day(service.agency.site, ctx.now):
+        raise InvalidValue("day", "tanggal tidak boleh di masa depan",
+                           "the date cannot be in the future")
+    if not 1 <= len(responses) <= MAX_PAPER:
+        raise InvalidValue("responses", f"isi 1 sampai {MAX_PAPER} kuesioner",
+                           f"enter 1 to {MAX_PAPER} questionnaires")
+    for n, (answers, _) in enumerate(responses, start=1):
+        if len(answers) != N_UNSUR or any(
+            isinstance(a, bool) or not isinstance(a, int) or not 1 <= a <= 4 for a in answers
+        ):
+            raise InvalidValue("responses", f"kuesioner ke-{n}: harus {N_UNSUR} nilai 1-4",
+                               f"questionnaire {n}: {N_UNSUR} scores of 1-4 are required")
+    for answers, comment in responses:
+        session.add(SurveyResponse(
+            ticket_id=None, site_id=service.site_id, agency_id=service.agency_id,
+            service_id=service.id, counter_id=None, day=day, source=source,
+            comment=(comment or "").strip()[:COMMENT_MAX] or None, submitted_at=ctx.now,
+            **{f"u{i + 1}": a for i, a in enumerate(answers)}))
+    session.flush()
+    audit(ctx, "survey_paper", "service", service.id,
+          {"day": day.isoformat(), "source": source, "count": len(responses)})
+    ctx.emit(Event(ev.SURVEY_SUBMITTED, service.site_id, {
+        "agency_id": service.agency_id, "service_id": service.id, "counter_id": None,
+        "at": ctx.now.isoformat()}))
+    return len(responses)
+
+
 def pending_for_counter(ctx: Ctx, counter_id: int) -> Ticket | None:
     """The ticket just finished at this counter that still awaits its survey (tablet mode)."""
     actor = require_role(ctx.actor, "admin", "manager", "officer")
@@ -122,7 +173,7 @@ def pending_for_counter(ctx: Ctx, counter_id: int) -> Ticket | None:
         from app.domain.errors import NotFound
 
         raise NotFound("Loket", "Counter")
-    from app.services.scope import agency_ids_in_scope
+    from app.services.policy import agency_ids_in_scope
 
     scope = agency_ids_in_scope(session, actor)
     if actor.role == "officer" and actor.agency_id != counter.agency_id:
@@ -223,6 +274,8 @@ def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str
                                 "prefix": sv.prefix,
                                 **_result([0] * N_UNSUR, 0, weights, int(pop))})
     per_service.sort(key=lambda r: (r["agency"], r["prefix"]))
+    by_source = {src: int(c) for src, c in session.execute(
+        sa.select(s.source, sa.func.count()).where(*conds).group_by(s.source))}
     comment_rows = session.execute(
         sa.select(s.day, s.service_id, s.comment)
         .where(*conds, s.comment.is_not(None), s.comment != "")
@@ -243,6 +296,7 @@ def ikm_report(ctx: Ctx, scope: Scope, *, comments_limit: int = 200) -> dict[str
         "weights_default": weights == list(DEFAULT_WEIGHTS),
         **_result(sums, n, weights, sum(population_by_service.values())),
         "distribution": distribution,
+        "by_source": by_source,  # respondents per channel: online, tablet, paper, field
         "per_service": per_service,
         "comments": [{"day": d.isoformat(), "service": names.get(sid, ""), "comment": c}
                      for d, sid, c in comment_rows],

@@ -27,7 +27,7 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.scope import ensure_can_issue
+from app.services.policy import ensure_can_issue
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -146,7 +146,7 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
         return None
     sites = None
     if actor.role != "admin":
-        from app.services.scope import site_ids_in_scope
+        from app.services.policy import site_ids_in_scope
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None
@@ -406,6 +406,8 @@ def call_next(ctx: Ctx, counter: Counter) -> Ticket | None:
     session = ctx.session
     if not counter.is_open:
         raise DomainError("counter_closed")
+    if counter.break_since is not None:
+        raise DomainError("counter_on_break")
     busy = current_ticket(session, counter.id)
     if busy is not None:
         if busy.status == TicketStatus.SERVING.value:
@@ -610,6 +612,10 @@ def open_counter(ctx: Ctx, counter: Counter, *, take_over: bool = False) -> Coun
 
 
 def close_counter(ctx: Ctx, counter: Counter) -> Counter:
+    if counter.break_since is not None:
+        from app.services.counter_break import end_break
+
+        end_break(ctx, counter, emit=False)  # the break's time ends with the counter
     counter.is_open = False
     counter.officer_id = None
     counter.priority_streak = 0

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Service, ServiceDay, Ticket, VisitStep
-from app.db.session import is_postgres
+from app.db.models import Service, Ticket, VisitStep
+from app.db.visit_store import VisitStore
 from app.domain import events as ev
 from app.domain import visits as dv
 from app.domain.errors import DomainError, NotFound
@@ -23,7 +22,7 @@ from app.domain.events import Event
 from app.domain.tickets import TicketStatus
 from app.services import notify
 from app.services.context import Ctx
-from app.services.scope import ensure_can_issue
+from app.services.policy import ensure_can_issue
 
 STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next step's queue
 
@@ -31,9 +30,15 @@ STEP_QUEUED = "step_queued"  # ticket_event type: the ticket joined its next ste
 # --- reading --------------------------------------------------------------------------------
 
 
+def store(session: Session) -> VisitStore:
+    found = session.info.get("visit_store")
+    if found is None:
+        found = session.info["visit_store"] = VisitStore(session)
+    return found  # type: ignore[no-any-return]
+
+
 def step_rows(session: Session, ticket_id: int) -> list[VisitStep]:
-    return list(session.scalars(sa.select(VisitStep).where(VisitStep.ticket_id == ticket_id)
-                                .order_by(VisitStep.position, VisitStep.id)))
+    return store(session).steps(ticket_id)
 
 
 def _domain(rows: Sequence[VisitStep]) -> dv.Plan:
@@ -64,9 +69,7 @@ def steps_view(session: Session, ticket: Any, *, names: bool = False) -> list[di
 
 
 def _services(session: Session, ids: Sequence[int]) -> dict[int, Service]:
-    if not ids:
-        return {}
-    return {s.id: s for s in session.scalars(sa.select(Service).where(Service.id.in_(ids)))}
+    return store(session).services(ids)
 
 
 # --- quota of the later steps -----------------------------------------------------------------
@@ -74,20 +77,6 @@ def _services(session: Session, ids: Sequence[int]) -> dict[int, Service]:
 
 def _label(service: Service) -> dict[str, Any]:
     return {"service_label": f' "{service.name}"', "step_service_id": service.id}
-
-
-def _lock_days(session: Session, service_ids: Sequence[int], day: date) -> None:
-    """Lock the day's sequence rows of every step in one order (by service id), so two visits
-    naming the same services in different orders cannot deadlock (PostgreSQL)."""
-    if not is_postgres(session):
-        return  # SQLite: the write transaction is already exclusive
-    from sqlalchemy.dialects.postgresql import insert
-
-    for sid in sorted(set(service_ids)):
-        stmt = insert(ServiceDay).values(service_id=sid, day=day, last_seq=0, quota_used=0)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["service_id", "day"], set_={"last_seq": stmt.excluded.last_seq
-                                                        + ServiceDay.last_seq}))
 
 
 def _decide_step(ctx: Ctx, service: Service, *, check_hours: bool) -> int | None:
@@ -125,17 +114,7 @@ def _take_quota(ctx: Ctx, service: Service, day: date, *, check_hours: bool = Tr
     from app.services.tickets import _quota_exhausted
 
     limit = _decide_step(ctx, service, check_hours=check_hours)
-    sd = ServiceDay.__table__
-    if is_postgres(ctx.session):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(sd).values(service_id=service.id, day=day, last_seq=0, quota_used=1)
-    cond = None if limit is None else sd.c.quota_used < limit
-    stmt = stmt.on_conflict_do_update(index_elements=["service_id", "day"],
-                                      set_={"quota_used": sd.c.quota_used + 1}, where=cond)
-    got = ctx.session.execute(stmt.returning(sd.c.quota_used)).first()
-    if got is None or (limit is not None and got[0] > limit):
+    if not store(ctx.session).take_place(service.id, day, limit):
         # A racing issue took the last place between the decision and this bump.
         try:
             _quota_exhausted(ctx.session, service.id, ctx.now, day)
@@ -144,10 +123,7 @@ def _take_quota(ctx: Ctx, service: Service, day: date, *, check_hours: bool = Tr
 
 
 def _give_back_quota(session: Session, service_id: int, day: date) -> None:
-    sd = ServiceDay.__table__
-    session.execute(sa.update(sd).where(sd.c.service_id == service_id, sd.c.day == day,
-                                        sd.c.quota_used > 0)
-                    .values(quota_used=sd.c.quota_used - 1))
+    store(session).give_back_place(service_id, day)
 
 
 # --- issue ----------------------------------------------------------------------------------
@@ -178,7 +154,7 @@ def take_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]
 
     later = check_later_steps(ctx, first, next_ids)
     day = local_day(first.agency.site, ctx.now)
-    _lock_days(ctx.session, [first.id, *(s.id for s in later)], day)
+    store(ctx.session).lock_days([first.id, *(s.id for s in later)], day)
     for s in later:
         _take_quota(ctx, s, day)
     return later, day
@@ -371,6 +347,19 @@ def after_transfer(ctx: Ctx, old: Ticket, new: Ticket) -> None:
 
 
 # --- officers change the plan ------------------------------------------------------------------
+
+
+def ensure_may_change_plan(ctx: Ctx, ticket: Ticket) -> None:
+    """Officers of the current step's agency, or of the step that ended last, change a plan
+    (app/domain/visits.plan_editors); admins any."""
+    from app.services.scope import require_role
+
+    actor = require_role(ctx.actor, "admin", "officer")
+    if actor.role == "admin" or actor.agency_id == ticket.agency_id:
+        return
+    if not ticket.has_steps or actor.agency_id not in dv.plan_editors(
+            _domain(step_rows(ctx.session, ticket.id))):
+        raise DomainError("forbidden")
 
 
 def ensure_visit(ctx: Ctx, ticket: Ticket) -> list[VisitStep]:

@@ -2,13 +2,14 @@
 "webhook" channel that delivers them signed by the Standard Webhooks specification.
 
 Where deliveries come from. Every ticket change is a committed ticket_event row, whichever
-path made it (the kiosk's pipelined PostgreSQL path included), and every survey a
-survey_response row. The fan-out (`fan_out`, every `webhook_fanout_seconds` in each process)
-reads the rows past a cursor kept in app_setting and writes one outbox row per subscribed
-endpoint, keyed `wh:{endpoint}:{source}:{row id}`, in one transaction with the cursor. So a
-delivery exists exactly when its cause committed, never twice (the key is unique), and in the
-order of the causes. On PostgreSQL a transaction can commit after one with a higher id, so the
-fan-out looks LOOKBACK ids behind its cursor again and skips keys it wrote already.
+path made it (the kiosk's pipelined PostgreSQL path included), every survey a survey_response
+row and every booking a booking row. The fan-out (`fan_out`, every `webhook_fanout_seconds`
+in each process) reads the rows past a cursor kept in app_setting and writes one outbox row
+per subscribed endpoint, keyed `wh:{endpoint}:{source}:{row id}`, in one transaction with the
+cursor. So a delivery exists exactly when its cause committed, never twice (the key is
+unique), and in the order of the causes. On PostgreSQL a transaction can commit after one
+with a higher id, so the fan-out looks LOOKBACK ids behind its cursor again and skips keys it
+wrote already.
 
 Delivery is the outbox relay's (app/services/outbox.py): at least once, the same key as
 `webhook-id` on every attempt. The channel adds what is particular to webhooks: the SSRF guard,
@@ -39,6 +40,7 @@ from app.config import Settings
 from app.db.models import (
     Agency,
     AuditLog,
+    Booking,
     Counter,
     OutboxMessage,
     Service,
@@ -56,7 +58,7 @@ from app.domain.errors import DomainError, NotFound
 from app.services import channels, outbox
 from app.services.channels import Outcome, Outgoing
 from app.services.context import Ctx
-from app.services.scope import require_role
+from app.services.policy import require_role
 
 log = logging.getLogger(__name__)
 KIND = "webhook"
@@ -243,12 +245,13 @@ def notices(session: Session) -> list[dict[str, Any]]:
 _TE = TicketEvent.__table__.c
 _T = Ticket.__table__.c
 _SR = SurveyResponse.__table__.c
+_BK = Booking.__table__.c
 
 
 def _cursor(session: Session) -> dict[str, int]:
     row = session.get(Setting, CURSOR_KEY)
     value = row.value if row is not None and isinstance(row.value, dict) else {}
-    return {"te": int(value.get("te", 0)), "sr": int(value.get("sr", 0))}
+    return {k: int(value.get(k, 0)) for k in ("te", "sr", "bk")}
 
 
 def _save_cursor(session: Session, cursor: dict[str, int]) -> None:
@@ -277,7 +280,7 @@ def _ticket_events(session: Session, after: int, site_ids: list[int]) -> list[An
     return session.execute(
         sa.select(_TE.id, _TE.ticket_id, _TE.site_id, _TE.service_id, _TE.counter_id, _TE.type,
                   _TE.from_status, _TE.to_status, _TE.at, _TE.day, _TE.priority, _T.number,
-                  _T.issued_at, _T.channel)
+                  _T.issued_at, _T.channel, _T.booking_id)
         .join(Ticket.__table__, _T.id == _TE.ticket_id)
         .where(_TE.id > after, _TE.site_id.in_(site_ids)).order_by(_TE.id).limit(BATCH)).all()
 
@@ -288,6 +291,13 @@ def _surveys(session: Session, after: int, site_ids: list[int]) -> list[Any]:
                   _SR.submitted_at, _SR.day, _T.number)
         .join(Ticket.__table__, _T.id == _SR.ticket_id)
         .where(_SR.id > after, _SR.site_id.in_(site_ids)).order_by(_SR.id).limit(BATCH)).all()
+
+
+def _bookings(session: Session, after: int, site_ids: list[int]) -> list[Any]:
+    return session.execute(
+        sa.select(_BK.id, _BK.site_id, _BK.service_id, _BK.day, _BK.slot_start, _BK.status,
+                  _BK.created_at)
+        .where(_BK.id > after, _BK.site_id.in_(site_ids)).order_by(_BK.id).limit(BATCH)).all()
 
 
 def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
@@ -301,7 +311,9 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
         cursor = _cursor(session)
         top_te = session.scalar(sa.select(sa.func.max(_TE.id))) or 0
         top_sr = session.scalar(sa.select(sa.func.max(_SR.id))) or 0
-        if top_te <= cursor["te"] and top_sr <= cursor["sr"] and not is_postgres(session):
+        top_bk = session.scalar(sa.select(sa.func.max(_BK.id))) or 0
+        if (top_te <= cursor["te"] and top_sr <= cursor["sr"] and top_bk <= cursor["bk"]
+                and not is_postgres(session)):
             return 0
     written = 0
     with unit_of_work(factory) as session:
@@ -313,8 +325,10 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
         sites = sorted(by_site)
         te_rows = _ticket_events(session, max(0, cursor["te"] - lookback), sites)
         sr_rows = _surveys(session, max(0, cursor["sr"] - lookback), sites)
+        bk_rows = _bookings(session, max(0, cursor["bk"] - lookback), sites)
         services, counters = _labels(
-            session, {r.service_id for r in te_rows} | {r.service_id for r in sr_rows},
+            session, {r.service_id for r in te_rows} | {r.service_id for r in sr_rows}
+            | {r.service_id for r in bk_rows},
             {r.counter_id for r in te_rows if r.counter_id} |
             {r.counter_id for r in sr_rows if r.counter_id})
         candidates: list[dict[str, Any]] = []
@@ -332,6 +346,11 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
                     "recall": r.type == "recalled", "channel": r.channel}
             candidates.append({"source": f"te:{r.id}", "event": event, "site_id": r.site_id,
                                "ticket_id": r.ticket_id, "at": r.at, "data": data})
+            if r.type == "issued" and r.booking_id is not None:
+                # A booking checked in at the kiosk: its ticket is issued.
+                candidates.append({"source": f"bi:{r.id}", "event": "booking.checked_in",
+                                   "site_id": r.site_id, "ticket_id": r.ticket_id, "at": r.at,
+                                   "data": {**data, "booking_id": r.booking_id}})
         for r in sr_rows:
             site, agency, code = services.get(r.service_id, ("", "", ""))
             data = {"ticket_id": r.ticket_id, "number": r.number, "site_code": site,
@@ -341,6 +360,15 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
             candidates.append({"source": f"sr:{r.id}", "event": "survey.submitted",
                                "site_id": r.site_id, "ticket_id": r.ticket_id,
                                "at": r.submitted_at, "data": data})
+        for r in bk_rows:
+            site, agency, code = services.get(r.service_id, ("", "", ""))
+            candidates.append({"source": f"bk:{r.id}", "event": "booking.created",
+                               "site_id": r.site_id, "ticket_id": None, "at": r.created_at,
+                               "data": {"booking_id": r.id, "site_code": site,
+                                        "agency_code": agency, "service_code": code,
+                                        "day": r.day.isoformat(),
+                                        "slot_start": _iso(r.slot_start),
+                                        "at": _iso(r.created_at)}})
         rows = []
         for c in candidates:
             for ep in by_site.get(c["site_id"], []):
@@ -360,7 +388,30 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
                               ticket_id=c["ticket_id"]):
                 written += 1
         _save_cursor(session, {"te": te_rows[-1].id if te_rows else cursor["te"],
-                               "sr": sr_rows[-1].id if sr_rows else cursor["sr"]})
+                               "sr": sr_rows[-1].id if sr_rows else cursor["sr"],
+                               "bk": bk_rows[-1].id if bk_rows else cursor["bk"]})
+    return written
+
+
+def enqueue_day_closed(ctx: Ctx, site: Site, day: Any, *, tickets_closed: int,
+                       counters_closed: int) -> int:
+    """day.closed has no row of its own to fan out from: its outbox rows are written here, in
+    the close-out's transaction (the same key if a second run closes the same day)."""
+    endpoints = ctx.session.scalars(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.site_id == site.id, WebhookEndpoint.is_active.is_(True),
+        WebhookEndpoint.deleted.is_(False)))
+    written = 0
+    for ep in endpoints:
+        if not rules.subscribed(ep.events, "day.closed"):
+            continue
+        data = {"site_code": site.code, "day": day.isoformat(), "at": ctx.now.isoformat(),
+                "tickets_closed": tickets_closed, "counters_closed": counters_closed}
+        body = {"type": "day.closed", "timestamp": ctx.now.isoformat(),
+                "data": rules.clean_data(data)}
+        written += outbox.enqueue(ctx.session, kind=KIND, topic="day.closed",
+                                  key=f"wh:{ep.id}:dc:{site.id}:{day.isoformat()}",
+                                  payload=body, now=ctx.now, site_id=site.id,
+                                  target=str(ep.id))
     return written
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.api.deps import CtxDep
 from app.domain.errors import NotFound
-from app.services import config
+from app.services import config, webhooks
 from app.web.pages import page_user, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +57,8 @@ def admin_section(request: Request, ctx: CtxDep, section: str) -> Response:
         return RedirectResponse("/admin", status_code=303)
     sections = [s for s in SECTIONS if _allowed(actor.role, site_wide, s)]
     sites = config.list_sites(ctx)
+    # Webhook endpoints switched off after a day of failures (app/services/webhooks.py).
+    off = webhooks.notices(ctx.session) if actor.role == "admin" else []
     return render_page(request, "admin.html", me=actor, section=section, sections=sections,
                        sites=[{"id": s.id, "code": s.code, "name": s.name} for s in sites],
-                       can_manage_site=actor.role == "admin" or site_wide)
+                       can_manage_site=actor.role == "admin" or site_wide, webhooks_off=off)

@@ -21,7 +21,7 @@ from app.domain.ikm import UNSUR
 from app.domain.reporting import PERIODS, resolve_period
 from app.services import dashboard, stats, survey
 from app.services.context import Ctx, Principal
-from app.services.scope import site_ids_in_scope
+from app.services.policy import site_ids_in_scope
 from app.services.sitetime import local_day
 from app.web.pages import page_user, render_page
 from app.web.templating import page_lang

@@ -19,7 +19,7 @@ from app.domain import skm_periods
 from app.domain.errors import DomainError
 from app.domain.ikm import UNSUR
 from app.services import follow_up, skm_public
-from app.services.scope import agency_ids_in_scope
+from app.services.policy import agency_ids_in_scope
 from app.services.sitetime import local_day
 from app.web.pages import page_user, render_page
 from app.web.templating import render

@@ -113,10 +113,10 @@
       .filter(function (c) { return c.is_open; })
       .sort(function (a, b) { return a.number - b.number; });
     var nodes = open.map(function (c) {
-      var tile = el("div", "tile" + (c.ticket ? " busy" : ""));
+      var tile = el("div", "tile" + (c.ticket ? " busy" : "") + (c.on_break ? " on-break" : ""));
       tile.dataset.counterId = c.id;
       tile.appendChild(el("div", "tile-counter", (S["Loket"] || "Loket") + " " + c.number));
-      tile.appendChild(el("div", "tile-number", c.ticket || "—"));
+      tile.appendChild(el("div", "tile-number", c.on_break && !c.ticket ? (S["Istirahat"] || "Istirahat") : (c.ticket || "—")));
       tile.appendChild(el("div", "tile-agency", c.agency || ""));
       return tile;
     });

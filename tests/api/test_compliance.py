@@ -123,15 +123,19 @@ async def test_audit_log_speaks_in_sentences_with_names(api, world):
     r = await api.patch(f"/api/v1/services/{world.kk.id}", headers=admin,
                         json={"daily_quota": 40, "booking_enabled": True})
     assert r.status_code == 200
-    r = await api.patch(f"/api/v1/counters/{world.c3.id}", headers=admin,
-                        json={"service_ids": [world.paspor.id, world.kk.id]})
+    r = await api.patch(f"/api/v1/counters/{world.c1.id}", headers=admin,
+                        json={"service_ids": [world.kk.id, world.ktp.id]})
+    assert r.status_code == 200, r.text
     page = (await api.get("/api/v1/audit?entity=service&action=update", headers=admin)).json()
     row = page["items"][0]
     assert row["summary"] == f"{world.admin.username} mengubah layanan K · Kartu Keluarga"
     assert "kuota harian: 40" in row["details"] and "bisa dipesan daring: ya" in row["details"]
     page = (await api.get("/api/v1/audit?entity=counter", headers=admin,
                           params={"limit": 1})).json()
-    assert page["items"][0]["details"] == ["layanan: P · Paspor baru, K · Kartu Keluarga"]
+    details = page["items"][0]["details"]
+    assert len(details) == 1 and details[0].startswith("layanan: ")
+    assert set(details[0][len("layanan: "):].split(", ")) == {"A · Perekaman KTP-el",
+                                                            "K · Kartu Keluarga"}
     en = (await api.get("/api/v1/audit?entity=service&action=update",
                         headers={**admin, "Accept-Language": "en"})).json()
     assert en["items"][0]["summary"].endswith("changed service K · Kartu Keluarga")
@@ -180,3 +184,86 @@ async def test_booking_identity_is_gone_once_its_ticket_is_done(api, world, sess
     assert linked == [(None, None)]
     # mask_phone keeps the first 4 and the last 3 digits.
     assert mask_phone("081234567890") == "0812*****890"
+
+
+async def test_counter_break_calls_nobody_is_not_counted_open_and_is_counted(api, world,
+                                                                              clock, session):
+    officer = auth(await login(api, world.officer_d.username))
+    kiosk = auth(world.kiosk_token)
+    for c in (world.c1, world.c2):
+        assert (await api.post(f"/api/v1/counters/{c.id}/open", headers=officer)
+                ).status_code == 200
+    r = await api.post(f"/api/v1/counters/{world.c2.id}/break", headers=officer,
+                       json={"reason": "Salat Jumat"})
+    assert r.status_code == 200, r.text
+    assert r.json()["on_break"] is True and r.json()["reason"] == "Salat Jumat"
+    r = await api.post(f"/api/v1/counters/{world.c2.id}/break", headers=officer,
+                       json={"reason": ""})
+    assert r.status_code == 422
+    for _ in range(2):
+        await api.post("/api/v1/tickets", json={"service_id": world.ktp.id}, headers=kiosk)
+    r = await api.post(f"/api/v1/counters/{world.c2.id}/call-next", headers=officer)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "counter_on_break"
+    # The waiting estimate and the dashboard count one open counter, not two.
+    catalog = (await api.get(f"/api/v1/catalog?site_code={world.site.code}")).json()
+    ktp = next(s for a in catalog["agencies"] for s in a["services"] if s["id"] == world.ktp.id)
+    assert ktp["open_counters"] == 1
+    manager = auth(await login(api, world.manager.username))
+    snap = (await api.get("/api/v1/stats/dashboard", headers=manager)).json()
+    row = next(s for a in snap["agencies"] for s in a["services"] if s["id"] == world.ktp.id)
+    assert row["open_counters"] == 1
+    # The board shows the counter on break (and no reason: that stays on staff screens).
+    from app.services.snapshots import board_filter, display_snapshot
+
+    session.expire_all()
+    flt, _ = board_filter(session, site_id=world.site.id, zone=None, agency_id=None,
+                          board_id=None)
+    board = display_snapshot(session, flt, clock())
+    tile = next(c for c in board["counters"] if c["id"] == world.c2.id)
+    assert tile["on_break"] is True and "Salat" not in str(board)
+    assert next(c for c in board["counters"] if c["id"] == world.c1.id)["on_break"] is False
+    console = (await api.get(f"/api/v1/counters/{world.c2.id}/console", headers=officer)).json()
+    assert console["break"]["on_break"] is True and console["break"]["reason"] == "Salat Jumat"
+    clock.set(clock() + timedelta(minutes=30))
+    r = await api.post(f"/api/v1/counters/{world.c2.id}/break/end", headers=officer)
+    assert r.status_code == 200 and r.json()["on_break"] is False
+    assert r.json()["seconds_today"] == 30 * 60
+    r = await api.post(f"/api/v1/counters/{world.c2.id}/call-next", headers=officer)
+    assert r.status_code == 200
+    report = (await api.get("/api/v1/stats/report", headers=manager,
+                            params={"period": "today"})).json()
+    assert report["breaks"]["seconds"] == 30 * 60
+    assert report["breaks"]["per_counter"][0]["counter_id"] == world.c2.id
+
+
+async def test_manager_enters_paper_questionnaires_marked_by_source(api, world, clock):
+    manager = auth(await login(api, world.manager.username))
+    day = clock().date().isoformat()
+    body = {"service_id": world.kk.id, "day": day, "source": "paper", "responses": [
+        {"answers": [4] * 9, "comment": "Petugas ramah"}, {"answers": [3] * 9},
+        {"answers": [2, 3, 3, 3, 3, 3, 3, 3, 3]}]}
+    r = await api.post("/api/v1/surveys/paper", json=body, headers=manager)
+    assert r.status_code == 201, r.text and r.json()["stored"] == 3
+    r = await api.post("/api/v1/surveys/paper", headers=manager, json={
+        **body, "source": "field", "responses": [{"answers": [4] * 9}]})
+    assert r.status_code == 201
+    ikm = (await api.get("/api/v1/stats/ikm", headers=manager,
+                         params={"from": day, "to": day})).json()
+    assert ikm["respondents"] == 4 and ikm["by_source"] == {"paper": 3, "field": 1}
+    # Sums: 36 + 27 + 26 + 36 = 125 over 36 answers -> 125 / 36 x 25 = 86.805... -> 86.81
+    assert ikm["ikm"] == 86.81
+    assert "Petugas ramah" in [c["comment"] for c in ikm["comments"]]
+    # Bad input is a 422; officers and other agencies' managers cannot enter them.
+    r = await api.post("/api/v1/surveys/paper", headers=manager,
+                       json={**body, "responses": [{"answers": [5] * 9}]})
+    assert r.status_code == 422
+    r = await api.post("/api/v1/surveys/paper", headers=manager,
+                       json={**body, "day": "2999-01-01"})
+    assert r.status_code == 422
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post("/api/v1/surveys/paper", headers=officer, json=body)
+    assert r.status_code == 403
+    admin = auth(await login(api, world.admin.username))
+    audit = (await api.get("/api/v1/audit?action=survey_paper", headers=admin)).json()
+    assert audit["items"][0]["summary"].endswith("memasukkan kuesioner kertas layanan "
+                                                 "K · Kartu Keluarga")

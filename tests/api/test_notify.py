@@ -3,7 +3,7 @@ messages written with their causes, the board's join code, late and leave."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -155,3 +155,114 @@ async def test_late_once_and_leave(api, world, session, clock):
     assert (await api.get(f"/api/v1/track/{first}")).json()["people_ahead"] == 2
     assert session.scalar(sa.select(sa.func.count()).select_from(TicketEvent).where(
         TicketEvent.type == "late")) == 1
+
+
+async def test_booking_contact_confirms_reminds_and_follows_the_ticket(api, world, session,
+                                                                      clock):
+    from tests.api.test_booking_api import T0, book, enable, wib
+
+    clock.set(T0)  # Tuesday 08:00 WIB
+    enable(session, world.ktp, slot_minutes=30, slot_capacity=2)
+    r = await book(api, world.ktp.id, wib(2, 10), contact={"phone": PHONE})
+    assert r.status_code == 422  # no consent, no phone
+    r = await book(api, world.ktp.id, wib(2, 10), lang="en",
+                   contact={"phone": PHONE, "consent": True})
+    assert r.status_code == 201, r.text
+    assert NORMAL not in r.text and "3456" not in r.text
+    first = r.json()
+    rows = session.execute(sa.select(OutboxMessage.topic, OutboxMessage.target,
+                                     OutboxMessage.next_attempt_at)
+                           .order_by(OutboxMessage.id)).all()
+    start = datetime.fromisoformat(wib(2, 10))
+    assert [(t, target) for t, target, _ in rows] == [
+        ("booking_confirmed", NORMAL), ("booking_reminder_day", NORMAL),
+        ("booking_reminder_hour", NORMAL)]
+    assert [due for _, _, due in rows] == [T0, start - timedelta(days=1),
+                                           start - timedelta(hours=1)]
+    # Cancelled: the reminders never go, the cancellation does.
+    r = await api.post(f"/api/v1/bookings/{first['code']}/cancel")
+    assert r.status_code == 200
+    status = dict(session.execute(sa.select(OutboxMessage.topic, OutboxMessage.status)).all())
+    assert status == {"booking_confirmed": "pending", "booking_reminder_day": "skipped",
+                      "booking_reminder_hour": "skipped", "booking_cancelled": "pending"}
+
+    # A booking for today, checked in: its contact follows the ticket to the counter.
+    r = await book(api, world.ktp.id, wib(1, 9), contact={"phone": "081298765432",
+                                                          "consent": True})
+    code = r.json()["code"]
+    clock.set(T0 + timedelta(minutes=50))
+    r = await api.post(f"/api/v1/bookings/{code}/check-in", headers=auth(world.kiosk_token))
+    assert r.status_code in (200, 201), r.text
+    officer = auth(await login(api, world.officer_d.username))
+    await api.post(f"/api/v1/counters/{world.c1.id}/open", headers=officer)
+    r = await api.post(f"/api/v1/counters/{world.c1.id}/call-next", headers=officer)
+    assert r.status_code == 200, r.text
+    called = session.execute(sa.select(OutboxMessage.target).where(
+        OutboxMessage.topic == "ticket_called")).scalars().all()
+    assert called == ["6281298765432"]
+
+
+async def test_staff_add_a_number_masked_and_purged(api, world, session, clock):
+    from app.services import purge
+
+    r = await api.post("/api/v1/tickets", headers=auth(world.kiosk_token),
+                       json={"service_id": world.ktp.id})
+    tid = r.json()["id"]
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post(f"/api/v1/tickets/{tid}/contact", headers=officer,
+                       json={"phone": PHONE, "consent": False})
+    assert r.status_code == 422
+    r = await api.post(f"/api/v1/tickets/{tid}/contact", headers=officer,
+                       json={"phone": PHONE, "consent": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] == "6281******890" and NORMAL not in r.text
+    got = await api.get(f"/api/v1/tickets/{tid}/contact", headers=officer)
+    assert got.json()["phone"] == "6281******890"
+    other = auth(await login(api, world.officer_i.username))
+    assert (await api.get(f"/api/v1/tickets/{tid}/contact", headers=other)).status_code == 403
+    assert [m.topic for m in _messages(session)] == ["ticket_taken"]
+
+    later = clock() + timedelta(days=91)
+    result = purge.purge(session, now=later, days=90)
+    assert result.contact_phones == 2  # the ticket's and its message's
+    session.expire_all()
+    assert session.get(TicketContact, tid).phone is None
+    assert _messages(session)[0].target is None
+
+
+async def test_service_requiring_a_confirmed_phone(api, world, session):
+    from app.db.models import PhoneCode
+
+    world.ktp.requires_phone_otp = True
+    session.commit()
+    kiosk = auth(world.kiosk_token)
+    body = {"service_id": world.ktp.id, "contact": {"phone": PHONE, "consent": True}}
+    r = await api.post("/api/v1/tickets", headers=kiosk, json=body)
+    assert r.status_code == 422 and "otp_code" in r.json()["error"]["message"]
+    r = await api.post("/api/v1/otp", json={"phone": PHONE})
+    assert r.status_code == 422  # no consent, no code
+    r = await api.post("/api/v1/otp", json={"phone": PHONE, "consent": True})
+    assert r.status_code == 201, r.text
+    otp_id = r.json()["otp_id"]
+    sent = session.execute(sa.select(OutboxMessage.target, OutboxMessage.payload).where(
+        OutboxMessage.topic == "otp_code")).one()
+    assert sent.target == NORMAL
+    code = sent.payload["params"]["code"]
+    assert session.get(PhoneCode, otp_id).code_hash != code  # only its HMAC is kept
+    wrong = "000000" if code != "000000" else "111111"
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={**body, "contact": {
+        **body["contact"], "otp_id": otp_id, "otp_code": wrong}})
+    assert r.status_code == 422
+    session.expire_all()
+    assert session.get(PhoneCode, otp_id).attempts == 1  # the wrong guess still counts
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={**body, "contact": {
+        **body["contact"], "otp_id": otp_id, "otp_code": code}})
+    assert r.status_code == 201, r.text
+    assert session.get(TicketContact, r.json()["id"]).verified is True
+    # A code confirms one ticket only.
+    world.kk.requires_phone_otp = True
+    session.commit()
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={
+        "service_id": world.kk.id, "contact": {**body["contact"], "otp_id": otp_id,
+                                               "otp_code": code}})
+    assert r.status_code == 422

@@ -191,5 +191,7 @@ async def test_public_skm_page(api, world, served_day):
     # Another period: no respondents, no action.
     r = await api.get("/skm", params={"site": "mpp-uji", "period": "year", "ref": "2025-05-01"})
     assert r.status_code == 200 and "Belum ada tindak lanjut" in r.text
+    r = await api.get("/skm", params={"site": "mpp-uji", "lang": "en", "ref": "2026-11-23"})
+    assert "IKM per agency" in r.text and "Service users" in r.text
     assert (await api.get("/skm", params={"site": "nope"})).status_code == 404
     assert (await api.get("/skm", params={"ref": "bukan-tanggal", "period": "x"})).status_code == 200

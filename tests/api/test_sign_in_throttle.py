@@ -84,3 +84,17 @@ async def test_success_clears_the_pairs_failures(app, world, ip):
         for _ in range(4):
             assert (await token(c, world.manager.username, "salah")).status_code == 401
         assert (await token(c, world.manager.username, PASSWORD)).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["password", " " * 8, "petugas-baru-1"])
+async def test_weak_passwords_are_refused_on_create_and_change(api, app, world, password):
+    h = {"Authorization": f"Bearer {app.state.token_signer.issue(world.admin)}"}
+    r = await api.post("/api/v1/users", headers={**h, "Accept-Language": "en"}, json={
+        "username": "petugas-baru-1", "password": password, "role": "officer",
+        "agency_id": world.dukcapil.id})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_value", r.text
+    assert "too easy to guess" in r.json()["error"]["message"] or "8 characters" in r.text
+    own = world.officer_d.username if password == "petugas-baru-1" else password
+    r = await api.patch(f"/api/v1/users/{world.officer_d.id}", headers=h,
+                        json={"password": own})
+    assert r.status_code == 422, r.text

@@ -162,3 +162,147 @@ def test_admin_service_prompt_time_zone_holidays_and_styles(server: Any, page: A
     expect(page.locator('#admin-table tr[data-kind="cuti_bersama"]').first).to_be_visible()
     expect(page.locator('#admin-table tr[data-kind="libur_nasional"] [data-col=kind]').first
            ).to_have_text("Libur nasional")
+
+
+def test_dashboard_puts_urgent_rows_on_top_and_reports_errors_in_place(server: Any,
+                                                                        page: Any) -> None:
+    from tests.e2e.test_dashboard import sign_in as dash_sign_in
+
+    h = admin(server)
+    token = make_kiosk(server, "Kiosk dashboard")
+    agencies = httpx.get(f"{server.url}/api/v1/agencies", headers=h, timeout=30).json()
+    imi = next(a for a in agencies if a["code"] == "IMIGRASI")
+    services = httpx.get(f"{server.url}/api/v1/services?agency_id={imi['id']}", headers=h,
+                         timeout=30).json()
+    last = services[-1]  # not the first row of its agency
+    r = httpx.post(f"{server.url}/api/v1/tickets", json={"service_id": last["id"]},
+                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 201, r.text
+    dash_sign_in(page, server.url, "manajer", "/dashboard")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # Nobody serves it: an alert says so, and the row and its agency move to the top.
+    expect(page.locator(f'#alert-list li.unserved[data-service="{last["id"]}"]')
+           ).to_contain_text("tidak ada loket buka")
+    expect(page.locator("#alerts")).to_be_visible()
+    # (Earlier tests of this module may have left other urgent rows: compare positions.)
+    row = page.locator(f'#dash-body tr[data-agency="{imi["id"]}"] + tr')
+    expect(row).to_have_attribute("data-service", str(last["id"]))
+    expect(row).to_have_class(re.compile("is-unserved"))
+    order = page.evaluate("""() => [...document.querySelectorAll('#dash-body tr.agency')]
+        .map(r => [r.dataset.agency, r.classList.contains('is-alert')])""")
+    flags = [alert for _, alert in order]
+    assert flags == sorted(flags, reverse=True), order  # agencies with an alert first
+    assert dict(order)[str(imi["id"])] is True
+
+    # Reports: an error sits next to its field and the stale report is gone.
+    page.goto(server.url + "/dashboard/reports")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#rep-kpis .kpi").first).to_be_visible()
+    page.select_option("#f-period", "range")
+    page.fill("#f-from", "2026-12-10")
+    page.fill("#f-to", "2026-12-01")
+    page.click("#rep-form button[type=submit]")
+    expect(page.locator("#err-to")).to_have_text("tanggal akhir sebelum tanggal awal")
+    expect(page.locator("#f-to")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#rep-results")).to_be_hidden()
+    expect(page.locator("#rep-kpis .kpi")).to_have_count(0)
+    expect(page.locator("#rep-status")).not_to_have_class("alert")
+    page.fill("#f-from", "2026-12-01")
+    page.click("#rep-form button[type=submit]")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#err-to")).to_be_hidden()
+    expect(page.locator("#rep-results")).to_be_visible()
+
+
+def test_counter_console_no_show_undo_disabled_style_transfer_origin_and_break(
+        server: Any, page: Any) -> None:
+    from tests.e2e.test_counter_console import Demo, open_counter
+    from tests.e2e.test_counter_console import sign_in as console_sign_in
+
+    demo = Demo(server)
+    duk = demo.services("DUKCAPIL")
+    loket = demo.counter("DUKCAPIL", 2)
+    served = set(demo.get(f"/api/v1/counters/{loket}")["service_ids"])
+    first, other = [s for s in duk if s["id"] in served][:2]
+    t1 = demo.issue(first["id"])
+    t2 = demo.issue(first["id"])
+    console_sign_in(page, demo.url, "petugas_dukcapil")
+    open_counter(page, loket)
+
+    # Disabled buttons look disabled (hatched grey, not solid green), in both colour schemes.
+    finish = page.locator('[data-action="finish"]')
+    expect(finish).to_be_disabled()
+    style = "(e) => { const s = getComputedStyle(e); return [s.backgroundImage, s.color]; }"
+    image, color = finish.evaluate(style)
+    assert "repeating-linear-gradient" in image and color != "rgb(255, 255, 255)"
+    enabled_image, _ = page.locator('[data-action="call-next"]').evaluate(style)
+    assert "gradient" not in enabled_image
+    page.emulate_media(color_scheme="dark")
+    dark_image, _ = finish.evaluate(style)
+    assert "repeating-linear-gradient" in dark_image and dark_image != image
+    page.emulate_media(color_scheme="light")
+
+    # "Tidak hadir" just after the call asks first, then can be undone for a few seconds.
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-number")).to_have_text(t1["number"])
+    page.click('[data-action="no-show"]')
+    expect(page.locator("#noshow-dialog")).to_be_visible()
+    expect(page.locator("#noshow-text")).to_contain_text("baru dipanggil")
+    page.click("#noshow-confirm")
+    expect(page.locator("#undo-bar")).to_be_visible()
+    expect(page.locator('[data-action="recall"]')).to_be_disabled()
+    page.click("#undo-btn")
+    expect(page.locator("#undo-bar")).to_be_hidden()
+    page.wait_for_timeout(6000)  # past the undo window: nothing was sent
+    assert demo.get(f"/api/v1/tickets/{t1['id']}")["status"] == "called"
+    expect(page.locator('[data-action="recall"]')).to_be_enabled()
+
+    # Transfer with a note: the next counter sees the origin and the note at a glance.
+    page.click('[data-action="transfer"]')
+    page.select_option("#transfer-service", str(other["id"]))
+    page.fill("#transfer-note", "Bawa KK asli")
+    page.click("#transfer-submit")
+    row = page.locator("#waiting-list .ticket-row").first
+    expect(row.locator(".badge-transfer")).to_have_text(f"Pindahan dari {t1['number']}")
+    expect(row.locator(".t-note")).to_have_text("Bawa KK asli")
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-origin")).to_contain_text(f"Dialihkan dari {t1['number']}")
+    expect(page.locator("#cur-origin")).to_contain_text(first["name"])
+    expect(page.locator("#cur-note")).to_contain_text("Bawa KK asli")
+    # The confirmed no-show goes through after the undo window.
+    page.click('[data-action="no-show"]')
+    page.click("#noshow-confirm")
+    expect(page.locator("#undo-bar")).to_be_hidden(timeout=15000)
+    expect(page.locator("#cur-number")).to_have_text("—")
+
+    # Break with the Friday-prayer preset: nothing can be called until it ends.
+    page.click('[data-action="break"]')
+    page.check("#break-friday")
+    page.click("#break-submit")
+    expect(page.locator("#break-panel")).to_contain_text("Istirahat: Salat Jumat")
+    expect(page.locator('[data-action="call-next"]')).to_be_disabled()
+    page.click("#break-end-btn")
+    expect(page.locator("#break-panel")).to_be_hidden()
+    expect(page.locator('[data-action="call-next"]')).to_be_enabled()
+    page.click('[data-action="call-next"]')
+    expect(page.locator("#cur-number")).to_have_text(t2["number"])
+
+
+def test_manager_types_paper_questionnaires_into_the_ikm_report(server: Any, page: Any) -> None:
+    from tests.e2e.test_dashboard import sign_in as dash_sign_in
+
+    dash_sign_in(page, server.url, "manajer", "/dashboard/ikm")
+    page.goto(server.url + "/dashboard/ikm?period=month")
+    before = int(page.locator("#ikm-respondents").text_content() or "0")
+    page.click("#paper-entry summary")
+    page.fill("#paper-form textarea[name=lines]", "4 4 4 4 4 4 4 4 4 ; ruang tunggu nyaman\n"
+              "3 3 3 3 3 3 3 3 x")
+    page.click("#paper-form button[type=submit]")
+    expect(page.locator("#paper-status")).to_have_text("Baris 2: harus sembilan nilai 1-4")
+    page.fill("#paper-form textarea[name=lines]", "4 4 4 4 4 4 4 4 4 ; ruang tunggu nyaman\n"
+              "333333333")
+    page.click("#paper-form button[type=submit]")
+    expect(page.locator("#paper-status")).to_have_text("2 kuesioner tersimpan")
+    expect(page.locator("#ikm-respondents")).to_have_text(str(before + 2))
+    expect(page.locator('#ikm-sources [data-source="paper"]')).to_have_text("kuesioner kertas 2")
+    expect(page.locator(".comments")).to_contain_text("ruang tunggu nyaman")

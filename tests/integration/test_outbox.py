@@ -178,6 +178,8 @@ outbox.relay_once(factory, {"message": Hang()}, outbox.RelayPolicy(batch=5))
 """
 
 
+# Another process (with the real clock) relays: multi-process, so `slow`.
+@pytest.mark.slow
 def test_rows_of_a_relay_killed_mid_send_are_sent_after_its_lease(db, factory):
     url, _ = db
     now = datetime.now(UTC)

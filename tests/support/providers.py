@@ -36,6 +36,7 @@ class _StandIn:
         self.delivered: dict[str, Any] = {}  # idempotency key -> body, once each
         self.duplicates = 0
         self.fail_status: int | None = None
+        self.fail_delay = 0.0  # seconds a failing answer takes (a provider hanging, then 500)
         self.lock = threading.Lock()
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -58,6 +59,8 @@ class _StandIn:
         raise NotImplementedError
 
     def _record(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, bytes]:
+        if self.fail_status is not None and self.fail_delay:
+            time.sleep(self.fail_delay)
         with self.lock:
             if self.fail_status is not None:
                 status, doc = self.fail_status, {"error": {"message": "stand-in outage"}}

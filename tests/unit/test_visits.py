@@ -156,3 +156,9 @@ def test_visit_times() -> None:
     assert v.visit_minutes(t0, steps) == 40
     assert v.gaps_minutes(steps) == [10]
     assert v.visit_minutes(t0, [*steps, v.StepTimes(t0 + 40 * m, None, None)]) is None
+
+
+def test_plan_editors_current_and_last_ended() -> None:
+    assert v.plan_editors(plan("done", "current", "pending")) == {1, 2}
+    assert v.plan_editors(plan("current", "pending")) == {1}
+    assert v.plan_editors(plan("done", "no_show", "current")) == {2, 3}

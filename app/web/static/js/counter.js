@@ -59,6 +59,13 @@
     });
   }
 
+  // "{number} ..." with values: the strings come translated from the page.
+  function fill_(template, params) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (m, k) {
+      return params && params[k] !== undefined && params[k] !== null ? String(params[k]) : m;
+    });
+  }
+
   function say(node, text, isError) {
     if (!node) return;
     node.textContent = text || "";
@@ -217,7 +224,14 @@
       var info = el("span", "t-info");
       info.appendChild(el("span", "t-service", t.service));
       if (t.priority) info.appendChild(el("span", "badge prio", T.priority));
-      if (t.channel === "transfer") info.appendChild(el("span", "badge", T.from_transfer));
+      if (t.channel === "transfer") {
+        var from = t.transferred_from;
+        var badge = el("span", "badge badge-transfer",
+                       from ? fill_(T.from_number, { number: from.number }) : T.from_transfer);
+        if (t.note) badge.title = t.note;
+        info.appendChild(badge);
+        if (t.note) info.appendChild(el("span", "t-note", t.note));
+      }
       if (t.channel === "booking") info.appendChild(el("span", "badge", T.booking));
       li.appendChild(info);
       var wait = el("span", "t-wait", minutesSince(t.issued_at) + " " + T.min_short);
@@ -257,6 +271,18 @@
       var note = $("#cur-note");
       note.hidden = !(cur && cur.note);
       note.textContent = cur && cur.note ? T.note + " " + cur.note : "";
+      // A transferred ticket says at a glance where it came from (number, service, counter).
+      var origin = $("#cur-origin");
+      var from = cur && cur.transferred_from;
+      origin.hidden = !from;
+      origin.textContent = from ? fill_(T.origin, from) +
+        (from.counter ? " " + fill_(T.origin_counter, from) : "") : "";
+      var brk = snap.break || {};
+      $("#break-panel").hidden = !brk.on_break;
+      $("#break-text").textContent = brk.on_break ? fill_(T.on_break, {
+        reason: brk.reason || "", since: brk.since ? new Date(brk.since).toLocaleTimeString(
+          LANG === "en" ? "en-GB" : "id-ID", { hour: "2-digit", minute: "2-digit" }) : "" }) : "";
+      root.classList.toggle("on-break", !!brk.on_break);
       $("#cur-elapsed-label").textContent =
         cur && cur.status === "serving" ? T.since_started : T.since_called;
       $("#empty-msg").hidden = !!cur || snap.waiting_count > 0 || !snap.counter.is_open;
@@ -284,8 +310,10 @@
     function renderButtons() {
       var cur = snap.current;
       var st = cur ? cur.status : null;
-      var can = mode === "operate" && mine() && !busy;
+      var onBreak = !!(snap.break && snap.break.on_break);
+      var can = mode === "operate" && mine() && !busy && !pendingNoShow && !onBreak;
       var allowed = {
+        "break": !cur,
         "call-next": !cur || st === "serving",
         "recall": st === "called",
         "start": st === "called",
@@ -354,7 +382,8 @@
           say(statusLine, t ? T.called_msg + " " + t.number : T.empty);
         });
       },
-      "transfer": function () { openTransfer(); return Promise.resolve(); }
+      "transfer": function () { openTransfer(); return Promise.resolve(); },
+      "break": function () { openBreak(); return Promise.resolve(); }
     };
     ["recall", "start", "finish", "no-show", "hold"].forEach(function (name) {
       ACTIONS[name] = function () {
@@ -369,7 +398,105 @@
     Object.keys(buttons).forEach(function (name) {
       buttons[name].addEventListener("click", function () {
         if (name === "transfer") { openTransfer(); return; }
+        if (name === "break") { openBreak(); return; }
+        if (name === "no-show") { askNoShow(); return; }
         act(ACTIONS[name]);
+      });
+    });
+
+    // "Tidak hadir": confirm when the call is under a minute old, then a few seconds to undo.
+    var NOSHOW_CONFIRM_MS = 60 * 1000;
+    var UNDO_SECONDS = 5;
+    var pendingNoShow = null;
+    var noShowDialog = $("#noshow-dialog");
+    function askNoShow() {
+      var cur = snap && snap.current;
+      if (!cur || pendingNoShow) return;
+      var calledMs = serverNow() - Date.parse(cur.called_at || cur.first_called_at || 0);
+      if (noShowDialog && calledMs < NOSHOW_CONFIRM_MS) {
+        $("#noshow-number").textContent = cur.number;
+        $("#noshow-text").textContent = fill_(T.noshow_recent, { seconds: Math.max(0, Math.round(calledMs / 1000)) });
+        noShowDialog.returnValue = "";
+        noShowDialog.showModal();
+        $("#noshow-cancel").focus();
+        return;
+      }
+      scheduleNoShow(cur);
+    }
+    function scheduleNoShow(cur) {
+      var left = UNDO_SECONDS;
+      var bar = $("#undo-bar");
+      function show() { $("#undo-text").textContent = fill_(T.noshow_pending, { number: cur.number, seconds: left }); }
+      pendingNoShow = { id: cur.id, number: cur.number, timer: setInterval(function () {
+        left -= 1;
+        if (left > 0) { show(); return; }
+        clearInterval(pendingNoShow.timer);
+        pendingNoShow = null;
+        bar.hidden = true;
+        act(function () {
+          return api("POST", "/api/v1/tickets/" + cur.id + "/no-show").then(function (t) {
+            say(statusLine, t.number + " · " + (T["status_" + t.status] || t.status));
+          });
+        });
+      }, 1000) };
+      show();
+      bar.hidden = false;
+      renderButtons();
+      $("#undo-btn").focus();
+    }
+    if (noShowDialog) {
+      $("#noshow-cancel").addEventListener("click", function () { noShowDialog.close(); });
+      $("#noshow-form").addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        noShowDialog.close();
+        var cur = snap && snap.current;
+        if (cur) scheduleNoShow(cur);
+      });
+    }
+    var undoBtn = $("#undo-btn");
+    if (undoBtn) undoBtn.addEventListener("click", function () {
+      if (!pendingNoShow) return;
+      clearInterval(pendingNoShow.timer);
+      say(statusLine, fill_(T.undone, { number: pendingNoShow.number }));
+      pendingNoShow = null;
+      $("#undo-bar").hidden = true;
+      renderButtons();
+    });
+
+    // Break ("istirahat") with a reason; Friday prayer is a preset.
+    var breakDialog = $("#break-dialog");
+    function openBreak() {
+      if (!breakDialog || !snap || snap.current) return;
+      $("#break-error").hidden = true;
+      $("#break-reason").value = "";
+      var friday = new Date(serverNow()).getDay() === 5;
+      (friday ? $("#break-friday") : $("#break-other")).checked = true;
+      breakDialog.showModal();
+      $("#break-reason").focus();
+    }
+    if (breakDialog) {
+      $("#break-cancel").addEventListener("click", function () { breakDialog.close(); });
+      $("#break-form").addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var preset = $('#break-form input[name="preset"]:checked');
+        var reason = (preset && preset.value) || $("#break-reason").value.trim();
+        if (!reason) {
+          $("#break-error").textContent = T.break_reason_needed;
+          $("#break-error").hidden = false;
+          return;
+        }
+        breakDialog.close();
+        act(function () {
+          return api("POST", "/api/v1/counters/" + counterId + "/break", { reason: reason })
+            .then(function () { say(statusLine, T.break_started); });
+        });
+      });
+    }
+    var breakEnd = $("#break-end-btn");
+    if (breakEnd) breakEnd.addEventListener("click", function () {
+      act(function () {
+        return api("POST", "/api/v1/counters/" + counterId + "/break/end")
+          .then(function () { say(statusLine, T.break_ended); });
       });
     });
 

@@ -18,7 +18,10 @@ window.MPP = (function () {
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok) {
       const msg = data && data.error ? data.error.message : ("HTTP " + r.status);
-      throw new Error(msg);
+      const err = new Error(msg);
+      err.code = data && data.error ? data.error.code : "http_error";
+      err.field = data && data.error ? data.error.field : undefined;
+      throw err;
     }
     return data;
   }

@@ -46,19 +46,23 @@
     document.getElementById("dash-day").textContent = snap.day;
     const body = document.getElementById("dash-body");
     const rows = [];
+    const groups = [];
     const alerts = [];
     for (const a of snap.agencies) {
       let agencyLongest = 0;
       const serviceRows = [];
       const onlyActive = document.getElementById("only-active").checked;
-      for (const s of a.services) {
-        const wait = longest(s);
+      // Rows over their threshold, or waiting with no open counter, go to the top.
+      const ordered = a.services.map((s) => ({ s, wait: longest(s) }));
+      const urgent = ({ s, wait }) => (s.waiting > 0 && (s.unserved || wait >= s.alert_minutes * 60)) ? 1 : 0;
+      ordered.sort((x, y) => (urgent(y) - urgent(x)) || (urgent(y) && y.wait - x.wait));
+      for (const { s, wait } of ordered) {
         const idle = !s.waiting && !s.issued && !s.in_service && !s.held && !s.served;
         agencyLongest = Math.max(agencyLongest, wait);
         const alert = s.waiting > 0 && wait >= s.alert_minutes * 60;
         if (alert) alerts.push({ s, wait });
         if (idle && onlyActive) continue;
-        serviceRows.push(el("tr", { class: "svc" + (alert ? " is-alert" : ""), "data-service": s.id },
+        serviceRows.push(el("tr", { class: "svc" + (alert ? " is-alert" : "") + (s.unserved ? " is-unserved" : ""), "data-service": s.id },
           el("td", {}, el("span", { class: "prefix", text: s.prefix }), " ", s.name),
           el("td", { class: "num", "data-col": "waiting", text: num(s.waiting) }),
           el("td", { class: "num", "data-col": "longest", text: s.waiting ? minutes(wait) : "—" }),
@@ -69,8 +73,10 @@
           el("td", { class: "num", text: minutes(s.avg_service_seconds) }),
           el("td", { class: "num muted", text: String(s.alert_minutes) })));
       }
-      const agencyAlert = serviceRows.some((r) => r.classList.contains("is-alert"));
-      rows.push(el("tr", { class: "agency" + (agencyAlert ? " is-alert" : ""), "data-agency": a.id },
+      const agencyAlert = serviceRows.some((r) => r.classList.contains("is-alert") || r.classList.contains("is-unserved"));
+      const group = [];
+      groups.push({ alert: agencyAlert, longest: agencyLongest, rows: group });
+      group.push(el("tr", { class: "agency" + (agencyAlert ? " is-alert" : ""), "data-agency": a.id },
         el("th", { scope: "row", text: a.name }),
         el("td", { class: "num", text: num(a.waiting) }),
         el("td", { class: "num", text: a.waiting ? minutes(agencyLongest) : "—" }),
@@ -80,17 +86,23 @@
         el("td", { class: "num", text: minutes(a.avg_wait_seconds) }),
         el("td", { class: "num", text: minutes(a.avg_service_seconds) }),
         el("td", {})));
-      rows.push(...serviceRows);
+      group.push(...serviceRows);
     }
+    // Agencies with an alert first (longest wait first), the others in their usual order.
+    groups.sort((x, y) => (Number(y.alert) - Number(x.alert)) || (y.alert && x.alert ? y.longest - x.longest : 0));
+    for (const g of groups) rows.push(...g.rows);
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "9", class: "muted", text: T.none })));
     body.replaceChildren(...rows);
     const box = document.getElementById("alerts");
     const list = document.getElementById("alert-list");
     alerts.sort((x, y) => y.wait - x.wait);
-    list.replaceChildren(...alerts.map(({ s, wait }) => el("li", {
-      text: fmt(T.alert, { name: s.prefix + " · " + s.name, minutes: Math.floor(wait / 60), limit: s.alert_minutes }),
-    })));
-    box.hidden = alerts.length === 0;
+    list.replaceChildren(
+      ...(snap.unserved || []).map((u) => el("li", { class: "unserved", "data-service": u.service_id,
+        text: fmt(T.unserved || "{name}: {n}", { name: u.prefix + " · " + u.name, n: u.waiting }) })),
+      ...alerts.map(({ s, wait }) => el("li", {
+        text: fmt(T.alert, { name: s.prefix + " · " + s.name, minutes: Math.floor(wait / 60), limit: s.alert_minutes }),
+      })));
+    box.hidden = alerts.length === 0 && !(snap.unserved || []).length;
     if (!thresholdsLoaded) renderThresholds();
   }
 

@@ -150,21 +150,61 @@
     }
   }
 
+  // Drop the last report: after an error, figures of another period must not stay on screen.
+  function clearReport() {
+    for (const id of Object.keys(charts)) { charts[id].destroy(); delete charts[id]; }
+    for (const id of ["rep-kpis", "heat", "rep-table", "quota-table"]) document.getElementById(id).replaceChildren();
+    document.getElementById("rep-period").textContent = "";
+    document.getElementById("rep-results").hidden = true;
+  }
+
+  function clearFieldErrors() {
+    for (const box of form.querySelectorAll(".field-error")) { box.textContent = ""; box.hidden = true; }
+    for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+  }
+
+  function showError(e) {
+    clearReport();
+    const status = document.getElementById("rep-status");
+    const input = e.field ? form.querySelector('[name="' + e.field + '"]') : null;
+    const box = input ? document.getElementById("err-" + e.field) : null;
+    if (input && box) {
+      // "to: tanggal akhir sebelum tanggal awal" -> the reason, under the field it is about.
+      const prefix = e.field + ": ";
+      box.textContent = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+      box.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", box.id);
+      input.focus();
+      status.textContent = "";
+      status.className = "muted";
+    } else {
+      status.textContent = e.message;
+      status.className = "alert";
+    }
+  }
+
   async function load() {
     const p = params();
+    clearFieldErrors();
     document.getElementById("dl-csv").href = "/api/v1/stats/export.csv?" + p.toString();
     document.getElementById("dl-xlsx").href = "/api/v1/stats/export.xlsx?" + p.toString();
     const status = document.getElementById("rep-status");
     status.textContent = T.loading;
     status.className = "muted";
+    delete document.body.dataset.loaded;
     try {
+      const t0 = performance.now();
       const rep = await api("GET", "/api/v1/stats/report?" + p.toString());
+      const t1 = performance.now();
       render(rep);
+      // Where the time goes (bench/report_settle.py reads it): the API call, then drawing.
+      window.__reportTiming = { api_ms: Math.round(t1 - t0), draw_ms: Math.round(performance.now() - t1) };
+      document.getElementById("rep-results").hidden = false;
       status.textContent = "";
       document.body.dataset.loaded = "1";
     } catch (e) {
-      status.textContent = e.message;
-      status.className = "alert";
+      showError(e);
     }
   }
 

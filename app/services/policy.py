@@ -1,0 +1,112 @@
+"""Who may see and change what: every role and scope check, in one place.
+
+Services call these; routers and pages only carry the principal in (app/api/deps.py resolves
+it through app.services.principal). A check written anywhere else is a bug.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.db.models import Agency, Counter, Service, Ticket, User
+from app.domain.errors import DomainError, InvalidValue
+from app.services.context import Principal
+
+STAFF_ROLES = ("admin", "manager", "officer")
+
+
+def require_role(actor: Principal | None, *roles: str) -> Principal:
+    if actor is None:
+        raise DomainError("not_authenticated")
+    if actor.role not in roles:
+        raise DomainError("forbidden")
+    return actor
+
+
+def ensure_can_read_stats(actor: Principal | None) -> Principal:
+    """Statistics: admins and managers (their scope), or a partner key with read:stats (its
+    own site: a partner has a site and no agency, so the scopes below give that site)."""
+    if actor is not None and actor.kind == "partner":
+        if "read:stats" not in actor.scopes:
+            raise DomainError("forbidden")
+        return actor
+    return require_role(actor, "admin", "manager")
+
+
+def ensure_can_issue(actor: Principal | None, service_id: int) -> None:
+    """A partner key issues tickets only with issue:tickets and only for its services (its
+    site is checked by the issue decision like any caller's)."""
+    if actor is not None and actor.kind == "partner" and (
+            "issue:tickets" not in actor.scopes or service_id not in actor.service_ids):
+        raise DomainError("forbidden")
+
+
+def agency_ids_in_scope(session: Session, actor: Principal) -> set[int] | None:
+    """None means every agency (admin, or a manager without a narrower scope)."""
+    if actor.role == "admin":
+        return None
+    if actor.agency_id is not None:
+        return {actor.agency_id}
+    if actor.site_id is not None:
+        rows = session.scalars(sa.select(Agency.id).where(Agency.site_id == actor.site_id))
+        return set(rows)
+    return None if actor.role == "manager" else set()
+
+
+def site_ids_in_scope(session: Session, actor: Principal) -> set[int] | None:
+    if actor.role == "admin":
+        return None
+    if actor.site_id is not None:
+        return {actor.site_id}
+    if actor.agency_id is not None:
+        site_id = session.scalar(sa.select(Agency.site_id).where(Agency.id == actor.agency_id))
+        return {site_id} if site_id is not None else set()
+    return None if actor.role == "manager" else set()
+
+
+def ensure_agency_visible(session: Session, actor: Principal, agency_id: int) -> None:
+    scope = agency_ids_in_scope(session, actor)
+    if scope is not None and agency_id not in scope:
+        raise DomainError("forbidden")
+
+
+def ensure_can_operate(actor: Principal | None, agency_id: int) -> Principal:
+    """Only admins and officers of the counter's own agency operate a counter."""
+    actor = require_role(actor, "admin", "officer")
+    if actor.role == "officer" and actor.agency_id != agency_id:
+        raise DomainError("forbidden")
+    return actor
+
+
+def ensure_ticket_operable(session: Session, actor: Principal | None, ticket: Ticket,
+                           counter: Counter | None = None) -> Principal:
+    """A ticket action needs the ticket's own agency (its current step's) as well as the
+    counter's: a counter misconfigured with another agency's service never lets its officers
+    serve that agency's citizens."""
+    actor = ensure_can_operate(actor, ticket.agency_id)
+    if counter is not None:
+        ensure_can_operate(actor, counter.agency_id)
+        ensure_operator(session, actor, counter)
+    return actor
+
+
+def ensure_operator(session: Session, actor: Principal, counter: Counter) -> None:
+    """One officer per counter: after a take-over the previous officer only watches."""
+    if (actor.role == "officer" and counter.is_open
+            and counter.officer_id not in (None, actor.user_id)):
+        other = session.get(User, counter.officer_id)
+        raise DomainError("counter_in_use",
+                          officer=(other.full_name or other.username) if other else "-")
+
+
+def ensure_counter_services(session: Session, actor: Principal | None, agency: Agency,
+                            services: list[Service]) -> None:
+    """A counter serves its own agency's services only, and only ones the caller manages."""
+    scope = agency_ids_in_scope(session, actor) if actor is not None else None
+    for service in services:
+        if service.agency_id != agency.id:
+            raise InvalidValue("service_ids", "layanan harus milik instansi loket ini",
+                               "services must belong to the counter's agency")
+        if scope is not None and service.agency_id not in scope:
+            raise DomainError("forbidden")

@@ -1,0 +1,94 @@
+"""/admin/integrasi in Chromium against a real server whose background fan-out and outbox relay
+deliver to a loopback receiver; partner keys made, used and revoked from the page."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import DEMO_PASSWORD, ROOT
+from tests.e2e.test_dashboard import Demo, sign_in
+from tests.integration.test_webhooks import Receiver
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def hook_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    import yaml
+
+    from tests.support.databases import create_database, drop_database
+    from tests.support.live import prepare_database, start_server
+
+    tmp = tmp_path_factory.mktemp("integration")
+    url = create_database(backend, tmp)
+    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
+    users = [u["username"] for s in doc["sites"] for u in s["users"]]
+    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
+    server = start_server(url, log_path=tmp / "server.log",
+                          MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
+                          MPP_OUTBOX_POLL_SECONDS="0.2", MPP_WEBHOOK_FANOUT_SECONDS="0.2")
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_database(url)
+
+
+def test_webhook_and_partner_key_from_admin(hook_server: Any, page: Any) -> None:
+    receiver = Receiver()
+    try:
+        demo = Demo(hook_server)
+        sign_in(page, demo.url, "admin", "/admin/integrasi")
+        form = page.locator("#wh-form")
+        form.locator("input[name=url]").fill(receiver.url)
+        form.locator("input[name=events][value='ticket.issued']").check()
+        form.locator("input[name=events][value='ticket.called']").check()
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#wh-secret")).to_be_visible()
+        secret = page.locator("#wh-secret-value").text_content() or ""
+        assert secret.startswith("whsec_")
+        receiver.secret = secret
+        expect(page.locator("#wh-table tbody tr")).to_have_count(1)
+
+        ktp = demo.services("DUKCAPIL")[0]
+        ticket = demo.issue(ktp["id"])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not receiver.delivered():
+            time.sleep(0.2)
+        got = receiver.delivered()
+        assert got and got[0]["verified"], receiver.requests
+        assert got[0]["body"]["type"] == "ticket.issued"
+        assert got[0]["body"]["data"]["number"] == ticket["number"]
+
+        page.locator("#wh-table tbody tr button", has_text="Log").click()
+        row = page.locator("#wh-log-table tbody tr").first
+        expect(row).to_have_attribute("data-status", "delivered")
+        expect(row.locator("td").nth(4)).to_have_text("204")
+
+        pk = page.locator("#pk-form")
+        pk.locator("input[name=name]").fill("Dasbor kota")
+        pk.locator("input[name=scopes][value='read:stats']").check()
+        pk.locator("button[type=submit]").click()
+        expect(page.locator("#pk-secret")).to_be_visible()
+        key = page.locator("#pk-secret-value").text_content() or ""
+        assert key.startswith("mpk_")
+        r = httpx.get(demo.url + "/api/v1/stats/summary",
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        page.reload()
+        krow = page.locator("#pk-table tbody tr").first
+        expect(krow.locator(".pk-uses")).to_have_text("1")
+        krow.locator("button", has_text="Cabut").click()
+        expect(page.locator("#pk-table tbody tr .pk-status").first).to_have_text("Dicabut")
+        r = httpx.get(demo.url + "/api/v1/stats/summary",
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert r.status_code == 401
+        assert key not in page.content()  # shown once, gone after a reload
+    finally:
+        receiver.close()
