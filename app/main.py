@@ -156,6 +156,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from app.api.body_limit import BodyLimit
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from app.api.exposure import Exposure
+
+    production = settings.env == "production"
+    app.add_middleware(
+        Exposure, allowed_origins=settings.allowed_origins, metrics_allow=settings.metrics_allow,
+        public_docs=settings.public_docs if settings.public_docs is not None else not production,
+        public_metrics=(settings.public_metrics if settings.public_metrics is not None
+                        else not production))
     from app.api.security_headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)

@@ -1,7 +1,7 @@
 """phone_code (one-time codes), service.requires_phone_otp
 
 Revision ID: otp01
-Revises: visits03
+Revises: compl02
 Create Date: 2026-12-01 21:50:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'otp01'
-down_revision: str | None = 'visits03'
+down_revision: str | None = 'compl02'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
