@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-secret-change-me"
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):

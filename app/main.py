@@ -91,15 +91,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             app.state.kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
             app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
-        background = []
-        for starter in app.state.background_starters:
-            background.append(await starter(app))
+        from app import jobs
+
+        background = await jobs.start_all(app)
         try:
             yield
         finally:
-            for task in background:
-                if task is not None:
-                    task.cancel()
+            await jobs.stop_all(background)
             await bus.stop()
             if app.state.kiosk_pool is not None:
                 await app.state.kiosk_pool.close()
@@ -119,8 +117,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app.state.metrics = Metrics()
     app.state.token_signer = TokenSigner(settings.secret_key, settings.token_minutes * 60)
     app.state.session_signer = SessionSigner(settings.secret_key, settings.session_minutes * 60)
-    # Modules may register coroutines run at start (daily jobs); each returns a task or None.
-    app.state.background_starters = []
     install_error_handlers(app)
     from app.web import pages
 

@@ -42,7 +42,7 @@ def limit_by_ip(name: str, pick: Callable[[Policy], tuple[int, int]]) -> Callabl
                      now=now)
             finally:
                 # Counted even when refused, so hammering never resets the window.
-                if random.random() < 0.01:
+                if random.random() < 0.01:  # noqa: S311 - sampling, not a secret
                     cleanup(session, now)
                 session.commit()
         finally:

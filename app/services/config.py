@@ -502,7 +502,7 @@ def update_user(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
         user.password_hash = passwords.hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
-        changes["password"] = "***"
+        changes["password"] = "***"  # noqa: S105 - the audit log hides it
     if password is not None or {"is_active", "role", "agency_id", "site_id"} & set(changes):
         # A new password, a deactivation or a new scope: the old sessions must not go on.
         principal.end_sessions(ctx, user)

@@ -162,6 +162,7 @@ EXPECTED: dict[str, str] = {
     "POST /join/{site_id}": "all",
     "POST /t/{tracking_code}/late": "all",
     "POST /t/{tracking_code}/leave": "all",
+    "POST /api/v1/surveys/paper": "managers",
     "POST /api/v1/counters/{counter_id}/break": "officer_a admin",
     "POST /api/v1/counters/{counter_id}/break/end": "officer_a admin",
     "GET /api/v1/stats/visits": "managers",
