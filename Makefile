@@ -26,6 +26,9 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
+	# Known vulnerabilities of the installed packages (needs the PyPI advisory service; offline
+	# it reports each package as "could not be audited" and passes).
+	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
 # The whole suite: unit, integration, API, concurrency, browser. SQLite always; PostgreSQL too
 # when MPP_TEST_DATABASE_URL is set (.ci/run sets it).

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-secret-change-me"
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_address_max_failures: int = 20
     login_lock_seconds: int = 300
+    # /docs, /redoc and /openapi.json; /metrics (beyond MPP_METRICS_ALLOW): public unless
+    # production, where they are private unless set to true (app/api/exposure.py).
+    public_docs: bool | None = None
+    public_metrics: bool | None = None
+    metrics_allow: list[str] = ["127.0.0.1", "::1"]
+    # Other origins whose pages may open websockets (the server's own always may).
+    allowed_origins: list[str] = []
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # SP4N-LAPOR!, the national complaints system linked from the tracking and survey pages.
@@ -56,8 +63,8 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 5.0
     webhook_fanout_seconds: float = 1.0
-    # Public endpoint rate limit (requests per minute per client IP).
-    public_rate_per_minute: int = 120
+    # Lookups by a citizen's code (tracking, survey) that find nothing, per address per minute.
+    lookup_misses_per_minute: int = 20
     # Durable outbox (app/services/outbox.py): how often each process's relay looks for work,
     # how many rows it claims at once, each send's timeout, and the growing retry delays.
     outbox_poll_seconds: float = 1.0

@@ -91,15 +91,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             app.state.kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
             app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
-        background = []
-        for starter in app.state.background_starters:
-            background.append(await starter(app))
+        from app import jobs
+
+        background = await jobs.start_all(app)
         try:
             yield
         finally:
-            for task in background:
-                if task is not None:
-                    task.cancel()
+            await jobs.stop_all(background)
             await bus.stop()
             if app.state.kiosk_pool is not None:
                 await app.state.kiosk_pool.close()
@@ -119,8 +117,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app.state.metrics = Metrics()
     app.state.token_signer = TokenSigner(settings.secret_key, settings.token_minutes * 60)
     app.state.session_signer = SessionSigner(settings.secret_key, settings.session_minutes * 60)
-    # Modules may register coroutines run at start (daily jobs); each returns a task or None.
-    app.state.background_starters = []
     install_error_handlers(app)
     from app.web import pages
 
@@ -156,6 +152,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from app.api.body_limit import BodyLimit
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from app.api.exposure import Exposure
+
+    production = settings.env == "production"
+    app.add_middleware(
+        Exposure, allowed_origins=settings.allowed_origins, metrics_allow=settings.metrics_allow,
+        public_docs=settings.public_docs if settings.public_docs is not None else not production,
+        public_metrics=(settings.public_metrics if settings.public_metrics is not None
+                        else not production))
     from app.api.security_headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)

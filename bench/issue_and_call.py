@@ -5,9 +5,12 @@ database, loads a mall of 4 services and 20 counters, starts `uvicorn app.asgi:a
   issue  - 50 kiosk clients POST /api/v1/tickets as fast as they can, for --seconds;
   call   - 20 counter clients loop call-next + start (the next call-next finishes it);
   mixed  - both at once (50 kiosks and 20 counters).
-Then it runs pgbench on the same PostgreSQL with the bare transaction behind an issue (upsert
-the day's sequence row, insert the ticket, insert its event) on the real schema, 50 clients, and
-prints our issue throughput as a share of pgbench's.
+Then it runs pgbench on the same PostgreSQL with the bare transactions on the real schema:
+behind an issue (upsert the day's sequence row, insert the ticket, insert its event; 50 clients)
+and behind a call (lock the queue head FOR UPDATE SKIP LOCKED, update ticket and counter, insert
+the event; 20 clients), and prints our throughput as a share of pgbench's. It also reads the
+server processes' CPU time (/proc) around each phase: CPU per issue, per call-next + start pair
+(which also finishes the pair before), and their sum, the server CPU of a full ticket life.
 
     python bench/issue_and_call.py [--seconds 10] [--only sqlite:1,postgresql:2]
 
@@ -67,6 +70,65 @@ INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, type, to_st
   10, 2, false);
 END;
 """
+
+
+# A call: the first waiting ticket of the counter's services, locked (another counter's is
+# skipped), called to the counter; the counter's priority streak; the event row. One client per
+# counter, as at the mall. The queue is
+# filled beforehand (CALL_QUEUE tickets, enough for every client's run).
+PGBENCH_CALL_SQL = """\\set cid :client_id + 1
+BEGIN;
+WITH head AS (
+  SELECT id FROM ticket
+  WHERE service_id BETWEEN {svc1} AND {svc4} AND day = DATE '2030-01-01' AND status = 'waiting'
+    AND priority IS NULL
+  ORDER BY sort_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+UPDATE ticket t SET status = 'called', counter_id = :cid + {ctr0}, called_at = now(),
+  first_called_at = now(), call_count = t.call_count + 1
+  FROM head WHERE t.id = head.id
+  RETURNING t.id, t.service_id \\gset
+UPDATE counter SET priority_streak = 0 WHERE id = :cid + {ctr0};
+INSERT INTO ticket_event (ticket_id, site_id, agency_id, service_id, counter_id, type,
+  from_status, to_status, at, day, hour, weekday, priority, duration_seconds)
+  VALUES (:id, {site}, {agency}, :service_id, :cid + {ctr0}, 'called', 'waiting', 'called',
+  now(), DATE '2030-01-01', 10, 2, false, 60);
+END;
+"""
+CALL_QUEUE = 60_000
+_CALL_FILL = """
+INSERT INTO ticket (site_id, agency_id, service_id, day, seq, number, status, channel,
+  issued_at, sort_at, call_count, tracking_code)
+SELECT {site}, {agency}, {svc0} + (g % 4), DATE '2030-01-01', g, 'A-' || g, 'waiting', 'kiosk',
+  now(), now() + g * interval '1 microsecond', 0, 'pgb' || g
+FROM generate_series(1, {n}) g
+"""
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (the uvicorn workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server's processes so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 @dataclass
@@ -206,14 +268,13 @@ def find_pgbench() -> str | None:
     return None
 
 
-def run_pgbench(dbname: str, site: int, agency: int, svc0: int, seconds: int, clients: int
-                ) -> float | None:
+def run_pgbench(dbname: str, sql: str, seconds: int, clients: int) -> float | None:
     exe = find_pgbench()
     if exe is None:
         print("pgbench not found (apt-get install postgresql-contrib)")
         return None
     script = Path(tempfile.mkstemp(suffix=".sql")[1])
-    script.write_text(PGBENCH_SQL.format(site=site, agency=agency, svc0=svc0 - 1))
+    script.write_text(sql)
     url = pg_url(dbname, driver=False)
     cmd = [exe, "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
            "-f", str(script), url]
@@ -226,16 +287,29 @@ def run_pgbench(dbname: str, site: int, agency: int, svc0: int, seconds: int, cl
     return None
 
 
-def pgbench_in_own_database(seconds: int, clients: int) -> float | None:
-    """pgbench on a fresh database of the same schema and mall (its tickets would otherwise
-    sit in the benchmarked queues)."""
+def pgbench_in_own_database(seconds: int, clients: int, counters: int
+                            ) -> tuple[float | None, float | None]:
+    """pgbench's issue and call transactions on a fresh database of the same schema and mall
+    (their tickets would otherwise sit in the benchmarked queues)."""
     dbname = create_pg_database()
     try:
         url = pg_url(dbname)
         prepare_database(url)
-        mall = build_load_mall(url, counters=1, kiosks=1)
-        return run_pgbench(dbname, mall.site_id, mall.agency_id, mall.service_ids[0], seconds,
-                           clients)
+        mall = build_load_mall(url, counters=counters, kiosks=1)
+        svc = mall.service_ids
+        issue = run_pgbench(dbname, PGBENCH_SQL.format(site=mall.site_id, agency=mall.agency_id,
+                                                       svc0=svc[0] - 1), seconds, clients)
+        with psycopg.connect(pg_url(dbname, driver=False), autocommit=True) as conn:
+            conn.execute("DELETE FROM ticket_event")
+            conn.execute("DELETE FROM ticket")
+            conn.execute(_CALL_FILL.format(site=mall.site_id, agency=mall.agency_id,
+                                           svc0=svc[0], n=CALL_QUEUE))
+            conn.execute("VACUUM ANALYZE ticket")
+            conn.execute("CHECKPOINT")
+        call = run_pgbench(dbname, PGBENCH_CALL_SQL.format(
+            ctr0=min(mall.counter_ids) - 1, svc1=svc[0], svc4=svc[-1],
+            site=mall.site_id, agency=mall.agency_id), seconds, counters)
+        return issue, call
     finally:
         drop_pg_database(dbname)
         # Write pgbench's dirty pages out now, and let the machine settle (the dropped
@@ -262,12 +336,14 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
     if backend == "postgresql" and pgbench_seconds > 0:
         # First, on an idle machine: the database's own limit for the bare transaction. Its
         # runs differ by up to ±30 % on a shared machine; the best one is that limit.
-        runs = [tps for _ in range(PGBENCH_RUNS)
-                if (tps := pgbench_in_own_database(pgbench_seconds, n_kiosks)) is not None]
-        result["pgbench_runs"] = runs
-        result["pgbench_tps"] = max(runs) if runs else None
-        print(f"  {result['config']:22} pgbench {', '.join(f'{t:.0f}' for t in runs)} tps "
-              f"(best counts)", flush=True)
+        runs = [pgbench_in_own_database(pgbench_seconds, n_kiosks, n_counters)
+                for _ in range(PGBENCH_RUNS)]
+        issues = [i for i, _ in runs if i is not None]
+        calls = [c for _, c in runs if c is not None]
+        result["pgbench_tps"] = max(issues) if issues else None
+        result["pgbench_call_tps"] = max(calls) if calls else None
+        print(f"  {result['config']:22} pgbench issue {', '.join(f'{t:.0f}' for t in issues)} "
+              f"tps, call {', '.join(f'{t:.0f}' for t in calls)} tps (best counts)", flush=True)
     if paced_rate is None and result.get("pgbench_tps"):
         paced_rate = paced_share * result["pgbench_tps"]
     dbname = None
@@ -281,7 +357,7 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
         mall = build_load_mall(url, counters=n_counters, kiosks=n_kiosks)
         log_dir = Path(os.environ.get("MPP_BENCH_LOGDIR", tmp))
         server = start_server(url, workers=workers, log_path=log_dir / f"server-{backend}{workers}.log",
-                              MPP_LOG_LEVEL="WARNING", **SERVER_ENV)
+                              timeout=180, MPP_LOG_LEVEL="WARNING", **SERVER_ENV)
         try:
             counters = [(server.token(u, OFFICER_PASSWORD), cid)
                         for u, cid in zip(mall.officers, mall.counter_ids, strict=True)]
@@ -300,8 +376,10 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
             phases["call"] = ([], counters, 0.0)
             phases["mixed"] = (mall.kiosk_tokens, counters, 0.0)
             for phase, (kiosks, ctrs, rate) in phases.items():
+                cpu0 = cpu_seconds(server.proc.pid)
                 stats, elapsed = run_phase(server.port, seconds, kiosks, mall.service_ids, ctrs,
                                            rate)
+                result.setdefault("server_cpu", {})[phase] = cpu_seconds(server.proc.pid) - cpu0
                 # Other jobs share this machine; the load says how much CPU the run really had.
                 result.setdefault("loadavg", []).append(round(os.getloadavg()[0], 1))
                 result[phase] = summarize(stats, elapsed)
@@ -374,6 +452,27 @@ def main() -> None:
             print(f"{r['config']:22} issues {r['issue']['issue']['per_s']:7.1f}/s = "
                   f"{share:5.1f} % of pgbench's {tps:7.1f} tps for the bare transaction "
                   f"(target >= 25 % with 2 workers)")
+    for r in results:
+        calls, tps = r.get("call", {}).get("call-next"), r.get("pgbench_call_tps")
+        if calls and tps:
+            pairs = r["call"].get("start", {}).get("per_s", 0.0)
+            print(f"{r['config']:22} call-next + start {pairs:7.1f} pairs/s = "
+                  f"{100 * pairs / tps:5.1f} % of pgbench's {tps:7.1f} tps for the bare call "
+                  f"(target >= 20 %)")
+        if "mixed" in r and r["issue"].get("issue"):
+            mixed = r["mixed"].get("issue", {}).get("per_s", 0.0)
+            print(f"{r['config']:22} mixed: issues {mixed:7.1f}/s = "
+                  f"{100 * mixed / r['issue']['issue']['per_s']:5.1f} % of the issue-only rate "
+                  f"(target >= 60 %)")
+        cpu = r.get("server_cpu", {})
+        issued = r["issue"].get("issue", {}).get("n", 0)
+        pairs_n = r["call"].get("start", {}).get("n", 0)
+        if issued and pairs_n:
+            per_issue = 1000 * cpu["issue"] / issued
+            per_pair = 1000 * cpu["call"] / pairs_n
+            print(f"{r['config']:22} server CPU: {per_issue:.2f} ms per issue, {per_pair:.2f} ms "
+                  f"per call-next + start (+ the finish of the one before) = "
+                  f"{per_issue + per_pair:.2f} ms per full ticket life")
     for r in results:
         if "paced" in r:
             i = r["paced"]["issue"]

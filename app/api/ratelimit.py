@@ -12,15 +12,16 @@ two transactions never wait on each other.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from app.api.deps import client_ip
+from app.domain.errors import DomainError, NotFound
 from app.services.booking import Policy, get_policy
-from app.services.throttle import bump, cleanup, pseudonym  # noqa: F401 - used from here too
+from app.services.throttle import bump, cleanup, hits, pseudonym  # noqa: F401 - used from here
 
 
 def _client(request: Request) -> str:
@@ -41,7 +42,7 @@ def limit_by_ip(name: str, pick: Callable[[Policy], tuple[int, int]]) -> Callabl
                      now=now)
             finally:
                 # Counted even when refused, so hammering never resets the window.
-                if random.random() < 0.01:
+                if random.random() < 0.01:  # noqa: S311 - sampling, not a secret
                     cleanup(session, now)
                 session.commit()
         finally:
@@ -55,3 +56,38 @@ def limit_phone(session: Session, phone: str, policy: Policy, now: datetime) -> 
     """Bookings per phone number per day, inside the request's own transaction."""
     bump(session, f"booking:phone:{pseudonym(phone)}", limit=policy.phone_create_per_day,
          seconds=86400, now=now)
+
+
+def limit_misses(name: str) -> Callable[[Request], Iterator[None]]:
+    """A dependency for lookups by a citizen's code (tracking, survey): a request that finds
+    nothing (404) counts against the client address; over `lookup_misses_per_minute` the
+    address is refused for the rest of the minute. Found codes never count, so a mall's Wi-Fi,
+    where every phone shares one address, can poll its tickets as often as it likes, while
+    guessing codes is slowed to a crawl."""
+
+    def dependency(request: Request) -> Iterator[None]:
+        state = request.app.state
+        limit = state.settings.lookup_misses_per_minute
+        bucket = f"{name}:miss:{_client(request)}"
+        now = state.clock()
+        if limit > 0:
+            session: Session = state.session_factory()
+            try:
+                count, remaining = hits(session, bucket, seconds=60, now=now)
+            finally:
+                session.close()
+            if count >= limit:
+                raise DomainError("rate_limited", seconds=remaining)
+        try:
+            yield
+        except NotFound:
+            session = state.session_factory()
+            try:
+                bump(session, bucket, limit=2**31, seconds=60, now=now)
+                session.commit()
+            finally:
+                session.close()
+            raise
+
+    dependency.__name__ = f"miss_limit_{name}"
+    return dependency

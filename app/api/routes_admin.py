@@ -5,23 +5,19 @@ Also registers the daily personal-data purge (UU 27/2022) as a background job of
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import CtxDep
 from app.api.errors import request_lang
 from app.api.schemas import Id
 from app.db.models import Device, SpecialDay
-from app.db.session import unit_of_work
 from app.services import audit_text, audit_view, devices, purge, special_days
-from app.services.config import audit
 from app.services.context import Ctx
-from app.services.mallfile import SYSTEM
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -251,42 +247,3 @@ def set_retention(body: RetentionIn, ctx: CtxDep, request: Request) -> object:
 def run_purge(ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Clear personal fields older than the retention period now (the daily job does too)."""
     return purge.run_purge(ctx, request.app.state.settings.retention_days).as_dict()
-
-
-# --- the daily job --------------------------------------------------------------------------
-
-PURGE_FIRST_DELAY = 600.0
-PURGE_INTERVAL = 24 * 3600.0
-
-
-def purge_once(app: FastAPI) -> purge.PurgeResult:
-    """One run of the daily purge, in its own transaction; audited as the system."""
-    state = app.state
-    with unit_of_work(state.session_factory) as session:
-        now = state.clock()
-        days = purge.retention_days(session, state.settings.retention_days)
-        result = purge.purge(session, now=now, days=days)
-        if result.total:
-            audit(Ctx(session=session, now=now, actor=SYSTEM), "purge", "personal_data", None,
-                  result.as_dict())
-    return result
-
-
-async def _purge_loop(app: FastAPI, first_delay: float, interval: float) -> None:
-    await asyncio.sleep(first_delay)
-    while True:
-        try:
-            result = await asyncio.to_thread(purge_once, app)
-            log.info("purge: %s", result.as_dict())
-        except Exception:  # a failed run must not stop tomorrow's
-            log.exception("purge failed")
-        await asyncio.sleep(interval)
-
-
-async def start_purge_job(app: FastAPI) -> asyncio.Task[None]:
-    # Not at start-up itself: a restart loop must not hammer the database.
-    return asyncio.create_task(_purge_loop(app, PURGE_FIRST_DELAY, PURGE_INTERVAL))
-
-
-def setup(app: FastAPI) -> None:
-    app.state.background_starters.append(start_purge_job)

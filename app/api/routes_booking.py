@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from dataclasses import asdict
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -246,35 +245,3 @@ def get_policy(ctx: CtxDep) -> dict[str, Any]:
 def put_policy(body: PolicyUpdate, ctx: CtxDep) -> dict[str, Any]:
     require(ctx, "admin")
     return asdict(svc.set_policy(ctx, body.model_dump(exclude_none=True)))
-
-
-# --- housekeeping ---------------------------------------------------------------------------
-
-HOUSEKEEPING_SECONDS = 60
-
-
-def housekeeping(app: FastAPI) -> dict[str, int]:
-    """Mark no-shows and drop old rate-limit windows (app/services/purge.py forgets contacts)."""
-    state = app.state
-    with unit_of_work(state.session_factory) as session:
-        ctx = Ctx(session=session, now=state.clock())
-        expired = svc.expire_no_shows(ctx)
-        ratelimit.cleanup(session, ctx.now)
-    return {"no_shows": expired}
-
-
-async def _housekeeping_loop(app: FastAPI) -> None:
-    await asyncio.sleep(5)
-    while True:
-        try:
-            await asyncio.to_thread(housekeeping, app)
-        except Exception:  # keep the loop alive; the next round retries
-            log.exception("booking housekeeping failed")
-        await asyncio.sleep(HOUSEKEEPING_SECONDS)
-
-
-def setup(app: FastAPI) -> None:
-    async def start(app: FastAPI) -> asyncio.Task[None]:
-        return asyncio.create_task(_housekeeping_loop(app))
-
-    app.state.background_starters.append(start)

@@ -11,13 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +24,6 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 # A readiness probe must answer quickly even when the database hangs.
 DB_TIMEOUT_SECONDS = 2.0
-GAUGE_REFRESH_SECONDS = 5.0
 
 
 @router.get("/healthz")
@@ -68,23 +65,3 @@ def metrics(request: Request) -> Response:
     m = request.app.state.metrics
     m.observe_bus(request.app.state.bus)
     return Response(generate_latest(m.exposition_registry()), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _refresh_gauges(app: FastAPI) -> asyncio.Task[Any]:
-    """Each worker copies its bus state into the gauges now and then.
-
-    With several workers a scrape reaches only one of them; without this loop the others'
-    bus gauges would never move.
-    """
-
-    async def loop() -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                app.state.metrics.observe_bus(app.state.bus)
-            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
-
-    return asyncio.create_task(loop(), name="metrics-gauges")
-
-
-def setup(app: FastAPI) -> None:
-    app.state.background_starters.append(_refresh_gauges)

@@ -149,5 +149,3 @@ def _switches_out(value: dict[str, Any]) -> dict[str, Any]:
 
 def setup(app: FastAPI) -> None:
     app.include_router(sites)
-    # The relay is a periodic job of every process (rows are claimed, so workers share).
-    app.state.background_starters.append(outbox.starter)

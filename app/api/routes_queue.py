@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.api import ratelimit
 from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
 from app.api.schemas import (
     CallTicketIn,
@@ -249,7 +250,8 @@ def get_contact(ticket_id: Id, ctx: CtxDep) -> dict[str, Any]:
     return {"ticket_id": ticket.id, "phone": notify.masked_phone(ctx.session, ticket.id)}
 
 
-@router.get("/track/{tracking_code}", tags=["kiosk"])
+@router.get("/track/{tracking_code}", tags=["kiosk"],
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: CtxDep
           ) -> dict[str, Any]:
     ticket = tickets.find_by_tracking(ctx.session, tracking_code)

@@ -7,10 +7,11 @@ import io
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
+from app.api import ratelimit
 from app.api.deps import CtxDep, require
 from app.api.schemas import Id, Strict
 from app.domain.ikm import UNSUR
@@ -225,7 +226,8 @@ def get_unsur() -> dict[str, Any]:
                       for u in UNSUR]}
 
 
-@router.post("/surveys", status_code=201, tags=["survey"])
+@router.post("/surveys", status_code=201, tags=["survey"],
+             dependencies=[Depends(ratelimit.limit_misses("survey"), scope="function")])
 def post_survey(body: SurveyIn, ctx: CtxDep) -> dict[str, Any]:
     """Public: one answer set per finished ticket; 409 before it is done or when repeated."""
     response = survey.submit(ctx, tracking_code=body.tracking_code, answers=body.answers,

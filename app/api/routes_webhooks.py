@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
@@ -83,7 +83,3 @@ def list_deliveries(endpoint_id: Id, ctx: CtxDep,
 def redeliver(endpoint_id: Id, delivery_id: Id, ctx: CtxDep) -> dict[str, Any]:
     webhooks.redeliver(ctx, endpoint_id, delivery_id)
     return {"id": delivery_id, "status": "pending"}
-
-
-def setup(app: FastAPI) -> None:
-    app.state.background_starters.append(webhooks.starter)

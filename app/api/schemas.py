@@ -14,13 +14,14 @@ from pydantic import (
     field_validator,
 )
 
+from app.domain import limits as L
 from app.domain.timezones import timezone_warnings
 
-Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=L.NAME)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=L.CODE,
                                         pattern=r"^[A-Za-z0-9_.-]+$")]
-Text = Annotated[str, StringConstraints(max_length=5000)]
-Short = Annotated[str, StringConstraints(max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=L.FREE_TEXT)]
+Short = Annotated[str, StringConstraints(max_length=L.NAME)]
 ID_MAX = 2**31 - 1  # every id column is a 32-bit integer
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 
@@ -73,8 +74,9 @@ class ORM(BaseModel):
 class SiteCreate(Strict):
     code: Code
     name: Str200
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Asia/Jakarta"
-    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1,
+                                               max_length=L.TIMEZONE)] = "Asia/Jakarta"
+    address: Annotated[str, StringConstraints(max_length=L.ADDRESS)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = 3
     require_display_token: bool = False
     visit_requeue: VisitRequeue = "original"
@@ -86,8 +88,8 @@ class SiteCreate(Strict):
 class SiteUpdate(Strict):
     code: Code | None = None
     name: Str200 | None = None
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=L.TIMEZONE)] | None = None
+    address: Annotated[str, StringConstraints(max_length=L.ADDRESS)] | None = None
     max_consecutive_priority: Annotated[int, Field(ge=1, le=100)] | None = None
     require_display_token: bool | None = None
     visit_requeue: VisitRequeue | None = None
@@ -126,16 +128,16 @@ class AgencyCreate(Strict):
     site_id: Id
     code: Code
     name: Str200
-    floor: Annotated[str, StringConstraints(max_length=50)] | None = None
-    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    floor: Annotated[str, StringConstraints(max_length=L.FLOOR)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=L.ZONE)] | None = None
     color: Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
 
 
 class AgencyUpdate(Strict):
     code: Code | None = None
     name: Str200 | None = None
-    floor: Annotated[str, StringConstraints(max_length=50)] | None = None
-    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    floor: Annotated[str, StringConstraints(max_length=L.FLOOR)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=L.ZONE)] | None = None
     color: Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")] | None = None
     is_active: bool | None = None
 
@@ -160,8 +162,8 @@ class _ServiceFields(Strict):
     procedure: Text | None = None
     completion_time: Short | None = None
     fee: Short | None = None
-    product: Annotated[str, StringConstraints(max_length=500)] | None = None
-    complaints: Annotated[str, StringConstraints(max_length=500)] | None = None
+    product: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
+    complaints: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
     booking_enabled: bool = False
     slot_minutes: Annotated[int, Field(ge=5, le=240)] = 30
     slot_capacity: Annotated[int, Field(ge=1, le=1000)] = 5
@@ -176,14 +178,14 @@ class ServiceCreate(_ServiceFields):
     agency_id: Id
     code: Code
     name: Str200
-    prefix: Annotated[str, StringConstraints(min_length=1, max_length=3)]
+    prefix: Annotated[str, StringConstraints(min_length=1, max_length=L.PREFIX)]
 
 
 class ServiceUpdate(Strict):
     agency_id: Id | None = None
     code: Code | None = None
     name: Str200 | None = None
-    prefix: Annotated[str, StringConstraints(min_length=1, max_length=3)] | None = None
+    prefix: Annotated[str, StringConstraints(min_length=1, max_length=L.PREFIX)] | None = None
     daily_quota: Annotated[int, Field(ge=0, le=100000)] | None = None
     typical_minutes: Annotated[int, Field(ge=1, le=480)] | None = None
     opening_hours: OpeningHours = None
@@ -191,8 +193,8 @@ class ServiceUpdate(Strict):
     procedure: Text | None = None
     completion_time: Short | None = None
     fee: Short | None = None
-    product: Annotated[str, StringConstraints(max_length=500)] | None = None
-    complaints: Annotated[str, StringConstraints(max_length=500)] | None = None
+    product: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
+    complaints: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
     booking_enabled: bool | None = None
     slot_minutes: Annotated[int, Field(ge=5, le=240)] | None = None
     slot_capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -236,16 +238,16 @@ class CounterCreate(Strict):
     agency_id: Id
     name: Str200
     number: Annotated[int, Field(ge=1, le=9999)]
-    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
-    service_ids: Annotated[list[Id], Field(max_length=200)] = []
+    zone: Annotated[str, StringConstraints(max_length=L.ZONE)] | None = None
+    service_ids: Annotated[list[Id], Field(max_length=L.NAME)] = []
 
 
 class CounterUpdate(Strict):
     agency_id: Id | None = None
     name: Str200 | None = None
     number: Annotated[int, Field(ge=1, le=9999)] | None = None
-    zone: Annotated[str, StringConstraints(max_length=50)] | None = None
-    service_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    zone: Annotated[str, StringConstraints(max_length=L.ZONE)] | None = None
+    service_ids: Annotated[list[Id], Field(max_length=L.NAME)] | None = None
     is_active: bool | None = None
 
 
@@ -268,15 +270,15 @@ class CounterRead(BaseModel):
 
 
 # --- users ----------------------------------------------------------------------------------
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
-                                            pattern=r"^[A-Za-z0-9_.@-]+$")]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                            max_length=L.USERNAME, pattern=r"^[A-Za-z0-9_.@-]+$")]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=L.PASSWORD)]
 
 
 class UserCreate(Strict):
     username: Username
     password: Password
-    full_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    full_name: Annotated[str, StringConstraints(max_length=L.NAME)] | None = None
     role: Literal["admin", "manager", "officer"]
     agency_id: Id | None = None
     site_id: Id | None = None
@@ -285,7 +287,7 @@ class UserCreate(Strict):
 class UserUpdate(Strict):
     username: Username | None = None
     password: Password | None = None
-    full_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    full_name: Annotated[str, StringConstraints(max_length=L.NAME)] | None = None
     role: Literal["admin", "manager", "officer"] | None = None
     agency_id: Id | None = None
     site_id: Id | None = None
@@ -304,7 +306,7 @@ class UserRead(ORM):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 
@@ -313,7 +315,7 @@ class ContactIn(Strict):
     """An opt-in phone for messages about this ticket or booking (never echoed back); where
     the service asks for it, with the one-time code sent by POST /api/v1/otp."""
 
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=L.PHONE)]
     consent: bool = False
     otp_id: Id | None = None
     otp_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")] | None = None
@@ -377,11 +379,11 @@ class TicketRead(BaseModel):
 
 class TransferIn(Strict):
     service_id: Id
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
 
 
 class HoldIn(Strict):
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
 
 
 class OpenCounterIn(Strict):
@@ -397,14 +399,14 @@ class PackageCreate(Strict):
     site_id: Id
     code: Code
     name: Str200
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
     service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)]
 
 
 class PackageUpdate(Strict):
     code: Code | None = None
     name: Str200 | None = None
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=L.LONG_TEXT)] | None = None
     service_ids: Annotated[list[Id], Field(min_length=1, max_length=6)] | None = None
     is_active: bool | None = None
 

@@ -425,7 +425,9 @@ def _write_postgres(conn: sa.Connection, new: NewTicket) -> Written | None:
 # The device, whether its Idempotency-Key is taken already (a retry), and the service's facts,
 # in one read-only statement. The key's scope is Principal.scope_key of the device.
 _PG_KIOSK_READ = """
-SELECT d.id, d.kind, d.name, d.site_id, d.is_active,
+SELECT d.id, d.kind, d.name, d.site_id,
+       d.is_active AND NOT EXISTS (SELECT 1 FROM site s WHERE s.id = d.site_id
+                                   AND NOT s.is_active) AS is_active,
        EXISTS (SELECT 1 FROM idempotency_key k
                WHERE k.scope = 'device:' || d.id AND k.key = %(idem_key)s) AS retry,
        f.*

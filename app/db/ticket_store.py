@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,8 +78,14 @@ class TicketStore:
         return ticket
 
     def counter(self, counter_id: int, *, lock: bool = False) -> Counter | None:
+        """Locked (PostgreSQL): read again, FOR UPDATE, with the services it calls for. Not
+        locked: the one this unit of work already holds, if any (no statement), its services
+        read only when asked for."""
+        if not lock:
+            return self.session.get(Counter, counter_id,
+                                    options=[orm.lazyload(Counter.services)])
         stmt = sa.select(Counter).where(Counter.id == counter_id)
-        if lock and self.postgres:
+        if self.postgres:
             stmt = stmt.with_for_update(of=Counter)
         return self.session.scalar(stmt)
 

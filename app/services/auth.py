@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Device, User
+from app.db.models import Device, Site, User
 from app.domain.errors import DomainError
 from app.services import passwords, principal, throttle
 from app.services.context import Ctx, Principal
@@ -105,9 +105,11 @@ def new_device_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
+# A device of a switched-off site stops with it (its kiosks issue nothing, its boards go dark).
 DEVICE_BY_TOKEN = sa.select(
-    Device.id, Device.kind, Device.name, Device.site_id, Device.is_active
-).where(Device.token_hash == sa.bindparam("token_hash"))
+    Device.id, Device.kind, Device.name, Device.site_id,
+    sa.and_(Device.is_active, sa.func.coalesce(Site.is_active, True)).label("is_active"),
+).outerjoin(Site, Site.id == Device.site_id).where(Device.token_hash == sa.bindparam("token_hash"))
 
 
 def principal_for_device(session: Session, token: str, now: datetime | None = None

@@ -132,6 +132,9 @@ def update_site(ctx: Ctx, site_id: int, data: dict[str, Any]) -> Site:
     site = _get(ctx.session, Site, site_id)
     if actor.role == "manager" and (actor.agency_id is not None or actor.site_id != site_id):
         raise DomainError("forbidden")
+    if actor.role != "admin" and data.get("is_active") is False:
+        # Switching a whole site off (its kiosks, boards, bookings) is the admin's decision.
+        raise DomainError("forbidden")
     _check_site(data)
     if "code" in data:
         _unique_site_code(ctx.session, data["code"], site_id)
@@ -499,7 +502,7 @@ def update_user(ctx: Ctx, user_id: int, data: dict[str, Any]) -> User:
         user.password_hash = passwords.hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
-        changes["password"] = "***"
+        changes["password"] = "***"  # noqa: S105 - the audit log hides it
     if password is not None or {"is_active", "role", "agency_id", "site_id"} & set(changes):
         # A new password, a deactivation or a new scope: the old sessions must not go on.
         principal.end_sessions(ctx, user)

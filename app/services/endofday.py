@@ -171,5 +171,5 @@ async def loop(app: Any, interval: float = INTERVAL_SECONDS) -> None:
 
 
 async def starter(app: Any) -> asyncio.Task[None] | None:
-    """Registered in app.state.background_starters by the counter console module."""
+    """Started by app/jobs.py."""
     return asyncio.create_task(loop(app), name="mpp-end-of-day")

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Agency, Counter, DisplayBoard, Service, Site, SpecialDay, User
 from app.domain import hours, numbering
+from app.domain import limits as L
 from app.domain.errors import DomainError
 from app.services import config, yamlio
 from app.services.context import Ctx, Principal
@@ -350,7 +351,7 @@ class _Checker:
         return value
 
     def code(self, item: dict[str, Any], key: str, path: Path_) -> str:
-        value = self.text(item, key, path, 32, required=True)
+        value = self.text(item, key, path, L.CODE, required=True)
         assert value is not None
         if not _CODE.match(value):
             raise self.fail(path + (key,), "kode hanya boleh huruf, angka, titik, - dan _",
@@ -391,17 +392,17 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
             raise ck.fail(sp + ("code",), f"kode lokasi '{code}' ganda di berkas",
                           f"site code '{code}' appears twice in the file")
         site_codes.add(code)
-        tz = ck.text(s, "timezone", sp, 64) or "Asia/Jakarta"
+        tz = ck.text(s, "timezone", sp, L.TIMEZONE) or "Asia/Jakarta"
         with ck.at(sp + ("timezone",)):
             numbering.validate_timezone(tz)
         plan = _Plan(path=sp, site={
-            "code": code, "name": ck.text(s, "name", sp, 200, required=True), "timezone": tz,
-            "address": ck.text(s, "address", sp, 500),
+            "code": code, "name": ck.text(s, "name", sp, L.NAME, required=True), "timezone": tz,
+            "address": ck.text(s, "address", sp, L.ADDRESS),
             "max_consecutive_priority": ck.integer(s, "max_consecutive_priority", sp, 1, 100,
                                                    nullable=True)
             if "max_consecutive_priority" in s else 3,
             "require_display_token": ck.boolean(s, "require_display_token", sp, False),
-            "visit_requeue": ck.text(s, "visit_requeue", sp, 16) or "original",
+            "visit_requeue": ck.text(s, "visit_requeue", sp, L.VISIT_REQUEUE) or "original",
             "visit_no_show_cancels": ck.boolean(s, "visit_no_show_cancels", sp, False),
             "is_active": ck.boolean(s, "active", sp, True),
         })
@@ -423,7 +424,7 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
             days.add(day)
             with ck.at(dp + ("ranges",)):
                 ranges = validate_ranges(ck.seq(d.get("ranges"), dp + ("ranges",)))
-            plan.specials.append((dp, day, ranges, ck.text(d, "note", dp, 200)))
+            plan.specials.append((dp, day, ranges, ck.text(d, "note", dp, L.NOTE)))
         agency_codes: set[str] = set()
         service_codes: dict[str, Path_] = {}
         prefixes: dict[str, str] = {}
@@ -435,12 +436,12 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                 raise ck.fail(ap + ("code",), f"kode instansi '{acode}' ganda di lokasi ini",
                               f"agency code '{acode}' appears twice at this site")
             agency_codes.add(acode)
-            color = ck.text(a, "color", ap, 16)
+            color = ck.text(a, "color", ap, L.COLOR)
             if color is not None and not _COLOR.match(color):
                 raise ck.fail(ap + ("color",), "warna harus #RRGGBB", "colour must be #RRGGBB")
             plan.agencies.append((ap, {
-                "code": acode, "name": ck.text(a, "name", ap, 200, required=True),
-                "floor": ck.text(a, "floor", ap, 50), "zone": ck.text(a, "zone", ap, 50),
+                "code": acode, "name": ck.text(a, "name", ap, L.NAME, required=True),
+                "floor": ck.text(a, "floor", ap, L.FLOOR), "zone": ck.text(a, "zone", ap, L.ZONE),
                 "color": color, "is_active": ck.boolean(a, "active", ap, True)}))
             for vi, sv in enumerate(ck.seq(a.get("services"), ap + ("services",))):
                 vp = ap + ("services", vi)
@@ -476,13 +477,14 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                                   f"layanan '{scode}' tidak ada di lokasi ini",
                                   f"service '{scode}' is not at this site")
             plan.counters.append((cp, agency, {
-                "name": ck.text(c, "name", cp, 200, required=True), "number": number,
-                "zone": ck.text(c, "zone", cp, 50), "is_active": ck.boolean(c, "active", cp, True),
+                "name": ck.text(c, "name", cp, L.NAME, required=True), "number": number,
+                "zone": ck.text(c, "zone", cp, L.ZONE),
+                "is_active": ck.boolean(c, "active", cp, True),
             }, codes))
         for ui, u in enumerate(ck.seq(s.get("users"), sp + ("users",))):
             up = sp + ("users", ui)
             ck.mapping(u, up, USER_KEYS, ("username", "role"))
-            username = ck.text(u, "username", up, 64, required=True) or ""
+            username = ck.text(u, "username", up, L.USERNAME, required=True) or ""
             if not _USERNAME.match(username):
                 raise ck.fail(up + ("username",), "nama pengguna hanya huruf, angka, . _ @ -",
                               "a username may hold only letters, digits, . _ @ -")
@@ -502,7 +504,7 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                 raise ck.fail(up, "petugas loket harus punya instansi (agency)",
                               "an officer needs an agency")
             plan.users.append((up, {
-                "username": username, "full_name": ck.text(u, "full_name", up, 200),
+                "username": username, "full_name": ck.text(u, "full_name", up, L.NAME),
                 "role": role, "agency": str(agency) if agency is not None else None,
                 "all_sites": ck.boolean(u, "all_sites", up, False),
                 "is_active": ck.boolean(u, "active", up, True)}))
@@ -521,9 +523,9 @@ def check(doc: Any, lines: LineMap | None = None, *, always_open: bool = False) 
                     raise ck.fail(bp + ("agencies", ki), f"instansi '{acode}' tidak ada",
                                   f"agency '{acode}' does not exist")
             plan.boards.append((bp, {
-                "name": name, "zone": ck.text(b, "zone", bp, 50),
-                "layout": ck.text(b, "layout", bp, 20) or "landscape",
-                "running_text": ck.text(b, "running_text", bp, 500),
+                "name": name, "zone": ck.text(b, "zone", bp, L.ZONE),
+                "layout": ck.text(b, "layout", bp, L.LAYOUT) or "landscape",
+                "running_text": ck.text(b, "running_text", bp, L.LONG_TEXT),
                 "is_active": ck.boolean(b, "active", bp, True)}, codes))
         _check_packages(ck, s, sp, plan, service_codes)
         plans.append(plan)
@@ -555,15 +557,15 @@ def _check_packages(ck: _Checker, s: dict[str, Any], sp: Path_, plan: _Plan,
         with ck.at(pp + ("services",)):
             check_new_plan(codes)
         plan.packages.append((pp, {
-            "code": pcode, "name": ck.text(p, "name", pp, 200, required=True),
-            "description": ck.text(p, "description", pp, 500),
+            "code": pcode, "name": ck.text(p, "name", pp, L.NAME, required=True),
+            "description": ck.text(p, "description", pp, L.LONG_TEXT),
             "is_active": ck.boolean(p, "active", pp, True)}, codes))
 
 
 def _check_service(ck: _Checker, sv: Any, vp: Path_, always_open: bool) -> dict[str, Any]:
     ck.mapping(sv, vp, SERVICE_KEYS, ("code", "name", "prefix"))
     data: dict[str, Any] = {"code": ck.code(sv, "code", vp),
-                            "name": ck.text(sv, "name", vp, 200, required=True)}
+                            "name": ck.text(sv, "name", vp, L.NAME, required=True)}
     with ck.at(vp + ("prefix",)):
         data["prefix"] = numbering.validate_prefix(sv["prefix"])
     data["daily_quota"] = ck.integer(sv, "daily_quota", vp, 0, 100000, nullable=True)
@@ -574,7 +576,7 @@ def _check_service(ck: _Checker, sv: Any, vp: Path_, always_open: bool) -> dict[
             sv.get("opening_hours"))
     for key in SERVICE_TEXT:
         data[key] = ck.text(sv, key, vp, 5000 if key in ("requirements", "procedure") else
-                            200 if key in ("completion_time", "fee") else 500)
+                            L.NAME if key in ("completion_time", "fee") else L.LONG_TEXT)
     for key, default in BOOKING_DEFAULTS.items():
         if isinstance(default, bool):
             data[key] = ck.boolean(sv, key, vp, default)

@@ -176,7 +176,7 @@ async def relay_loop(app: Any) -> None:
 
 
 async def starter(app: Any) -> asyncio.Task[None]:
-    """Registered in app.state.background_starters (app/api/routes_notify.py)."""
+    """Started by app/jobs.py."""
     return asyncio.create_task(relay_loop(app), name="outbox-relay")
 
 

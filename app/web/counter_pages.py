@@ -10,7 +10,7 @@ from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import CtxDep, require
@@ -108,8 +108,3 @@ def close_day(site_id: Id, ctx: CtxDep) -> dict[str, Any]:
                   "counters_closed": result.counters_closed})
     return {"site_id": site.id, "day": result.day.isoformat(),
             "tickets_closed": result.tickets_closed, "counters_closed": result.counters_closed}
-
-
-def setup(app: FastAPI) -> None:
-    """Run the end-of-day close-out job while the app lives."""
-    app.state.background_starters.append(endofday.starter)

@@ -316,7 +316,7 @@ async def test_pages_render_in_both_languages(api, world):
 
 
 async def test_housekeeping_job_marks_no_shows(api, app, world, session, clock):
-    from app.api.routes_booking import housekeeping
+    from app.jobs import housekeeping
 
     clock.set(T0)
     enable(session, world.ktp)

@@ -111,3 +111,15 @@ def test_websocket_parameters_out_of_range_are_refused_with_an_error(app, world,
         message = ws.receive_json()
         assert message["type"] == "error"
         assert message["error"]["code"] in ("invalid_value", "validation_error", "not_found")
+
+
+async def test_guessing_tracking_codes_is_slowed_but_polling_a_real_one_is_not(api, world):
+    r = await api.post("/api/v1/tickets", json={"service_id": world.ktp.id},
+                       headers=auth(world.kiosk_token))
+    code = r.json()["tracking_code"]
+    for _ in range(40):  # a phone polling its own ticket never counts
+        assert (await api.get(f"/api/v1/track/{code}")).status_code == 200
+    statuses = [(await api.get(f"/api/v1/track/tebak-{i}")).status_code for i in range(21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+    r = await api.post("/api/v1/surveys", json={"tracking_code": "tebak-x", "answers": [4] * 9})
+    assert r.status_code == 404  # its own counter

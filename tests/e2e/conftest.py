@@ -34,13 +34,32 @@ def playwright_instance() -> Iterator[Any]:
         yield p
 
 
+class TestBrowser:
+    """The launched browser; its contexts let Playwright's own probes run under our CSP.
+
+    Playwright evaluates `wait_for_function` and similar predicates with eval, which the
+    pages' Content-Security-Policy (rightly) forbids. tests/e2e/test_csp.py opens its
+    contexts with `bypass_csp=False` and checks that no page breaks the policy.
+    """
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **kw: Any) -> Any:
+        kw.setdefault("bypass_csp", True)
+        return self._browser.new_context(**kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser(playwright_instance: Any) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     b = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True,
                                             args=CHROMIUM_ARGS)
-    yield b
+    yield TestBrowser(b)
     b.close()
 
 

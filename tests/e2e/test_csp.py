@@ -44,7 +44,7 @@ def test_no_page_violates_the_content_security_policy(demo_server: Any, browser:
                         headers={"Authorization": f"Bearer {kiosk}"}).json()
     counter = httpx.get(f"{base}/api/v1/counters", headers=admin).json()[0]["id"]
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=False)
     context.add_init_script(WATCH)
     page = context.new_page()
     errors: list[str] = []

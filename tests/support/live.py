@@ -114,8 +114,8 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_server(database_url: str, *, workers: int = 1, log_path: Path | None = None,
-                 **env: str) -> LiveServer:
+                 timeout: float = 30.0, **env: str) -> LiveServer:
     port = free_port()
     server = LiveServer(url=f"http://127.0.0.1:{port}", database_url=database_url, port=port,
                         env=server_env(database_url, **env), workers=workers, log_path=log_path)
-    return server.start()
+    return server.start(timeout)
