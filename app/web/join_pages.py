@@ -13,12 +13,15 @@ from fastapi.responses import RedirectResponse
 from app.api.deps import AnonCtxDep, CtxDep
 from app.api.ratelimit import bump
 from app.api.routes_queue import public_base
-from app.api.schemas import Id
+from app.api.schemas import ID_MAX, Id
 from app.db.session import unit_of_work
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, joining, notify
 from app.web.templating import page_lang, render
+
+# Path ids outside 32 bits answer 422, not a database overflow.
+SiteId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 router = APIRouter()
 HOLDER_COOKIE = "mpp_holder"
@@ -48,7 +51,7 @@ def join_code(request: Request, ctx: CtxDep, site_id: Id | None = None, board: I
 
 
 @router.get("/join/qr/{site_id}.svg", tags=["join"])
-def join_qr(request: Request, ctx: CtxDep, site_id: int) -> Response:
+def join_qr(request: Request, ctx: CtxDep, site_id: SiteId) -> Response:
     import segno
 
     site = joining.get_site(ctx, site_id)
@@ -79,7 +82,7 @@ def _page(request: Request, ctx: Any, site_id: int, code: str, *, status: int = 
 
 
 @router.get("/join/{site_id}", tags=["join"])
-def join_page(request: Request, ctx: AnonCtxDep, site_id: int, c: str = "") -> Response:
+def join_page(request: Request, ctx: AnonCtxDep, site_id: SiteId, c: str = "") -> Response:
     try:
         joining.check_code(request.app.state.settings.secret_key, site_id, c[:64], ctx.now)
     except DomainError as err:
@@ -90,7 +93,7 @@ def join_page(request: Request, ctx: AnonCtxDep, site_id: int, c: str = "") -> R
 
 @router.post("/join/{site_id}", tags=["join"])
 def join_submit(
-    request: Request, ctx: AnonCtxDep, site_id: int,
+    request: Request, ctx: AnonCtxDep, site_id: SiteId,
     code: Annotated[str, Form(max_length=64)],
     service_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
     phone: Annotated[str, Form(max_length=32)] = "",

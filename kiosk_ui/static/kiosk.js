@@ -488,13 +488,12 @@
     document.body.classList.add("measuring");
     const mm = Math.ceil(node.getBoundingClientRect().height * 25.4 / 96) + 6;
     document.body.classList.remove("measuring");
-    let style = $("page-size");
-    if (!style) {
-      style = el("style");
-      style.id = "page-size";
-      document.head.append(style);
-    }
-    style.textContent = "@page { size: " + paper + "mm " + Math.max(mm, 60) + "mm; margin: 0; }";
+    // Through the CSS object model of our own stylesheet: the page's CSP allows no <style>.
+    const sheet = [...document.styleSheets].find((s) => (s.href || "").includes("/kiosk-static/"));
+    if (!sheet) return;
+    if (state.pageRule != null) sheet.deleteRule(state.pageRule);
+    state.pageRule = sheet.insertRule(
+      "@page { size: " + paper + "mm " + Math.max(mm, 60) + "mm; margin: 0; }", sheet.cssRules.length);
   }
 
   function countdown(seconds) {
