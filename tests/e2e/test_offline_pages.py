@@ -40,7 +40,9 @@ class Watch:
 
     def page(self, context: Any) -> Any:
         page = context.new_page()
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        # ERR_ABORTED is the browser dropping a load when the page moves on, not a failure.
+        page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
+                and self.failed.append(f"{r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and r.request.resource_type != "document"
                 and self.failed.append(f"{r.url} {r.status}"))
         return page
