@@ -284,7 +284,7 @@ def test_real_server_writes_json_logs_with_request_ids(backend, tmp_path: Path):
         try:
             with connect(ws_url, open_timeout=10) as ws:
                 ws.recv(timeout=10)
-        except Exception:  # noqa: BLE001 - refused or closed: only the log matters here
+        except Exception:  # noqa: BLE001, S110 - refused or closed: only the log matters
             pass
     finally:
         server.stop()
