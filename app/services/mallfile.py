@@ -645,8 +645,8 @@ def _located(lines: LineMap, path: Path_, fn: Callable[[], Any]) -> Any:
         return fn()
     except DomainError as err:
         field_ = err.params.get("field") if err.code == "invalid_value" else None
-        field_ = field_ or {"prefix_taken": "prefix", "code_taken": "code",
-                            "username_taken": "username"}.get(err.code)
+        field_ = field_ or {"prefix_taken": "prefix", "prefix_used_today": "prefix",
+                            "code_taken": "code", "username_taken": "username"}.get(err.code)
         where = path + (field_,) if field_ and path + (field_,) in lines.lines else path
         raise ConfigFileError(where, lines.line(where), err.message("id"),
                               err.message("en")) from None
