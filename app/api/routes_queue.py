@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.api import ratelimit
-from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
+from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work, staff_credential
 from app.api.schemas import (
     CallTicketIn,
     ContactAdd,
@@ -30,6 +30,7 @@ from app.domain.errors import DomainError
 from app.services import (
     auth,
     catalog,
+    counter_calls,
     joining,
     kiosk_issue,
     notify,
@@ -347,6 +348,12 @@ def end_break(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
              responses={204: {"description": "Nobody waits for this counter's services"}})
 async def call_next(counter_id: Id, request: Request) -> object:
+    fast = await _lean(request, "call_next", lambda store, cred, now, channel:
+                       counter_calls.call_next(store, cred, counter_id=counter_id, now=now,
+                                               channel=channel))
+    if fast is not None:
+        return fast
+
     def work(ctx: Ctx) -> object:
         counter = _operable_counter(ctx, counter_id, lock=True)
         ticket = tickets.call_next(ctx, counter)
@@ -360,8 +367,34 @@ async def call_next(counter_id: Id, request: Request) -> object:
     return await run_unit_of_work(request, work)
 
 
+async def _lean(request: Request, action: str, run: Any) -> Response | None:
+    """An officer's call-next or start on PostgreSQL's asyncio path (app/services/
+    counter_calls.py), or None: the reference path answers."""
+    state = request.app.state
+    store = getattr(state, "counter_store", None)
+    if store is None:
+        return None
+    cred = staff_credential(request)
+    if cred is None:
+        return None
+    done = await run(store, cred, state.clock(), state.bus.pipelined_channel())
+    state.metrics.call_path.labels(action, "asyncio" if done else "reference").inc()
+    if done is None:
+        return None
+    published(state.bus, done.events, state.metrics, sent_with_commit=done.notified)
+    out = ticket_read(done.ticket, 0, 0)
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
 def _ticket_action(name: str) -> Any:
-    async def endpoint(ticket_id: Id, request: Request) -> TicketRead:
+    async def endpoint(ticket_id: Id, request: Request) -> object:
+        if name == "start":
+            fast = await _lean(request, "start", lambda store, cred, now, channel:
+                               counter_calls.start(store, cred, ticket_id=ticket_id, now=now,
+                                                   channel=channel))
+            if fast is not None:
+                return fast
+
         def work(ctx: Ctx) -> TicketRead:
             ticket = _operable_ticket(ctx, ticket_id)
             getattr(tickets, name)(ctx, ticket)

@@ -99,10 +99,15 @@ def ensure_ticket_operable(session: Session, actor: Principal | None, ticket: Ti
     return actor
 
 
+def operator_conflict(actor: Principal, *, is_open: bool, officer_id: int | None) -> bool:
+    """Another officer holds this open counter (after a take-over the previous officer only
+    watches)."""
+    return actor.role == "officer" and is_open and officer_id not in (None, actor.user_id)
+
+
 def ensure_operator(session: Session, actor: Principal, counter: Counter) -> None:
     """One officer per counter: after a take-over the previous officer only watches."""
-    if (actor.role == "officer" and counter.is_open
-            and counter.officer_id not in (None, actor.user_id)):
+    if operator_conflict(actor, is_open=counter.is_open, officer_id=counter.officer_id):
         other = session.get(User, counter.officer_id)
         raise DomainError("counter_in_use",
                           officer=(other.full_name or other.username) if other else "-")
