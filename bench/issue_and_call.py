@@ -235,6 +235,26 @@ def run_phase(port: int, seconds: float, kiosks: list[str], services: list[int],
     return stats, time.perf_counter() - t0
 
 
+def path_counts(port: int) -> dict[str, float]:
+    """Which path answered the issues, call-nexts and starts (mpp_*_path_total; every
+    worker's, when the server runs in multi-process mode)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    except OSError:
+        return {}
+    finally:
+        conn.close()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("mpp_ticket_issue_path_total{", "mpp_counter_call_path_total{")):
+            labels, _, value = line.rpartition(" ")
+            key = labels.split("{", 1)[1].rstrip("}").replace('"', "")
+            out[key.replace("action=", "").replace("path=", "")] = float(value)
+    return out
+
+
 def create_pg_database() -> str:
     name = f"mpp_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -388,6 +408,9 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
                     f"{n}: {r['per_s']:7.1f}/s p50 {r['p50']:6.1f} ms p99 {r['p99']:7.1f} ms"
                     f"{' ERR ' + str(r['error_statuses']) if r['errors'] else ''}"
                     for n, r in result[phase].items()), flush=True)
+            result["paths"] = path_counts(server.port)
+            print(f"  {result['config']:22} paths (asyncio / reference): {result['paths']}",
+                  flush=True)
         finally:
             server.stop()
         return result

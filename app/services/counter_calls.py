@@ -14,7 +14,7 @@ commits by itself; the decisions are the same functions the reference path calls
 Whenever this store cannot answer exactly as the reference would (a refusal, whose message
 needs more reads; a citizen's message that may be due, a visit's steps, a booking's contact, a
 ticket claimed by another counter meanwhile, a counter changed since the read, nobody waiting,
-a worker that has not yet seen the site's time zone, a database error before the write) it
+a database error before the write) it
 writes nothing and returns None: the caller then runs the reference path, which answers.
 """
 
@@ -34,7 +34,8 @@ from app.domain.tickets import Action, TicketStatus, transition
 from app.services import policy, principal, tickets
 from app.services.context import Principal
 
-# Counter id -> its site's time zone, as last read: a hint only (checked on every read).
+# Counter id -> its site's time zone, as last read: a hint only (checked on every read; a
+# miss costs one more read).
 _TZ_HINT: dict[int, str] = {}
 
 
@@ -79,8 +80,12 @@ async def call_next(counters: CounterStore, cred: principal.StaffCredential, *,
         read = await conn.call_read(user_id=cred.user_id, counter_id=counter_id,
                                     day=local.date())
         if read is not None and read.timezone != tz:
-            _TZ_HINT[counter_id] = read.timezone  # learnt: the next call reads the right day
-            return None
+            # Learnt the site's zone (or it changed): read again, for the site's own day.
+            tz = _TZ_HINT[counter_id] = read.timezone
+            read = await conn.call_read(user_id=cred.user_id, counter_id=counter_id,
+                                        day=now.astimezone(ZoneInfo(tz)).date())
+            if read is None or read.timezone != tz:
+                return None
         if read is None or not read.is_active or not read.is_open or read.on_break:
             return None
         actor = _actor(cred, read.user)
