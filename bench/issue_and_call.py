@@ -50,6 +50,7 @@ SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_
                                               "MPP_DB_MAX_OVERFLOW") if k in os.environ})
 PGBENCH_RUNS = 1
 WARM_UP_SECONDS = 3.0
+IDLE_SECONDS = 3.0
 PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PGBENCH_SQL = """\\set sid random(1, 4)
@@ -387,6 +388,11 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
             # mall that opened at 07.30.
             run_phase(server.port, WARM_UP_SECONDS, mall.kiosk_tokens, mall.service_ids, [],
                       paced_rate or 100.0)
+            # The server's CPU with no requests (its background jobs, the bus): part of every
+            # phase's CPU, and a larger part of a slower phase's per-request figure.
+            cpu0 = cpu_seconds(server.proc.pid)
+            time.sleep(IDLE_SECONDS)
+            result["idle_cpu_per_s"] = (cpu_seconds(server.proc.pid) - cpu0) / IDLE_SECONDS
             phases: dict[str, tuple[list[str], list[tuple[str, int]], float]] = {}
             if paced_rate:
                 # First, while the queues are short: the others leave thousands waiting.
@@ -496,6 +502,12 @@ def main() -> None:
             print(f"{r['config']:22} server CPU: {per_issue:.2f} ms per issue, {per_pair:.2f} ms "
                   f"per call-next + start (+ the finish of the one before) = "
                   f"{per_issue + per_pair:.2f} ms per full ticket life")
+            idle = r.get("idle_cpu_per_s", 0.0) * args.seconds
+            net_issue = 1000 * (cpu["issue"] - idle) / issued
+            net_pair = 1000 * (cpu["call"] - idle) / pairs_n
+            print(f"{r['config']:22} the same without the idle server's CPU "
+                  f"({1000 * r.get('idle_cpu_per_s', 0.0):.0f} ms/s): {net_issue:.2f} + "
+                  f"{net_pair:.2f} = {net_issue + net_pair:.2f} ms per full ticket life")
     for r in results:
         if "paced" in r:
             i = r["paced"]["issue"]
