@@ -55,14 +55,24 @@
     bar.hidden = false;  // the bar takes room too: measure again with it shown
     let per = items.filter((it) => !outside(it)).length;
     per = Math.max(per, 1);
-    let total = Math.ceil(items.length / per);
-    const page = Math.min(Math.max(pages.get(grid) || 0, 0), total - 1);
-    pages.set(grid, page);
-    const apply = () => items.forEach((it, i) => {
+    const apply = (page) => items.forEach((it, i) => {
       it.classList.toggle("k-paged-out", i < page * per || i >= (page + 1) * per);
     });
-    apply();
-    total = Math.ceil(items.length / per);
+    // Tiles differ in height (a name on two lines): a later page may not fit where the first
+    // did. Fewer per page until every page fits (or one tile a page is all there is room for).
+    for (;;) {
+      let ok = true;
+      for (let pg = 0; ok && pg < Math.ceil(items.length / per); pg++) {
+        apply(pg);
+        ok = items.every((it) => it.classList.contains("k-paged-out") || !outside(it));
+      }
+      if (ok || per === 1) break;
+      per -= 1;
+    }
+    const total = Math.ceil(items.length / per);
+    const page = Math.min(Math.max(pages.get(grid) || 0, 0), total - 1);
+    pages.set(grid, page);
+    apply(page);
     const [prev, label, next] = bar.children;
     prev.disabled = page === 0;
     next.disabled = page === total - 1;
