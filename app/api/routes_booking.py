@@ -36,8 +36,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 ReadLimit = Depends(ratelimit.limit_by_ip("booking_read", lambda p: (p.ip_read_per_minute, 60)))
 LookupLimit = Depends(ratelimit.limit_by_ip("booking_lookup",
                                             lambda p: (p.ip_lookup_per_minute, 60)))
-CreateLimit = Depends(ratelimit.limit_by_ip("booking_create",
-                                            lambda p: (p.ip_create_per_hour, 3600)))
+CreateLimit = Depends(ratelimit.limit_booking_create)
 
 
 class BookingCreate(BaseModel):
@@ -65,6 +64,11 @@ class PolicyUpdate(BaseModel):
     ip_lookup_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
     ip_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
     phone_create_per_day: Annotated[int, Field(ge=0, le=100000)] | None = None
+    ip_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
+    # 0 switches the cap off.
+    open_per_phone_service: Annotated[int, Field(ge=0, le=100)] | None = None
 
 
 def _booking_out(ctx: Ctx, booking: Booking) -> dict[str, Any]:
@@ -98,6 +102,7 @@ def booking_catalog(ctx: CtxDep, site_id: Id | None = None,
                 "complaints": s.complaints, "typical_minutes": s.typical_minutes,
                 "slot_minutes": s.slot_minutes,
                 "slot_capacity": s.slot_capacity, "requires_contact": s.booking_requires_contact,
+                "requires_phone_otp": s.requires_phone_otp,
                 "first_day": first.isoformat(), "last_day": last.isoformat(),
             })
         if services:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.web.i18n import translations
-from app.web.pages import render_page
+from app.web.pages import ensure_device_cookie, render_page
 from app.web.templating import page_lang
 
 router = APIRouter(include_in_schema=False)
@@ -57,5 +57,7 @@ def booking_page(request: Request) -> HTMLResponse:
         "code": request.query_params.get("code") or None,
         "strings": _strings(request, BOOKING_STRINGS),
     }
-    return render_page(request, "booking.html", config=config)
+    response = render_page(request, "booking.html", config=config)
+    ensure_device_cookie(request, response)
+    return response
 

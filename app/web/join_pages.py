@@ -4,27 +4,27 @@ the tracking page's "I'll be late" / "leave the queue" buttons."""
 from __future__ import annotations
 
 import io
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.api.deps import AnonCtxDep, CtxDep
-from app.api.ratelimit import bump
+from app.api.ratelimit import DEVICE_COOKIE, bump
 from app.api.routes_queue import public_base
 from app.api.schemas import ID_MAX, Id
 from app.db.session import unit_of_work
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, joining, notify
+from app.web.pages import ensure_device_cookie
 from app.web.templating import page_lang, render
 
 # Path ids outside 32 bits answer 422, not a database overflow.
 SiteId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 router = APIRouter()
-HOLDER_COOKIE = "mpp_holder"
+HOLDER_COOKIE = DEVICE_COOKIE
 # Joins per client address per hour (a whole family behind one phone is fine; a broker's
 # script is not). Shared by every process through the database.
 JOINS_PER_ADDRESS_HOUR = 20
@@ -74,10 +74,7 @@ def _page(request: Request, ctx: Any, site_id: int, code: str, *, status: int = 
     response = render(request, "join.html", status_code=status, site=site, code=code,
                       services=services, error=error, consent_text=consent,
                       form=form or {})
-    if HOLDER_COOKIE not in request.cookies:
-        response.set_cookie(HOLDER_COOKIE, secrets.token_urlsafe(16), max_age=86400,
-                            httponly=True, samesite="lax",
-                            secure=request.app.state.settings.secure_cookies)
+    ensure_device_cookie(request, response)
     return response
 
 
