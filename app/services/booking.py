@@ -36,7 +36,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount, Ticket
+from app.db.models import (
+    Booking,
+    BookingEvent,
+    Service,
+    ServiceDay,
+    Setting,
+    Site,
+    SlotCount,
+    Ticket,
+)
 from app.db.session import is_postgres
 from app.domain import booking_limits, contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
@@ -509,6 +518,9 @@ def cancel_booking(ctx: Ctx, code: str) -> Booking:
     booking.status = "cancelled"
     # A slot that has not started yet can be booked again by someone else.
     _release(ctx.session, booking, slot=booking.slot_start > ctx.now)
+    # A durable row in the same transaction: the webhook fan-out publishes booking.cancelled.
+    ctx.session.add(BookingEvent(booking_id=booking.id, site_id=booking.site_id,
+                                 service_id=booking.service_id, type="cancelled", at=ctx.now))
     ctx.session.flush()
     service = ctx.session.get(Service, booking.service_id)
     site = ctx.session.get(Site, booking.site_id)

@@ -11,12 +11,13 @@ from fastapi.responses import RedirectResponse
 
 from app.api.deps import AnonCtxDep, CtxDep
 from app.api.ratelimit import DEVICE_COOKIE, bump
+from app.api.routes_notify import OTP_PER_ADDRESS_HOUR
 from app.api.routes_queue import public_base
 from app.api.schemas import ID_MAX, Id
 from app.db.session import unit_of_work
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
-from app.services import catalog, joining, notify
+from app.services import catalog, joining, notify, otp, tickets
 from app.web.pages import ensure_device_cookie
 from app.web.templating import page_lang, render
 
@@ -95,17 +96,40 @@ def join_submit(
     service_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
     phone: Annotated[str, Form(max_length=32)] = "",
     consent: Annotated[str, Form(max_length=8)] = "",
+    otp_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    otp_code: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     lang = page_lang(request)
     settings = request.app.state.settings
-    form = {"service_id": service_id, "phone": phone, "consent": bool(consent)}
+    form: dict[str, Any] = {"service_id": service_id, "phone": phone, "consent": bool(consent)}
     try:
+        service = tickets.get_service(ctx.session, service_id)
+        if service.requires_phone_otp:
+            # A confirmed phone first: the code goes out through the notification channel,
+            # then the same form comes back with a field for it.
+            if not phone.strip():
+                raise DomainError("invalid_value", field="phone",
+                                  reason_id="layanan ini memerlukan nomor telepon terverifikasi",
+                                  reason_en="this service needs a verified phone number")
+            if otp_id is None:
+                with unit_of_work(request.app.state.session_factory) as session:
+                    bump(session, f"otp:{request.client.host if request.client else '-'}",
+                         limit=OTP_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
+                new_id = joining.request_join_otp(
+                    ctx, secret=settings.secret_key, site_id=site_id, code=code,
+                    service_id=service_id, phone=phone.strip(), consent=bool(consent),
+                    lang=lang)
+                return _page(request, ctx, site_id, code, form={**form, "otp_id": new_id})
+            form["otp_id"] = otp_id
+            with unit_of_work(request.app.state.session_factory) as session:
+                otp.count_attempt(session, otp_id)
         # Its own transaction, before the join's: a refused join still counts.
         with unit_of_work(request.app.state.session_factory) as session:
             bump(session, f"join:{request.client.host if request.client else '-'}",
                  limit=JOINS_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
         contact = notify.check_contact(phone.strip() or None, bool(consent), lang=lang,
-                                       browser=request.cookies.get(HOLDER_COOKIE))
+                                       browser=request.cookies.get(HOLDER_COOKIE),
+                                       otp_id=otp_id, otp_code=otp_code.strip() or None)
         if contact.phone is None and contact.holder is None:
             raise DomainError("invalid_value", field="cookie", reason_id="aktifkan cookie",
                               reason_en="please allow cookies")

@@ -155,3 +155,42 @@ async def test_service_requiring_a_confirmed_phone_refuses_a_booking_without_its
     r = await book(api, world.kk.id, wib(2, 9),
                    contact={**contact, "otp_id": otp_id, "otp_code": code})
     assert r.status_code == 422 and r.json()["error"]["field"] == "otp_code"
+
+
+async def test_join_by_qr_asks_for_a_one_time_code_where_the_service_needs_one(
+        api, app, world, session, clock, caplog):
+    from app.db.models import Ticket
+
+    world.ktp.requires_phone_otp = True
+    session.commit()
+    url = (await api.get(f"/api/v1/join/code?site_id={world.site.id}")).json()["url"]
+    code = url.split("c=")[1]
+    page = await api.get(f"/join/{world.site.id}?c={code}")
+    assert "perlu nomor terverifikasi" in page.text
+    form = {"code": code, "service_id": world.ktp.id}
+    # No phone: refused, nothing sent.
+    r = await api.post(f"/join/{world.site.id}", data=form)
+    assert r.status_code == 422 and 'id="join-otp"' not in r.text
+    # A phone with consent: the code goes out and the form asks for it.
+    r = await api.post(f"/join/{world.site.id}", data={**form, "phone": PHONE, "consent": "1"})
+    assert r.status_code == 200 and 'id="join-otp-code"' in r.text
+    otp_id = re.search(r'name="otp_id" value="(\d+)"', r.text).group(1)
+    with caplog.at_level(logging.INFO, logger="app.services.notify_providers"):
+        outbox.relay_once(app.state.session_factory, {"message": MessageChannel(LogProvider())},
+                          outbox.RelayPolicy(), clock)
+    sent = re.search(r"Kode verifikasi MPP Anda: (\d{6})", caplog.text).group(1)
+    with_phone = {**form, "phone": PHONE, "consent": "1", "otp_id": otp_id}
+    wrong = "000000" if sent != "000000" else "111111"
+    r = await api.post(f"/join/{world.site.id}", data={**with_phone, "otp_code": wrong})
+    assert r.status_code == 422 and session.scalar(
+        sa.select(sa.func.count()).select_from(Ticket)) == 0
+    # Typing the code took longer than the board's minute: still fine (judged when asked).
+    clock.set(clock() + timedelta(minutes=3))
+    r = await api.post(f"/join/{world.site.id}", data={**with_phone, "otp_code": sent})
+    assert r.status_code == 303, r.text
+    session.expire_all()
+    assert session.scalar(sa.select(Ticket.channel)) == "qr"
+    # A stale board code cannot ask for a new one-time code.
+    r = await api.post(f"/join/{world.site.id}", data={
+        **form, "service_id": world.ktp.id, "phone": "081298765432", "consent": "1"})
+    assert r.status_code == 410
