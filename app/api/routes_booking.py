@@ -136,6 +136,11 @@ def booking_slots(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
 @router.post("/bookings", status_code=201, dependencies=[CreateLimit])
 def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Book a slot; answers the booking code and its QR code (the kiosk scans it)."""
+    if body.contact is not None and body.contact.otp_id is not None:
+        # Its own transaction, before the request's session is first used: on SQLite (one
+        # writer at a time) it would otherwise wait for the request's own lock, for ever.
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, body.contact.otp_id)
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
     phone, consent = body.phone, body.consent
@@ -143,9 +148,6 @@ def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[s
         phone, consent = body.contact.phone, body.contact.consent
     if phone and (service.booking_requires_contact or body.contact is not None):
         ratelimit.limit_phone(ctx.session, svc.normalize_phone(phone), policy, ctx.now)
-    if body.contact is not None and body.contact.otp_id is not None:
-        with unit_of_work(request.app.state.session_factory) as session:
-            otp.count_attempt(session, body.contact.otp_id)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
                                  name=body.name, phone=phone, consent=consent,
                                  policy=policy, next_service_ids=body.next_service_ids,

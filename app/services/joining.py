@@ -17,10 +17,11 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
-from app.db.models import DisplayBoard, IdempotencyKey, Site, Ticket, TicketEvent
+from app.db.models import DisplayBoard, IdempotencyKey, Service, Site, Ticket, TicketEvent
 from app.domain.errors import DomainError, NotFound
 from app.services import notify, otp, tickets
 from app.services.context import Ctx
@@ -115,6 +116,11 @@ def site_of_board(ctx: Ctx, board_id: int) -> int:
     if board is None:
         raise NotFound("Papan", "Board")
     return board.site_id
+
+
+def needs_confirmed_phone(session: Any, service_id: int) -> bool:
+    service = session.get(Service, service_id)
+    return bool(service is not None and service.requires_phone_otp)
 
 
 def request_join_otp(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,

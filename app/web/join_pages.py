@@ -17,7 +17,7 @@ from app.api.schemas import ID_MAX, Id
 from app.db.session import unit_of_work
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
-from app.services import catalog, joining, notify, otp, tickets
+from app.services import catalog, joining, notify, otp
 from app.web.pages import ensure_device_cookie
 from app.web.templating import page_lang, render
 
@@ -102,9 +102,20 @@ def join_submit(
     lang = page_lang(request)
     settings = request.app.state.settings
     form: dict[str, Any] = {"service_id": service_id, "phone": phone, "consent": bool(consent)}
+    ip = request.client.host if request.client else "-"
     try:
-        service = tickets.get_service(ctx.session, service_id)
-        if service.requires_phone_otp:
+        # Counters in their own transaction, before the join's (a refused join still counts)
+        # and before the join's session is first used (SQLite has one writer at a time).
+        with unit_of_work(request.app.state.session_factory) as session:
+            bump(session, f"join:{ip}", limit=JOINS_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
+            needs_otp = joining.needs_confirmed_phone(session, service_id)
+            if needs_otp and phone.strip():
+                if otp_id is None:
+                    bump(session, f"otp:{ip}", limit=OTP_PER_ADDRESS_HOUR, seconds=3600,
+                         now=ctx.now)
+                else:
+                    otp.count_attempt(session, otp_id)
+        if needs_otp:
             # A confirmed phone first: the code goes out through the notification channel,
             # then the same form comes back with a field for it.
             if not phone.strip():
@@ -112,21 +123,12 @@ def join_submit(
                                   reason_id="layanan ini memerlukan nomor telepon terverifikasi",
                                   reason_en="this service needs a verified phone number")
             if otp_id is None:
-                with unit_of_work(request.app.state.session_factory) as session:
-                    bump(session, f"otp:{request.client.host if request.client else '-'}",
-                         limit=OTP_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
                 new_id = joining.request_join_otp(
                     ctx, secret=settings.secret_key, site_id=site_id, code=code,
                     service_id=service_id, phone=phone.strip(), consent=bool(consent),
                     lang=lang)
                 return _page(request, ctx, site_id, code, form={**form, "otp_id": new_id})
             form["otp_id"] = otp_id
-            with unit_of_work(request.app.state.session_factory) as session:
-                otp.count_attempt(session, otp_id)
-        # Its own transaction, before the join's: a refused join still counts.
-        with unit_of_work(request.app.state.session_factory) as session:
-            bump(session, f"join:{request.client.host if request.client else '-'}",
-                 limit=JOINS_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
         contact = notify.check_contact(phone.strip() or None, bool(consent), lang=lang,
                                        browser=request.cookies.get(HOLDER_COOKIE),
                                        otp_id=otp_id, otp_code=otp_code.strip() or None)
