@@ -122,6 +122,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Survei hanya untuk tiket yang sudah selesai dilayani",
         "The survey is only for tickets that have been served",
     ),
+    "survey_staff_session": (
+        403,
+        "Survei diisi oleh warga sendiri (kode pada tiket atau tablet loket), bukan dari akun"
+        " petugas",
+        "The survey is answered by the citizen (the code on the ticket or the counter tablet),"
+        " not from a staff account",
+    ),
+    "survey_not_pending": (
+        409,
+        "Survei tiket ini tidak lagi ditawarkan di tablet loket ini",
+        "This ticket's survey is no longer offered at this counter tablet",
+    ),
     "survey_already_submitted": (
         409,
         "Survei untuk tiket ini sudah diisi",
