@@ -20,6 +20,7 @@ from app.api.routes_queue import track as track_api
 from app.domain.errors import DomainError
 from app.services import catalog, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -133,7 +134,11 @@ def ticket_qr(request: Request, ctx: CtxDep,
 @router.get("/t/{tracking_code}", response_class=HTMLResponse)
 def tracking_page(request: Request, ctx: CtxDep,
                   tracking_code: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
-    """Public, mobile-first page for one ticket; no personal data, updated by short polling."""
+    """Public, mobile-first page for one ticket; no personal data, updated by short polling.
+    Unknown codes count towards the address's guessing limit, shared with the API's lookup."""
+    refused = refused_page(request, "track")
+    if refused is not None:
+        return refused
     state = None
     try:
         state = track_api(tracking_code, ctx)
@@ -141,6 +146,7 @@ def tracking_page(request: Request, ctx: CtxDep,
         if err.code != "not_found":
             raise
     if state is None:
+        record_miss(request, "track")
         return render(request, "track.html", status_code=404, state=None,
                       tracking_code="", poll_ms=0)
     poll = request.query_params.get("poll", "")

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.api.deps import SESSION_COOKIE, AnonCtxDep
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, NotFound
 from app.domain.ikm import N_UNSUR, UNSUR
 from app.services import principal, survey, tickets
 from app.services.context import Ctx
+from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,14 +33,31 @@ def _state(ctx: Ctx, code: str) -> dict[str, object]:
             "done": ticket.status == "done"}
 
 
+def _lookup(request: Request, ctx: Ctx, code: str) -> dict[str, object] | None:
+    """The ticket's survey state, or None (counted against the address's guessing limit)."""
+    try:
+        if len(code) > 64:
+            raise NotFound("Tiket", "Ticket")
+        return _state(ctx, code)
+    except DomainError as exc:
+        if exc.code != "not_found":
+            raise
+        record_miss(request, "survey")
+        return None
+
+
+def _missing(request: Request) -> Response:
+    return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+
+
 @router.get("/survey/{tracking_code}")
 def survey_page(request: Request, tracking_code: str, ctx: AnonCtxDep) -> Response:
-    if len(tracking_code) > 64:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
-    try:
-        state = _state(ctx, tracking_code)
-    except DomainError:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    refused = refused_page(request, "survey")
+    if refused is not None:
+        return refused
+    state = _lookup(request, ctx, tracking_code)
+    if state is None:
+        return _missing(request)
     return render(request, "survey.html", missing=False, code=tracking_code, unsur=UNSUR,
                   error=None, answers={}, thanks=request.query_params.get("ok") == "1",
                   **state)
@@ -53,12 +71,12 @@ def survey_submit(
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     answers = [u1, u2, u3, u4, u5, u6, u7, u8, u9]
-    if len(tracking_code) > 64:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
-    try:
-        state = _state(ctx, tracking_code)
-    except DomainError:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    refused = refused_page(request, "survey")
+    if refused is not None:
+        return refused
+    state = _lookup(request, ctx, tracking_code)
+    if state is None:
+        return _missing(request)
     error = None
     status = 422
     if _staff_signed_in(request, ctx):
