@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
 from app.api import ratelimit
-from app.api.deps import CtxDep, require
+from app.api.deps import CtxDep
 from app.api.schemas import Id, Strict
 from app.domain.ikm import UNSUR
 from app.domain.reporting import resolve_period
@@ -164,9 +164,8 @@ def get_ikm(ctx: CtxDep, start: FromQ = None, end: ToQ = None, site_id: Id | Non
 @router.get("/stats/dashboard", tags=["stats"])
 def get_dashboard(ctx: CtxDep, site_id: Id | None = None) -> dict[str, Any]:
     """The live board's snapshot (the same as the first message of WS /ws/dashboard)."""
-    actor = require(ctx, "admin", "manager")
-    site = dashboard.resolve_site(ctx.session, actor, site_id)
-    return dashboard.snapshot(ctx.session, actor, site, ctx.now)
+    site = dashboard.resolve_site(ctx.session, ctx.actor, site_id)
+    return dashboard.snapshot(ctx.session, ctx.actor, site, ctx.now)
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -185,8 +184,7 @@ class AlertsIn(Strict):
 
 @router.get("/stats/settings/ikm-weights", tags=["stats"])
 def get_weights(ctx: CtxDep) -> dict[str, Any]:
-    require(ctx, "admin", "manager")
-    return survey.weights_out(survey.get_weights(ctx.session))
+    return survey.weights_out(survey.read_weights(ctx))
 
 
 @router.put("/stats/settings/ikm-weights", tags=["stats"])
@@ -197,8 +195,7 @@ def put_weights(body: WeightsIn, ctx: CtxDep) -> dict[str, Any]:
 
 @router.get("/stats/settings/alerts", tags=["stats"])
 def get_alerts(ctx: CtxDep) -> dict[str, Any]:
-    require(ctx, "admin", "manager")
-    return dashboard.get_thresholds(ctx.session)
+    return dashboard.read_thresholds(ctx)
 
 
 @router.put("/stats/settings/alerts", tags=["stats"])

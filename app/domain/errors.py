@@ -89,6 +89,13 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Prefiks '{prefix}' sudah dipakai layanan lain di lokasi ini",
         "Prefix '{prefix}' is already used by another service at this site",
     ),
+    "prefix_used_today": (
+        409,
+        "Prefiks '{prefix}' sudah dipakai tiket layanan lain hari ini; pakai besok atau pilih "
+        "prefiks lain",
+        "Prefix '{prefix}' is on another service's tickets today; use it from tomorrow or "
+        "choose another",
+    ),
     "code_taken": (409, "Kode '{code}' sudah dipakai", "Code '{code}' is already taken"),
     "username_taken": (
         409,

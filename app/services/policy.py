@@ -24,6 +24,14 @@ def require_role(actor: Principal | None, *roles: str) -> Principal:
     return actor
 
 
+def ensure_site_manager(actor: Principal | None, site_id: int) -> Principal:
+    """A site's own settings: admins, or a manager of that whole site (not of one agency)."""
+    actor = require_role(actor, "admin", "manager")
+    if actor.role != "admin" and (actor.site_id != site_id or actor.agency_id is not None):
+        raise DomainError("forbidden")
+    return actor
+
+
 def ensure_can_read_stats(actor: Principal | None) -> Principal:
     """Statistics: admins and managers (their scope), or a partner key with read:stats (its
     own site: a partner has a site and no agency, so the scopes below give that site)."""

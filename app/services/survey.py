@@ -44,6 +44,11 @@ def weights_out(weights: list[Fraction]) -> dict[str, Any]:
             "is_default": weights == list(DEFAULT_WEIGHTS)}
 
 
+def read_weights(ctx: Ctx) -> list[Fraction]:
+    require_role(ctx.actor, "admin", "manager")
+    return get_weights(ctx.session)
+
+
 def set_weights(ctx: Ctx, raw: list[Any] | None) -> list[Fraction]:
     """Store nine weights adding up to 1 ("1/9", 0.2, ...); None restores the default 1/9."""
     require_role(ctx.actor, "admin")

@@ -70,7 +70,7 @@
   }
 
   // --- errors next to fields -----------------------------------------------------------------------
-  const CODE_FIELD = { prefix_taken: "prefix", code_taken: "code", username_taken: "username" };
+  const CODE_FIELD = { prefix_taken: "prefix", prefix_used_today: "prefix", code_taken: "code", username_taken: "username" };
 
   function detailMessage(d, field) {
     const ctx = d.ctx || {};
