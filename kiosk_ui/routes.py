@@ -17,6 +17,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.deps import CtxDep, require
 from app.api.routes_queue import track as track_api
+from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
@@ -63,6 +64,11 @@ def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTM
         idle_seconds=_int_param(request, "idle", 5, 600),
         ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
         zone_labels=ZONE_LABELS,
+        # The optional phone step only where messages go out (no number kept for nothing).
+        phone_optin=request.app.state.settings.notify_provider != "none",
+        # The opt-in phone's consent sentence (UU 27/2022), the one every phone field shows.
+        consent_text=(contact_rules.CONSENT_TEXT_EN if page_lang(request) == "en"
+                      else contact_rules.CONSENT_TEXT_ID),
     )
     # A kiosk page must never be served from a stale cache after an upgrade.
     response.headers["Cache-Control"] = "no-store"

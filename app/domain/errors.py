@@ -55,6 +55,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Anda sudah memegang nomor antrean untuk layanan ini hari ini",
         "You already hold a queue number for this service today",
     ),
+    "phone_required": (
+        422,
+        "Layanan ini memerlukan nomor ponsel yang dikonfirmasi dengan kode verifikasi",
+        "This service needs a phone number confirmed with a verification code",
+    ),
     "join_code_expired": (
         410,
         "Kode QR sudah kedaluwarsa; pindai lagi kode di layar MPP",
