@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,10 @@ class Settings(BaseSettings):
     token_minutes: int = 12 * 60
     session_minutes: int = 10 * 60
     secure_cookies: bool = False
-    allowed_hosts: list[str] = ["*"]
+    # Host names served (others get 400). Unset: any in development; in production the host of
+    # MPP_PUBLIC_URL, and neither set refuses to start, because links in citizens' messages and
+    # device setup URLs are built from the Host header of the request that causes them.
+    allowed_hosts: list[str] | None = None
     # The address citizens' phones use (QR codes on tickets and bookings); default: as requested.
     public_url: str | None = None
     # HTTP requests running at once per process; the rest wait in the event loop (see
@@ -109,6 +113,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "MPP_SECRET_KEY must be set to a random string of 32+ characters in production"
                 )
+            if self.allowed_hosts is None:
+                host = urlsplit(self.public_url).hostname if self.public_url else None
+                if not host:
+                    raise ValueError(
+                        "MPP_ALLOWED_HOSTS (a JSON list of host names) or MPP_PUBLIC_URL must be "
+                        "set in production"
+                    )
+                self.allowed_hosts = [host]
+        elif self.allowed_hosts is None:
+            self.allowed_hosts = ["*"]
         return self
 
     @property

@@ -265,7 +265,7 @@ def start_server(database_url: str, *, workers: int = 2, log_path: Path,
     env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
     env.update({
         "MPP_DATABASE_URL": database_url, "MPP_ENV": "production", "MPP_SECRET_KEY": SECRET,
-        "MPP_LOG_LEVEL": "WARNING", "MPP_PUBLIC_RATE_PER_MINUTE": "1000000",
+        "MPP_ALLOWED_HOSTS": '["localhost"]', "MPP_LOG_LEVEL": "WARNING", "MPP_PUBLIC_RATE_PER_MINUTE": "1000000",
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir, "PYTHONPATH": str(ROOT),
     })
     env.update(extra_env or {})

@@ -17,9 +17,11 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.deps import CtxDep, require
 from app.api.routes_queue import track as track_api
+from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +64,11 @@ def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTM
         idle_seconds=_int_param(request, "idle", 5, 600),
         ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
         zone_labels=ZONE_LABELS,
+        # The optional phone step only where messages go out (no number kept for nothing).
+        phone_optin=request.app.state.settings.notify_provider != "none",
+        # The opt-in phone's consent sentence (UU 27/2022), the one every phone field shows.
+        consent_text=(contact_rules.CONSENT_TEXT_EN if page_lang(request) == "en"
+                      else contact_rules.CONSENT_TEXT_ID),
     )
     # A kiosk page must never be served from a stale cache after an upgrade.
     response.headers["Cache-Control"] = "no-store"
@@ -133,7 +140,11 @@ def ticket_qr(request: Request, ctx: CtxDep,
 @router.get("/t/{tracking_code}", response_class=HTMLResponse)
 def tracking_page(request: Request, ctx: CtxDep,
                   tracking_code: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
-    """Public, mobile-first page for one ticket; no personal data, updated by short polling."""
+    """Public, mobile-first page for one ticket; no personal data, updated by short polling.
+    Unknown codes count towards the address's guessing limit, shared with the API's lookup."""
+    refused = refused_page(request, "track")
+    if refused is not None:
+        return refused
     state = None
     try:
         state = track_api(tracking_code, ctx)
@@ -141,6 +152,7 @@ def tracking_page(request: Request, ctx: CtxDep,
         if err.code != "not_found":
             raise
     if state is None:
+        record_miss(request, "track")
         return render(request, "track.html", status_code=404, state=None,
                       tracking_code="", poll_ms=0)
     poll = request.query_params.get("poll", "")

@@ -97,6 +97,35 @@ def limit_phone(session: Session, phone: str, policy: Policy, now: datetime) -> 
          seconds=86400, now=now)
 
 
+def misses_refused(request: Request, name: str) -> int | None:
+    """Seconds the client must wait when its address used up this minute's misses for the
+    `name` lookups (tracking, survey), else None. The HTML pages (/t/{code}, /survey/{code})
+    ask this before they look a code up, and share the API's bucket."""
+    state = request.app.state
+    limit = state.settings.lookup_misses_per_minute
+    if limit <= 0:
+        return None
+    session: Session = state.session_factory()
+    try:
+        count, remaining = hits(session, f"{name}:miss:{_client(request)}", seconds=60,
+                                now=state.clock())
+    finally:
+        session.close()
+    return remaining if count >= limit else None
+
+
+def record_miss(request: Request, name: str) -> None:
+    """A lookup by a citizen's code that found nothing: count it against the address."""
+    state = request.app.state
+    session: Session = state.session_factory()
+    try:
+        bump(session, f"{name}:miss:{_client(request)}", limit=2**31, seconds=60,
+             now=state.clock())
+        session.commit()
+    finally:
+        session.close()
+
+
 def limit_misses(name: str) -> Callable[[Request], Iterator[None]]:
     """A dependency for lookups by a citizen's code (tracking, survey): a request that finds
     nothing (404) counts against the client address; over `lookup_misses_per_minute` the
@@ -105,27 +134,13 @@ def limit_misses(name: str) -> Callable[[Request], Iterator[None]]:
     guessing codes is slowed to a crawl."""
 
     def dependency(request: Request) -> Iterator[None]:
-        state = request.app.state
-        limit = state.settings.lookup_misses_per_minute
-        bucket = f"{name}:miss:{_client(request)}"
-        now = state.clock()
-        if limit > 0:
-            session: Session = state.session_factory()
-            try:
-                count, remaining = hits(session, bucket, seconds=60, now=now)
-            finally:
-                session.close()
-            if count >= limit:
-                raise DomainError("rate_limited", seconds=remaining)
+        remaining = misses_refused(request, name)
+        if remaining is not None:
+            raise DomainError("rate_limited", seconds=remaining)
         try:
             yield
         except NotFound:
-            session = state.session_factory()
-            try:
-                bump(session, bucket, limit=2**31, seconds=60, now=now)
-                session.commit()
-            finally:
-                session.close()
+            record_miss(request, name)
             raise
 
     dependency.__name__ = f"miss_limit_{name}"

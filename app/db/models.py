@@ -190,7 +190,8 @@ class DisplayBoard(Base):
 
 
 class Device(Base):
-    """A kiosk or display screen; it authenticates with a revocable token."""
+    """A kiosk, display screen or counter survey tablet; it authenticates with a revocable
+    token. A tablet is bound to one counter (it offers the survey of that counter's ticket)."""
 
     __tablename__ = "device"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,6 +200,7 @@ class Device(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
     board_id: Mapped[int | None] = mapped_column(sa.ForeignKey("display_board.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]

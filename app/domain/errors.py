@@ -55,6 +55,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Anda sudah memegang nomor antrean untuk layanan ini hari ini",
         "You already hold a queue number for this service today",
     ),
+    "phone_required": (
+        422,
+        "Layanan ini memerlukan nomor ponsel yang dikonfirmasi dengan kode verifikasi",
+        "This service needs a phone number confirmed with a verification code",
+    ),
     "join_code_expired": (
         410,
         "Kode QR sudah kedaluwarsa; pindai lagi kode di layar MPP",
@@ -89,6 +94,13 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Prefiks '{prefix}' sudah dipakai layanan lain di lokasi ini",
         "Prefix '{prefix}' is already used by another service at this site",
     ),
+    "prefix_used_today": (
+        409,
+        "Prefiks '{prefix}' sudah dipakai tiket layanan lain hari ini; pakai besok atau pilih "
+        "prefiks lain",
+        "Prefix '{prefix}' is on another service's tickets today; use it from tomorrow or "
+        "choose another",
+    ),
     "code_taken": (409, "Kode '{code}' sudah dipakai", "Code '{code}' is already taken"),
     "username_taken": (
         409,
@@ -121,6 +133,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         409,
         "Survei hanya untuk tiket yang sudah selesai dilayani",
         "The survey is only for tickets that have been served",
+    ),
+    "survey_staff_session": (
+        403,
+        "Survei diisi oleh warga sendiri (kode pada tiket atau tablet loket), bukan dari akun"
+        " petugas",
+        "The survey is answered by the citizen (the code on the ticket or the counter tablet),"
+        " not from a staff account",
+    ),
+    "survey_not_pending": (
+        409,
+        "Survei tiket ini tidak lagi ditawarkan di tablet loket ini",
+        "This ticket's survey is no longer offered at this counter tablet",
     ),
     "survey_already_submitted": (
         409,

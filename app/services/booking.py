@@ -627,7 +627,8 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
             raise DomainError("booking_expired", closed_at_id=hint_id, closed_at_en=hint_en)
         # An ordinary walk-in: current time, the day's quota and opening hours apply.
         issued = tickets.issue_ticket(ctx, service_id=booking.service_id,
-                                      note=f"terlambat dari pemesanan {booking.code}")
+                                      note=f"terlambat dari pemesanan {booking.code}",
+                                      phone_confirmed=True)  # asked when it was booked
         booking.status = "late"
     else:
         issued = tickets.issue_ticket(

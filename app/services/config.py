@@ -25,6 +25,7 @@ from app.domain.events import Event
 from app.services import passwords, policy, principal
 from app.services.context import Ctx, Principal
 from app.services.policy import agency_ids_in_scope, require_role, site_ids_in_scope
+from app.services.sitetime import local_now
 
 ROLES = ("admin", "manager", "officer", "kiosk", "display")
 NAMES = {
@@ -271,8 +272,9 @@ def get_service(ctx: Ctx, service_id: int) -> Service:
     return service
 
 
-def _check_service(session: Session, data: dict[str, Any], site_id: int,
+def _check_service(ctx: Ctx, data: dict[str, Any], site_id: int,
                    exclude: int | None = None) -> None:
+    session = ctx.session
     if "prefix" in data:
         data["prefix"] = numbering.validate_prefix(data["prefix"])
         stmt = sa.select(Service.id).where(Service.site_id == site_id,
@@ -281,6 +283,16 @@ def _check_service(session: Session, data: dict[str, Any], site_id: int,
             stmt = stmt.where(Service.id != exclude)
         if session.scalar(stmt) is not None:
             raise DomainError("prefix_taken", prefix=data["prefix"])
+        # Numbers are unique per site and day: a prefix another service gave out today stays
+        # its own until tomorrow, or the next ticket would repeat a number already called.
+        site = _get(session, Site, site_id)
+        used = sa.select(Ticket.id).where(
+            Ticket.site_id == site_id, Ticket.day == local_now(site, ctx.now).date(),
+            Ticket.number.like(data["prefix"] + numbering.SEPARATOR + "%"))
+        if exclude is not None:
+            used = used.where(Ticket.service_id != exclude)
+        if session.scalar(used.limit(1)) is not None:
+            raise DomainError("prefix_used_today", prefix=data["prefix"])
     if "opening_hours" in data:
         data["opening_hours"] = hours.validate_opening_hours(data["opening_hours"])
     if data.get("daily_quota") is not None and data["daily_quota"] < 0:
@@ -293,7 +305,7 @@ def _check_service(session: Session, data: dict[str, Any], site_id: int,
 def create_service(ctx: Ctx, data: dict[str, Any]) -> Service:
     agency = _get(ctx.session, Agency, data["agency_id"])
     _ensure_manage_agency(ctx, agency.id)
-    _check_service(ctx.session, data, agency.site_id)
+    _check_service(ctx, data, agency.site_id)
     service = Service(site_id=agency.site_id, **data)
     ctx.session.add(service)
     ctx.session.flush()
@@ -311,7 +323,7 @@ def update_service(ctx: Ctx, service_id: int, data: dict[str, Any]) -> Service:
         if target.site_id != service.site_id:
             raise InvalidValue("agency_id", "instansi harus di lokasi yang sama",
                                "the agency must be at the same site")
-    _check_service(ctx.session, data, service.site_id, exclude=service_id)
+    _check_service(ctx, data, service.site_id, exclude=service_id)
     changes = _apply(service, data)
     if changes:
         audit(ctx, "update", "service", service.id, changes)

@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db.models import Counter, Ticket, TicketEvent
+from app.services import config
+from app.services.context import Ctx
+from app.services.policy import STAFF_ROLES, require_role
 from app.services.sitetime import local_now
 from app.services.tickets import current_ticket
 
@@ -71,6 +74,13 @@ def _officer_name(session: Session, user_id: int | None) -> str | None:
 
     user = session.get(User, user_id)
     return (user.full_name or user.username) if user else None
+
+
+def console(ctx: Ctx, counter_id: int) -> dict[str, Any]:
+    """What a counter's console shows now, for staff who may see that counter."""
+    require_role(ctx.actor, *STAFF_ROLES)
+    counter = config.get_counter(ctx, counter_id)
+    return counter_snapshot(ctx.session, counter, ctx.now)
 
 
 def counter_snapshot(session: Session, counter: Counter, now: datetime, limit: int = 15

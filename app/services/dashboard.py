@@ -43,6 +43,11 @@ def _minutes(value: Any, field: str) -> int:
     return value
 
 
+def read_thresholds(ctx: Ctx) -> dict[str, Any]:
+    require_role(ctx.actor, "admin", "manager")
+    return get_thresholds(ctx.session)
+
+
 def set_thresholds(ctx: Ctx, *, default_minutes: int | None,
                    services: dict[int, int | None] | None) -> dict[str, Any]:
     """Managers set thresholds of services in their scope; only admins change the default."""
@@ -79,9 +84,9 @@ def set_thresholds(ctx: Ctx, *, default_minutes: int | None,
 # --- live board -----------------------------------------------------------------------------
 
 
-def resolve_site(session: Session, actor: Principal, site_id: int | None) -> Site:
+def resolve_site(session: Session, actor: Principal | None, site_id: int | None) -> Site:
     """The site the board shows: the one asked for (if visible), else the actor's first."""
-    require_role(actor, "admin", "manager")
+    actor = require_role(actor, "admin", "manager")
     sites = site_ids_in_scope(session, actor)
     if site_id is None:
         stmt = sa.select(Site).where(Site.is_active.is_(True)).order_by(Site.id)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Agency, Counter, Service, Setting, Site
 from app.db.session import is_postgres, unit_of_work
 from app.domain import hours
+from app.domain.errors import NotFound
 from app.services import tickets, webhooks
 from app.services.context import Ctx, Principal
 from app.services.sitetime import local_now, special_days
@@ -118,6 +119,22 @@ def close_day(ctx: Ctx, site: Site, *, day: date | None = None, claim: bool = Tr
     ctx.session.flush()
     webhooks.enqueue_day_closed(ctx, site, day, tickets_closed=closed, counters_closed=counters)
     return DayClosed(site.id, day, closed, counters)
+
+
+def close_site_day(ctx: Ctx, site_id: int) -> DayClosed:
+    """An admin ends a site's day now (the button in admin), audited."""
+    from app.services.config import audit
+    from app.services.policy import require_role
+
+    require_role(ctx.actor, "admin")
+    site = ctx.session.get(Site, site_id)
+    if site is None:
+        raise NotFound("Lokasi", "Site")
+    result = close_day(ctx, site)
+    audit(ctx, "close_day", "site", site.id,
+          {"day": result.day.isoformat(), "tickets_closed": result.tickets_closed,
+           "counters_closed": result.counters_closed})
+    return result
 
 
 def due(session: Session, now: datetime, grace: timedelta = GRACE) -> list[tuple[Site, date]]:

@@ -53,10 +53,11 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
         issued = visits.issue_visit(ctx, service_id=service_id,
                                     next_service_ids=list(next_service_ids),
                                     package_id=package_id, priority=priority,
-                                    idempotency_key=idempotency_key)
+                                    idempotency_key=idempotency_key, phone_confirmed=verified)
     else:
         issued = tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
-                                      idempotency_key=idempotency_key, channel=channel)
+                                      idempotency_key=idempotency_key, channel=channel,
+                                      phone_confirmed=verified)
     if issued.created:
         notify.attach(ctx, issued.view, contact, base_url=base_url, service_name=service.name,
                       verified=verified)

@@ -646,212 +646,244 @@ def _located(lines: LineMap, path: Path_, fn: Callable[[], Any]) -> Any:
         return fn()
     except DomainError as err:
         field_ = err.params.get("field") if err.code == "invalid_value" else None
-        field_ = field_ or {"prefix_taken": "prefix", "code_taken": "code",
-                            "username_taken": "username"}.get(err.code)
+        field_ = field_ or {"prefix_taken": "prefix", "prefix_used_today": "prefix",
+                            "code_taken": "code", "username_taken": "username"}.get(err.code)
         where = path + (field_,) if field_ and path + (field_,) in lines.lines else path
         raise ConfigFileError(where, lines.line(where), err.message("id"),
                               err.message("en")) from None
 
 
+@dataclass
+class _Want:
+    """One object as the file wants it: its match key, where it is written, its fields."""
+
+    key: Any
+    path: Path_
+    fields: dict[str, Any]
+    note: str = ""  # shown beside "+" when it is created
+
+
+def _upsert(result: ImportResult, label: Callable[[Any], str], existing: dict[Any, Any],
+            wanted: list[_Want], *, create: Callable[[_Want], Any],
+            update: Callable[[Any, dict[str, Any], _Want], None],
+            delta: Callable[[Any, _Want], dict[str, Any]] | None = None,
+            detail: Callable[[Any, dict[str, Any]], str] = _detail) -> dict[Any, Any]:
+    """Create what is missing and update what differs, noting each change; returns every
+    object by key (existing ones and the new)."""
+    out = dict(existing)
+    for want in wanted:
+        obj = existing.get(want.key)
+        if obj is None:
+            out[want.key] = create(want)
+            result.changes.append(Change("+", label(want.key), want.note))
+            continue
+        changed = delta(obj, want) if delta else _delta(obj, want.fields)
+        if changed:
+            result.changes.append(Change("~", label(want.key), detail(obj, changed)))
+            update(obj, changed, want)
+    return out
+
+
+def _retire(result: ImportResult, label: Callable[[Any], str], existing: dict[Any, Any],
+            wanted: set[Any], retire: Callable[[Any], None], note: str = "nonaktif") -> None:
+    """Deactivate (or remove) what the file no longer lists; inactive ones are left alone."""
+    for key, obj in existing.items():
+        if key not in wanted and getattr(obj, "is_active", True):
+            result.changes.append(Change("-", label(key), note))
+            retire(obj)
+
+
+def _created_inactive(obj: Any, fields: dict[str, Any]) -> Any:
+    """create_* services make active objects; a file may list one already switched off."""
+    if not fields.get("is_active", True):
+        obj.is_active = False
+    return obj
+
+
+def _without(fields: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in keys}
+
+
 def _apply_site(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult,
                 passwords: dict[str, str]) -> None:
     session = ctx.session
-    s = plan.site
-    code = s["code"]
+    code = plan.site["code"]
+    fields = _without(plan.site, "code")
     site = session.scalar(sa.select(Site).where(Site.code == code))
-    fields = {k: v for k, v in s.items() if k != "code"}
-    if site is None:
-        site = _located(lines, plan.path, lambda: config.create_site(ctx, {
-            "code": code, **{k: v for k, v in fields.items() if k != "is_active"}}))
-        if not fields["is_active"]:
-            site.is_active = False
-        result.changes.append(Change("+", f"site {code}"))
-    else:
-        delta = _delta(site, fields)
-        if delta:
-            result.changes.append(Change("~", f"site {code}", _detail(site, delta)))
-            _located(lines, plan.path, lambda: config.update_site(ctx, site.id, dict(delta)))
+    site = _upsert(
+        result, lambda _k: f"site {code}", {code: site} if site else {},
+        [_Want(code, plan.path, fields)],
+        create=lambda w: _created_inactive(_located(lines, w.path, lambda: config.create_site(
+            ctx, {"code": code, **_without(w.fields, "is_active")})), w.fields),
+        update=lambda obj, d, w: _located(lines, w.path, lambda: config.update_site(
+            ctx, obj.id, dict(d))))[code]
     site_id = site.id
+    _apply_special_days(ctx, plan, result, site_id, code)
 
-    # Special days.
-    existing_days = {d.day: d for d in session.scalars(
-        sa.select(SpecialDay).where(SpecialDay.site_id == site_id))}
-    wanted_days = set()
-    for _dp, day, ranges, note in plan.specials:
-        wanted_days.add(day)
-        row = existing_days.get(day)
-        if row is None:
-            row = SpecialDay(site_id=site_id, day=day, ranges=ranges, note=note)
-            session.add(row)
-            session.flush()
-            config.audit(ctx, "create", "special_day", row.id,
-                         {"day": day.isoformat(), "ranges": ranges, "note": note})
-            result.changes.append(Change("+", f"special_day {code}/{day}", note or ""))
-        elif row.ranges != ranges or row.note != note:
-            delta = _delta(row, {"ranges": ranges, "note": note})
-            result.changes.append(Change("~", f"special_day {code}/{day}", _detail(row, delta)))
-            row.ranges, row.note = ranges, note
-            config.audit(ctx, "update", "special_day", row.id, {"day": day.isoformat(), **delta})
-    for day, row in sorted(existing_days.items()):
-        if day not in wanted_days:
-            result.changes.append(Change("-", f"special_day {code}/{day}", "dihapus"))
-            config.audit(ctx, "delete", "special_day", row.id, {"day": day.isoformat()})
-            session.delete(row)
-
-    # Agencies and their services.
-    agencies = {a.code: a for a in session.scalars(
-        sa.select(Agency).where(Agency.site_id == site_id).order_by(Agency.id))}
-    for ap, data in plan.agencies:
-        acode = data["code"]
-        agency = agencies.get(acode)
-        fields = {k: v for k, v in data.items() if k != "code"}
-        if agency is None:
-            created = _located(lines, ap, lambda d=data: config.create_agency(ctx, {
-                "site_id": site_id, **{k: v for k, v in d.items() if k != "is_active"}}))
-            if not data["is_active"]:
-                created.is_active = False
-            agencies[acode] = created
-            result.changes.append(Change("+", f"agency {code}/{acode}", data["name"]))
-        else:
-            delta = _delta(agency, fields)
-            if delta:
-                result.changes.append(Change("~", f"agency {code}/{acode}",
-                                             _detail(agency, delta)))
-                _located(lines, ap, lambda a=agency, d=delta: config.update_agency(
-                    ctx, a.id, dict(d)))
-    services = {sv.code: sv for sv in session.scalars(
+    # Agencies and their services; services leaving the file are switched off first, which
+    # frees their prefixes for new services, and agencies leaving it last, once empty.
+    agencies = _upsert(
+        result, lambda k: f"agency {code}/{k}",
+        {a.code: a for a in session.scalars(
+            sa.select(Agency).where(Agency.site_id == site_id).order_by(Agency.id))},
+        [_Want(d["code"], ap, _without(d, "code"), d["name"]) for ap, d in plan.agencies],
+        create=lambda w: _created_inactive(_located(lines, w.path, lambda: config.create_agency(
+            ctx, {"site_id": site_id, "code": w.key, **_without(w.fields, "is_active")})),
+            w.fields),
+        update=lambda obj, d, w: _located(lines, w.path, lambda: config.update_agency(
+            ctx, obj.id, dict(d))))
+    existing_services = {sv.code: sv for sv in session.scalars(
         sa.select(Service).where(Service.site_id == site_id).order_by(Service.id))}
-    wanted_services = {data["code"] for _vp, _a, data in plan.services}
-    # Free the prefixes of services leaving the file first, so a new service may reuse one.
-    for scode, sv in services.items():
-        if scode not in wanted_services and sv.is_active:
-            result.changes.append(Change("-", f"service {code}/{scode}", "nonaktif"))
-            config.update_service(ctx, sv.id, {"is_active": False})
-    for vp, acode, data in plan.services:
-        scode = data["code"]
-        sv = services.get(scode)
-        fields = {"agency_id": agencies[acode].id,
-                  **{k: v for k, v in data.items() if k != "code"}}
-        if sv is None:
-            created = _located(lines, vp, lambda f=fields, c=scode: config.create_service(
-                ctx, {"code": c, **{k: v for k, v in f.items() if k != "is_active"}}))
-            if not data["is_active"]:
-                created.is_active = False
-            services[scode] = created
-            result.changes.append(Change("+", f"service {code}/{scode}",
-                                         f"{data['prefix']} {data['name']}"))
-        else:
-            delta = _delta(sv, fields)
-            if delta:
-                result.changes.append(Change("~", f"service {code}/{scode}", _detail(sv, delta)))
-                _located(lines, vp, lambda s_=sv, d=delta: config.update_service(
-                    ctx, s_.id, dict(d)))
-    wanted_agencies = {data["code"] for _ap, data in plan.agencies}
-    for acode, agency in agencies.items():
-        if acode not in wanted_agencies and agency.is_active:
-            result.changes.append(Change("-", f"agency {code}/{acode}", "nonaktif"))
-            config.update_agency(ctx, agency.id, {"is_active": False})
+    _retire(result, lambda k: f"service {code}/{k}", existing_services,
+            {d["code"] for _vp, _a, d in plan.services},
+            lambda sv: config.update_service(ctx, sv.id, {"is_active": False}))
+    services = _upsert(
+        result, lambda k: f"service {code}/{k}", existing_services,
+        [_Want(d["code"], vp, {"agency_id": agencies[acode].id, **_without(d, "code")},
+               f"{d['prefix']} {d['name']}") for vp, acode, d in plan.services],
+        create=lambda w: _created_inactive(_located(lines, w.path, lambda: config.create_service(
+            ctx, {"code": w.key, **_without(w.fields, "is_active")})), w.fields),
+        update=lambda obj, d, w: _located(lines, w.path, lambda: config.update_service(
+            ctx, obj.id, dict(d))))
+    _retire(result, lambda k: f"agency {code}/{k}", agencies,
+            {d["code"] for _ap, d in plan.agencies},
+            lambda a: config.update_agency(ctx, a.id, {"is_active": False}))
 
-    # Counters, matched by agency and number.
+    _apply_counters(ctx, plan, lines, result, code, agencies, services)
+    _apply_users(ctx, plan, lines, result, site_id, agencies, passwords)
+    _apply_boards(ctx, plan, result, site_id, code, agencies)
+    _apply_packages(ctx, plan, lines, result, site_id, code, services)
+    session.flush()
+
+
+def _apply_special_days(ctx: Ctx, plan: _Plan, result: ImportResult, site_id: int,
+                        code: str) -> None:
+    session = ctx.session
+    existing = {d.day: d for d in session.scalars(
+        sa.select(SpecialDay).where(SpecialDay.site_id == site_id).order_by(SpecialDay.day))}
+
+    def create(w: _Want) -> SpecialDay:
+        row = SpecialDay(site_id=site_id, day=w.key, **w.fields)
+        session.add(row)
+        session.flush()
+        config.audit(ctx, "create", "special_day", row.id, {"day": w.key.isoformat(), **w.fields})
+        return row
+
+    def update(row: SpecialDay, delta: dict[str, Any], w: _Want) -> None:
+        row.ranges, row.note = w.fields["ranges"], w.fields["note"]
+        config.audit(ctx, "update", "special_day", row.id, {"day": w.key.isoformat(), **delta})
+
+    def remove(row: SpecialDay) -> None:
+        config.audit(ctx, "delete", "special_day", row.id, {"day": row.day.isoformat()})
+        session.delete(row)
+
+    label: Callable[[Any], str] = lambda day: f"special_day {code}/{day}"  # noqa: E731
+    _upsert(result, label, existing,
+            [_Want(day, dp, {"ranges": ranges, "note": note}, note or "")
+             for dp, day, ranges, note in plan.specials],
+            create=create, update=update)
+    _retire(result, label, existing, {day for _dp, day, _r, _n in plan.specials}, remove,
+            note="dihapus")
+
+
+def _apply_counters(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult, code: str,
+                    agencies: dict[str, Agency], services: dict[str, Service]) -> None:
+    """Counters, matched by agency and number."""
     agency_by_id = {a.id: c for c, a in agencies.items()}
-    counters = {(agency_by_id.get(c.agency_id), c.number): c for c in session.scalars(
-        sa.select(Counter).join(Counter.agency).where(Agency.site_id == site_id)
+    code_by_id = {sv.id: c for c, sv in services.items()}
+    existing = {(agency_by_id.get(c.agency_id), c.number): c for c in ctx.session.scalars(
+        sa.select(Counter).where(Counter.agency_id.in_([a.id for a in agencies.values()]))
         .order_by(Counter.id)).unique()}
-    wanted_counters = set()
-    for cp, acode, data, codes in plan.counters:
-        key = (acode, data["number"])
-        wanted_counters.add(key)
-        service_ids = [services[x].id for x in codes]
-        counter = counters.get(key)
-        label = f"counter {code}/{acode}#{data['number']}"
-        if counter is None:
-            created = _located(lines, cp, lambda d=data, ids=service_ids, a=acode:
-                               config.create_counter(ctx, {
-                                   "agency_id": agencies[a].id, "service_ids": ids,
-                                   **{k: v for k, v in d.items() if k != "is_active"}}))
-            if not data["is_active"]:
-                created.is_active = False
-            result.changes.append(Change("+", label, data["name"]))
-        else:
-            delta = _delta(counter, data)
-            current = sorted(x.id for x in counter.services)
-            if current != sorted(service_ids):
-                delta["service_ids"] = service_ids
-            if delta:
-                shown = {k: v for k, v in delta.items() if k != "service_ids"}
-                detail = _detail(counter, shown)
-                if "service_ids" in delta:
-                    by_id = {sv.id: c for c, sv in services.items()}
-                    detail = ", ".join(x for x in (detail, "services " + " ".join(
-                        by_id.get(i, "?") for i in current) + " → " + " ".join(codes)) if x)
-                result.changes.append(Change("~", label, detail))
-                _located(lines, cp, lambda c_=counter, d=delta: config.update_counter(
-                    ctx, c_.id, dict(d)))
-    for (acode, number), counter in counters.items():
-        if (acode, number) not in wanted_counters and counter.is_active:
-            result.changes.append(Change("-", f"counter {code}/{acode}#{number}", "nonaktif"))
-            config.update_counter(ctx, counter.id, {"is_active": False})
 
-    # Users, matched by username; never deactivated for being absent.
+    def delta(counter: Counter, w: _Want) -> dict[str, Any]:
+        out = _delta(counter, _without(w.fields, "service_ids"))
+        if sorted(x.id for x in counter.services) != sorted(w.fields["service_ids"]):
+            out["service_ids"] = w.fields["service_ids"]
+        return out
+
+    def detail(counter: Counter, d: dict[str, Any]) -> str:
+        text = _detail(counter, _without(d, "service_ids"))
+        if "service_ids" in d:
+            moved = "services " + " ".join(code_by_id.get(x.id, "?") for x in sorted(
+                counter.services, key=lambda x: x.id)) + " → " + " ".join(
+                code_by_id.get(i, "?") for i in d["service_ids"])
+            text = ", ".join(x for x in (text, moved) if x)
+        return text
+
+    label: Callable[[Any], str] = lambda k: f"counter {code}/{k[0]}#{k[1]}"  # noqa: E731
+    _upsert(result, label, existing,
+            [_Want((acode, d["number"]), cp,
+                   {**d, "service_ids": [services[x].id for x in codes]}, d["name"])
+             for cp, acode, d, codes in plan.counters],
+            create=lambda w: _created_inactive(_located(
+                lines, w.path, lambda: config.create_counter(ctx, {
+                    "agency_id": agencies[w.key[0]].id, **_without(w.fields, "is_active")})),
+                w.fields),
+            update=lambda obj, d, w: _located(lines, w.path, lambda: config.update_counter(
+                ctx, obj.id, dict(d))),
+            delta=delta, detail=detail)
+    _retire(result, label, existing, {(acode, d["number"]) for _cp, acode, d, _c in plan.counters},
+            lambda c: config.update_counter(ctx, c.id, {"is_active": False}))
+
+
+def _apply_users(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult, site_id: int,
+                 agencies: dict[str, Agency], passwords: dict[str, str]) -> None:
+    """Users, matched by username; never deactivated for being absent from the file."""
+    wanted = []
     for up, data in plan.users:
-        username = data["username"]
         role = data["role"]
-        fields = {
+        wanted.append(_Want(data["username"], up, {
             "full_name": data["full_name"], "role": role,
             "agency_id": agencies[data["agency"]].id if data["agency"] else None,
             "site_id": site_id if role == "manager" and not data["agency"]
             and not data["all_sites"] else None,
             "is_active": data["is_active"],
-        }
-        user = session.scalar(sa.select(User).where(User.username == username))
-        if user is None:
-            password = passwords.get(username) or secrets.token_urlsafe(9)
-            created = _located(lines, up, lambda f=fields, n=username, p=password:
-                               config.create_user(ctx, {
-                                   "username": n, "password": p,
-                                   **{k: v for k, v in f.items() if k != "is_active"}}))
-            if not data["is_active"]:
-                created.is_active = False
-            result.passwords[username] = password
-            result.changes.append(Change("+", f"user {username}", role))
-        else:
-            delta = _delta(user, fields)
-            if delta:
-                result.changes.append(Change("~", f"user {username}", _detail(user, delta)))
-                _located(lines, up, lambda u_=user, d=delta: config.update_user(
-                    ctx, u_.id, dict(d)))
+        }, role))
+    existing = {u.username: u for u in ctx.session.scalars(
+        sa.select(User).where(User.username.in_([w.key for w in wanted])))}
 
-    # Display boards, matched by name.
-    boards = {b.name: b for b in session.scalars(
+    def create(w: _Want) -> User:
+        password = passwords.get(w.key) or secrets.token_urlsafe(9)
+        user = _located(lines, w.path, lambda: config.create_user(ctx, {
+            "username": w.key, "password": password, **_without(w.fields, "is_active")}))
+        result.passwords[w.key] = password
+        return _created_inactive(user, w.fields)
+
+    _upsert(result, lambda k: f"user {k}", existing, wanted, create=create,
+            update=lambda obj, d, w: _located(lines, w.path, lambda: config.update_user(
+                ctx, obj.id, dict(d))))
+
+
+def _apply_boards(ctx: Ctx, plan: _Plan, result: ImportResult, site_id: int, code: str,
+                  agencies: dict[str, Agency]) -> None:
+    """Display boards, matched by name."""
+    session = ctx.session
+    existing = {b.name: b for b in session.scalars(
         sa.select(DisplayBoard).where(DisplayBoard.site_id == site_id).order_by(DisplayBoard.id))}
-    wanted_boards = set()
-    for _bp, data, codes in plan.boards:
-        wanted_boards.add(data["name"])
-        fields = {**{k: v for k, v in data.items() if k != "name"},
-                  "agency_ids": [agencies[c].id for c in codes]}
-        board = boards.get(data["name"])
-        if board is None:
-            board = DisplayBoard(site_id=site_id, name=data["name"], **fields)
-            session.add(board)
-            session.flush()
-            config.audit(ctx, "create", "display_board", board.id, {"name": data["name"],
-                                                                     **fields})
-            result.changes.append(Change("+", f"board {code}/{data['name']}"))
-        else:
-            delta = _delta(board, fields)
-            if delta:
-                result.changes.append(Change("~", f"board {code}/{data['name']}",
-                                             _detail(board, delta)))
-                for k, v in delta.items():
-                    setattr(board, k, v)
-                config.audit(ctx, "update", "display_board", board.id, delta)
-    for name, board in boards.items():
-        if name not in wanted_boards and board.is_active:
-            result.changes.append(Change("-", f"board {code}/{name}", "nonaktif"))
-            board.is_active = False
-            config.audit(ctx, "update", "display_board", board.id, {"is_active": False})
-    _apply_packages(ctx, plan, lines, result, site_id, code, services)
-    session.flush()
+
+    def create(w: _Want) -> DisplayBoard:
+        board = DisplayBoard(site_id=site_id, name=w.key, **w.fields)
+        session.add(board)
+        session.flush()
+        config.audit(ctx, "create", "display_board", board.id, {"name": w.key, **w.fields})
+        return board
+
+    def update(board: DisplayBoard, delta: dict[str, Any], _w: _Want) -> None:
+        for k, v in delta.items():
+            setattr(board, k, v)
+        config.audit(ctx, "update", "display_board", board.id, delta)
+
+    def retire(board: DisplayBoard) -> None:
+        board.is_active = False
+        config.audit(ctx, "update", "display_board", board.id, {"is_active": False})
+
+    label: Callable[[Any], str] = lambda k: f"board {code}/{k}"  # noqa: E731
+    _upsert(result, label, existing,
+            [_Want(d["name"], bp, {**_without(d, "name"),
+                                   "agency_ids": [agencies[c].id for c in codes]})
+             for bp, d, codes in plan.boards],
+            create=create, update=update)
+    _retire(result, label, existing, {d["name"] for _bp, d, _c in plan.boards}, retire)
 
 
 def _apply_packages(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult, site_id: int,
@@ -861,27 +893,17 @@ def _apply_packages(ctx: Ctx, plan: _Plan, lines: LineMap, result: ImportResult,
 
     existing = {p.code: p for p in ctx.session.scalars(
         sa.select(ServicePackage).where(ServicePackage.site_id == site_id))}
-    wanted = set()
-    for pp, data, codes in plan.packages:
-        wanted.add(data["code"])
-        fields = {**{k: v for k, v in data.items() if k != "code"},
-                  "service_ids": [services[c].id for c in codes]}
-        pkg = existing.get(data["code"])
-        if pkg is None:
-            _located(lines, pp, lambda f=fields, c=data["code"]: packages.create_package(
-                ctx, {"site_id": site_id, "code": c, **f}))
-            result.changes.append(Change("+", f"package {code}/{data['code']}", data["name"]))
-        else:
-            delta = _delta(pkg, fields)
-            if delta:
-                result.changes.append(Change("~", f"package {code}/{data['code']}",
-                                             _detail(pkg, delta)))
-                _located(lines, pp, lambda p_=pkg, d=delta: packages.update_package(
-                    ctx, p_.id, dict(d)))
-    for pcode, pkg in existing.items():
-        if pcode not in wanted and pkg.is_active:
-            result.changes.append(Change("-", f"package {code}/{pcode}", "nonaktif"))
-            packages.update_package(ctx, pkg.id, {"is_active": False})
+    label: Callable[[Any], str] = lambda k: f"package {code}/{k}"  # noqa: E731
+    _upsert(result, label, existing,
+            [_Want(d["code"], pp, {**_without(d, "code"),
+                                   "service_ids": [services[c].id for c in codes]}, d["name"])
+             for pp, d, codes in plan.packages],
+            create=lambda w: _located(lines, w.path, lambda: packages.create_package(
+                ctx, {"site_id": site_id, "code": w.key, **w.fields})),
+            update=lambda obj, d, w: _located(lines, w.path, lambda: packages.update_package(
+                ctx, obj.id, dict(d))))
+    _retire(result, label, existing, {d["code"] for _pp, d, _c in plan.packages},
+            lambda p: packages.update_package(ctx, p.id, {"is_active": False}))
 
 
 def import_text(session: Session, text: str, **kwargs: Any) -> ImportResult:

@@ -23,6 +23,7 @@ from app.domain import contact as contact_rules
 from app.domain.errors import DomainError, NotFound
 from app.services import notify_texts, outbox
 from app.services.context import Ctx
+from app.services.policy import ensure_site_manager
 
 OPEN_STATUSES = ("waiting", "called", "serving", "held")
 DEFAULT_AHEAD = 3
@@ -133,8 +134,14 @@ def switches(session: Session, site_id: int) -> dict[str, Any]:
             "ahead": {str(k): int(v) for k, v in (value.get("ahead") or {}).items()}}
 
 
+def read_switches(ctx: Ctx, site_id: int) -> dict[str, Any]:
+    ensure_site_manager(ctx.actor, site_id)
+    return switches(ctx.session, site_id)
+
+
 def set_switches(ctx: Ctx, site_id: int, *, enabled: dict[str, bool],
                  ahead: dict[str, int]) -> dict[str, Any]:
+    ensure_site_manager(ctx.actor, site_id)
     current = switches(ctx.session, site_id)
     off = set(current["off"])
     for kind, on in enabled.items():

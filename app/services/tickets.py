@@ -150,7 +150,9 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None
-    return issuing.Actor(actor.user_id, actor.scope_key, sites)
+    # Staff see the citizen in person (a counter, the front office): no phone code needed.
+    in_person = actor.kind == "user" and actor.role in ("admin", "manager", "officer")
+    return issuing.Actor(actor.user_id, actor.scope_key, sites, in_person=in_person)
 
 
 def issue_ticket(
@@ -166,6 +168,7 @@ def issue_ticket(
     booking_id: int | None = None,
     transferred_from_id: int | None = None,
     note: str | None = None,
+    phone_confirmed: bool = False,
 ) -> Issued:
     """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day.
 
@@ -175,7 +178,8 @@ def issue_ticket(
     request = issuing.IssueRequest(
         service_id=service_id, priority=priority, idempotency_key=idempotency_key,
         channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
-        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
+        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note,
+        phone_confirmed=phone_confirmed)
     actor = ctx.actor
     ensure_can_issue(actor, service_id)
     claim = None

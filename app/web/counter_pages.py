@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.deps import CtxDep, require
+from app.api.deps import CtxDep
 from app.api.schemas import Id
-from app.db.models import Counter, Site, User
-from app.domain.errors import DomainError, NotFound
+from app.db.models import Counter, User
+from app.domain.errors import DomainError
 from app.services import config, counter_view, endofday
 from app.services.context import Principal
 from app.web.pages import page_user, render_page
@@ -90,21 +90,12 @@ def _lang(request: Request) -> str:
 @router.get("/api/v1/counters/{counter_id}/console", tags=["counter"])
 def console_snapshot(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
     """What the console shows now (the same body as the websocket's snapshot)."""
-    require(ctx, *STAFF)
-    counter = config.get_counter(ctx, counter_id)
-    return counter_view.counter_snapshot(ctx.session, counter, ctx.now)
+    return counter_view.console(ctx, counter_id)
 
 
 @router.post("/api/v1/sites/{site_id}/close-day", tags=["counter"])
 def close_day(site_id: Id, ctx: CtxDep) -> dict[str, Any]:
     """Admin: end the site's day now: unserved tickets become closed_out, counters close."""
-    require(ctx, "admin")
-    site = ctx.session.get(Site, site_id)
-    if site is None:
-        raise NotFound("Lokasi", "Site")
-    result = endofday.close_day(ctx, site)
-    config.audit(ctx, "close_day", "site", site.id,
-                 {"day": result.day.isoformat(), "tickets_closed": result.tickets_closed,
-                  "counters_closed": result.counters_closed})
-    return {"site_id": site.id, "day": result.day.isoformat(),
+    result = endofday.close_site_day(ctx, site_id)
+    return {"site_id": result.site_id, "day": result.day.isoformat(),
             "tickets_closed": result.tickets_closed, "counters_closed": result.counters_closed}

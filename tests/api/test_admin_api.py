@@ -316,3 +316,25 @@ async def test_admin_pages_need_a_staff_session(api, world):
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/admin"
     r = await api.get("/admin/audit")
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+async def test_a_prefix_given_out_today_is_not_reused_by_another_service(api, world, session):
+    """KTP gave A-001 this morning; KK may not become "A" today, or its next ticket would be
+    A-001 again on the board (and a 500 from the unique number per site and day)."""
+    admin = await login(api, world.admin.username)
+    kiosk = auth(world.kiosk_token)
+    r = await api.post("/api/v1/tickets", json={"service_id": world.ktp.id}, headers=kiosk)
+    assert r.status_code == 201 and r.json()["number"] == "A-001"
+    r = await api.patch(f"/api/v1/services/{world.ktp.id}", headers=admin, json={"prefix": "Q"})
+    assert r.status_code == 200, r.text  # its own prefix may change: numbers go on as Q-002
+    before = session.scalar(sa.select(sa.func.count()).select_from(AuditLog))
+    r = await api.patch(f"/api/v1/services/{world.kk.id}", headers=admin, json={"prefix": "A"})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "prefix_used_today"
+    assert "besok" in r.json()["error"]["message"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) == before
+    new = {"agency_id": world.dukcapil.id, "code": "AKTA", "name": "Akta", "prefix": "A"}
+    r = await api.post("/api/v1/services", headers=admin, json=new)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "prefix_used_today"
+    r = await api.post("/api/v1/tickets", json={"service_id": world.ktp.id}, headers=kiosk)
+    assert r.status_code == 201 and r.json()["number"] == "Q-002"

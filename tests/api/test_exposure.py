@@ -23,7 +23,8 @@ def _client(app, ip: str) -> httpx.AsyncClient:
 
 @pytest.mark.parametrize("public", [None, True])
 async def test_docs_schema_and_metrics_are_private_in_production(app, public):
-    prod = create_app(Settings(env="production", secret_key=SECRET, public_docs=public,
+    prod = create_app(Settings(env="production", secret_key=SECRET, allowed_hosts=["test"],
+                               public_docs=public,
                                public_metrics=public, database_url="sqlite://"))
     prod.state.session_factory = app.state.session_factory
     prod.state.bus = app.state.bus

@@ -140,7 +140,7 @@ def test_json_logs_in_production():
     from app.logging_setup import use_json
 
     secret = "x" * 40
-    assert use_json(Settings(env="production", secret_key=secret))
+    assert use_json(Settings(env="production", secret_key=secret, allowed_hosts=["mpp.test"]))
     assert not use_json(Settings(env="development"))
     assert use_json(Settings(env="development", log_json=True))
 
@@ -230,7 +230,8 @@ def test_production_checklist_warnings():
     from app.logging_setup import production_warnings
 
     secret = "s" * 40
-    loose = Settings(env="production", secret_key=secret, database_url="sqlite:///x.db")
+    loose = Settings(env="production", secret_key=secret, allowed_hosts=["*"],
+                     database_url="sqlite:///x.db")
     warnings = " ".join(production_warnings(loose))
     assert "MPP_SECURE_COOKIES" in warnings and "MPP_ALLOWED_HOSTS" in warnings
     assert "SQLite" in warnings
@@ -244,6 +245,17 @@ def test_production_checklist_warnings():
         Settings(env="production")
     with pytest.raises(ValueError, match="MPP_SECRET_KEY"):
         Settings(env="production", secret_key="short")
+
+
+def test_production_needs_its_host_names():
+    """Links in citizens' messages are built from the Host header: production names its hosts."""
+    secret = "s" * 40
+    with pytest.raises(ValueError, match="MPP_ALLOWED_HOSTS"):
+        Settings(env="production", secret_key=secret)
+    derived = Settings(env="production", secret_key=secret,
+                       public_url="https://antrean.kota.go.id/")
+    assert derived.allowed_hosts == ["antrean.kota.go.id"]
+    assert Settings(env="development").allowed_hosts == ["*"]
 
 
 def test_real_server_writes_json_logs_with_request_ids(backend, tmp_path: Path):
@@ -264,10 +276,22 @@ def test_real_server_writes_json_logs_with_request_ids(backend, tmp_path: Path):
         # Allowed hosts are enforced; local probes still pass.
         assert httpx.get(f"{server.url}/healthz", headers={"Host": "evil.test"}).status_code == 400
         assert httpx.get(f"{server.url}/healthz").status_code == 200
+        # Credentials in query strings (websockets cannot send headers) never reach the log.
+        httpx.get(f"{server.url}/api/v1/track/nope?token=leak-probe-1&x=1")
+        from websockets.sync.client import connect
+
+        ws_url = server.url.replace("http", "ws") + "/ws/display?site_id=1&token=leak-probe-2"
+        try:
+            with connect(ws_url, open_timeout=10) as ws:
+                ws.recv(timeout=10)
+        except Exception:  # noqa: BLE001, S110 - refused or closed: only the log matters
+            pass
     finally:
         server.stop()
-    records = [json.loads(line) for line in log_path.read_text().splitlines()
-               if line.startswith("{")]
+    text = log_path.read_text()
+    assert "leak-probe" not in text, [x for x in text.splitlines() if "leak-probe" in x]
+    assert "/ws/display" in text  # the websocket was logged, with its token blanked
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert records, log_path.read_text()[:2000]
     access = [x for x in records if x.get("request_id") == "probe-123"]
     assert access and access[0]["logger"] == "mpp.access" and access[0]["status"] == 404

@@ -224,7 +224,7 @@ def test_blocked_autoplay_asks_for_one_tap(demo_server, playwright_instance) -> 
         args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
               "--autoplay-policy=document-user-activation-required"])
     try:
-        page = b.new_page()
+        page = b.new_page(bypass_csp=True)  # wait_for_function evaluates a string
         open_board(page, demo_server.url)
         page.locator("#sound").wait_for(state="visible")
         assert page.evaluate("window.__board.soundBlocked")
