@@ -1,7 +1,7 @@
 """booking_event: a booking's later changes (cancelled), published as webhooks
 
 Revision ID: bkevent01
-Revises: otp01
+Revises: tablet01
 Create Date: 2026-12-02 01:10:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'bkevent01'
-down_revision: str | None = 'otp01'
+down_revision: str | None = 'tablet01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
