@@ -19,6 +19,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from app.api.deps import client_ip
+from app.domain import booking_limits
 from app.domain.errors import DomainError, NotFound
 from app.services.booking import Policy, get_policy
 from app.services.throttle import bump, cleanup, hits, pseudonym  # noqa: F401 - used from here
@@ -50,6 +51,44 @@ def limit_by_ip(name: str, pick: Callable[[Policy], tuple[int, int]]) -> Callabl
 
     dependency.__name__ = f"rate_limit_{name}"
     return dependency
+
+
+# A random, HttpOnly cookie naming a browser (not a person): set by the booking and join pages,
+# counted by the booking limits and the join's one-ticket-per-browser rule.
+DEVICE_COOKIE = "mpp_holder"
+
+
+def limit_booking_create(request: Request) -> None:
+    """A dependency for `POST /api/v1/bookings`: counted per client address and per device
+    cookie, each in a minute and an hour (app/domain/booking_limits.py), in one short
+    transaction of its own before the request's."""
+    state = request.app.state
+    now = state.clock()
+    device = request.cookies.get(DEVICE_COOKIE)
+    session: Session = state.session_factory()
+    try:
+        p = get_policy(session)
+        windows = booking_limits.create_windows(
+            ip_per_minute=p.ip_create_per_minute, ip_per_hour=p.ip_create_per_hour,
+            device_per_minute=p.device_create_per_minute,
+            device_per_hour=p.device_create_per_hour)
+        keys = {"ip": _client(request), "device": pseudonym(device) if device else None}
+        wait = 0
+        for w in windows:
+            if keys[w.scope] is None:
+                continue
+            try:
+                bump(session, f"booking_create:{w.scope}:{w.seconds}:{keys[w.scope]}",
+                     limit=w.limit, seconds=w.seconds, now=now)
+            except DomainError as err:
+                # Retry-After: until every full window has room again.
+                wait = max(wait, int(err.params.get("seconds", 1)))
+        # Counted even when refused, so hammering never resets the window.
+        session.commit()
+    finally:
+        session.close()
+    if wait:
+        raise DomainError("rate_limited", seconds=wait)
 
 
 def limit_phone(session: Session, phone: str, policy: Policy, now: datetime) -> None:

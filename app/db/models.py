@@ -247,6 +247,19 @@ class Booking(Base):
     next_service_ids: Mapped[list[Any] | None] = mapped_column(sa.JSON)
 
 
+class BookingEvent(Base):
+    """Append-only history of a booking's changes after it was made (today: cancelled), so
+    the webhook fan-out, which reads committed rows past a cursor, can publish them."""
+
+    __tablename__ = "booking_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    type: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[datetime]
+
+
 class SlotCount(Base):
     """Bookings per (service, slot), updated atomically so capacity holds under races."""
 

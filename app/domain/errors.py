@@ -156,6 +156,13 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Terlalu banyak permintaan; coba lagi dalam {seconds} detik",
         "Too many requests; try again in {seconds} seconds",
     ),
+    "booking_already_held": (
+        409,
+        "Nomor telepon ini sudah memiliki pemesanan aktif untuk layanan ini; batalkan yang lama "
+        "atau datang sesuai jadwalnya",
+        "This phone number already holds an open booking for this service; cancel it or come "
+        "at its time",
+    ),
     "slot_full": (409, "Slot waktu ini sudah penuh", "This time slot is full"),
     "booking_not_allowed": (409, "{reason_id}", "{reason_en}"),
     "booking_quota_exhausted": (

@@ -58,7 +58,8 @@ def _seed(url: str, **service: Any) -> dict[str, Any]:
             session.add(Device(site_id=site.id, kind="kiosk", name="Kiosk", token_hash=token_hash))
             # Every client races from 127.0.0.1: the per-IP limits would stop them first.
             session.add(Setting(key=svc.SETTING_KEY, value=asdict(svc.Policy(
-                ip_read_per_minute=0, ip_create_per_hour=0, ip_lookup_per_minute=0))))
+                ip_read_per_minute=0, ip_create_per_hour=0, ip_lookup_per_minute=0,
+                ip_create_per_minute=0))))
             return {"service_id": s.id, "kiosk": token, "tz": tz}
     finally:
         engine.dispose()

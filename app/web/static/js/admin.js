@@ -320,6 +320,7 @@
         { group: "booking" }, { k: "booking_enabled", type: "bool" }, { k: "slot_minutes", type: "int", default: 30 },
         { k: "slot_capacity", type: "int", default: 5 }, { k: "booking_days_ahead", type: "int", default: 7 },
         { k: "booking_quota_percent", type: "int", default: 50 }, { k: "booking_requires_contact", type: "bool" },
+        { k: "requires_phone_otp", type: "bool" },
         { group: "priority" }, { k: "priority_sick", type: "bool" }],
       ref: ["agencies"],
     },
