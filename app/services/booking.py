@@ -25,6 +25,7 @@ later is a no-show that becomes an ordinary walk-in ticket or is refused (``late
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -398,6 +399,14 @@ def _release(session: Session, booking: Booking, *, slot: bool) -> None:
     )
 
 
+def _lock_phone_service(session: Session, phone: str, service_id: int) -> None:
+    """Two bookings for one phone and service racing each other: the second waits for the
+    first to commit, then counts it (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if is_postgres(session):
+        key = int(hashlib.sha256(f"booking|{phone}|{service_id}".encode()).hexdigest()[:15], 16)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def open_bookings_of(session: Session, phone: str, service_id: int, now: datetime) -> int:
     """The phone's bookings for this service that still hold a place (slot not over)."""
     return session.scalar(
@@ -457,6 +466,7 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
     if phone:
+        _lock_phone_service(session, phone, service.id)
         booking_limits.check_open_per_phone_service(
             open_bookings_of(session, phone, service.id, ctx.now), policy.open_per_phone_service)
     if service.requires_phone_otp:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, screenshot
 from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
 
@@ -154,6 +154,7 @@ def test_booking_page_empty_state_and_language_links_on_a_phone(server, browser)
         expect(page.locator("#empty")).to_be_visible()
         expect(page.locator("#step-agency")).to_be_hidden()
         assert "Belum ada layanan yang bisa dipesan daring" in page.inner_text("#empty")
+        screenshot(page, "booking-phone-empty")
         for link in page.locator(".lang-switch a").all():
             box = link.bounding_box()
             assert box and box["width"] >= 44 and box["height"] >= 44, box
@@ -196,9 +197,11 @@ def test_booking_on_a_phone_field_errors_and_one_time_code(server, whatsapp, bro
         assert "phone:" not in page.inner_text("body")
         expect(page.locator("#error")).to_be_hidden()
         assert_accessible(page, "booking form with errors")
+        screenshot(page, "booking-phone-field-error")
         page.fill("#phone", "0812-3456-7801")
         page.get_by_role("button", name="Kirim kode").click()
         expect(page.locator("#otp-sent")).to_contain_text("Kode sudah dikirim")
+        screenshot(page, "booking-phone-otp")
         sent = _code_sent_to(whatsapp, "6281234567801")
         page.fill("#otp-code", "000000" if sent != "000000" else "111111")
         page.get_by_role("button", name="Pesan sekarang").click()
@@ -233,6 +236,7 @@ def test_join_by_qr_with_a_one_time_code(server, whatsapp, browser):
         page.click("#join-submit")
         expect(page.locator("#join-otp-code")).to_be_visible()
         assert_accessible(page, "join page, one-time code")
+        screenshot(page, "join-phone-otp")
         page.fill("#join-otp-code", _code_sent_to(whatsapp, "6281234567802"))
         page.click("#join-submit")
         expect(page).to_have_url(re.compile(r"/t/[\w-]+$"))
