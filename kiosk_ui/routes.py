@@ -11,6 +11,7 @@ import io
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
@@ -157,9 +158,17 @@ def tracking_page(request: Request, ctx: CtxDep,
                       tracking_code="", poll_ms=0)
     poll = request.query_params.get("poll", "")
     poll_ms = int(poll) if poll.isdigit() and 500 <= int(poll) <= 60000 else 4000
-    site_tz = tickets.find_by_tracking(ctx.session, tracking_code).service.agency.site.timezone
+    ticket = tickets.find_by_tracking(ctx.session, tracking_code)
+    site = ticket.service.agency.site
+    # When the citizen took the ticket (the first one, if transferred since), the page's way:
+    # "2 Desember 2026 pukul 08.05" / "December 2, 2026 at 8:05 AM", never ISO.
+    first = tickets.first_of_transfers(ctx.session, ticket) or ticket
+    issued = local_now(site, first.issued_at)
+    lang = page_lang(request)
     response = render(request, "track.html", state=state, tracking_code=tracking_code,
-                      poll_ms=poll_ms, site_tz=site_tz)
+                      poll_ms=poll_ms, site_tz=site.timezone,
+                      issued_date=format_date(issued.date(), format="long", locale=lang),
+                      issued_time=format_time(issued, format="short", locale=lang))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

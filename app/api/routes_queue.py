@@ -281,7 +281,16 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "survey_available": ticket.status == "done" and not surveyed,
         "survey_submitted": surveyed,
         "steps": steps,
+        "transferred_from": _transferred_from(ctx, ticket),
     }
+
+
+def _transferred_from(ctx: Ctx, ticket: Ticket) -> dict[str, Any] | None:
+    """A transferred citizen's slip shows the first number: say it changed, and to what."""
+    first = tickets.first_of_transfers(ctx.session, ticket)
+    if first is None or first.number == ticket.number:
+        return None
+    return {"number": first.number, "service": first.service.name}
 
 
 # --- counter officers -----------------------------------------------------------------------
