@@ -36,8 +36,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 ReadLimit = Depends(ratelimit.limit_by_ip("booking_read", lambda p: (p.ip_read_per_minute, 60)))
 LookupLimit = Depends(ratelimit.limit_by_ip("booking_lookup",
                                             lambda p: (p.ip_lookup_per_minute, 60)))
-CreateLimit = Depends(ratelimit.limit_by_ip("booking_create",
-                                            lambda p: (p.ip_create_per_hour, 3600)))
+CreateLimit = Depends(ratelimit.limit_booking_create)
 
 
 class BookingCreate(BaseModel):
@@ -65,6 +64,11 @@ class PolicyUpdate(BaseModel):
     ip_lookup_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
     ip_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
     phone_create_per_day: Annotated[int, Field(ge=0, le=100000)] | None = None
+    ip_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
+    # 0 switches the cap off.
+    open_per_phone_service: Annotated[int, Field(ge=0, le=100)] | None = None
 
 
 def _booking_out(ctx: Ctx, booking: Booking) -> dict[str, Any]:
@@ -98,6 +102,7 @@ def booking_catalog(ctx: CtxDep, site_id: Id | None = None,
                 "complaints": s.complaints, "typical_minutes": s.typical_minutes,
                 "slot_minutes": s.slot_minutes,
                 "slot_capacity": s.slot_capacity, "requires_contact": s.booking_requires_contact,
+                "requires_phone_otp": s.requires_phone_otp,
                 "first_day": first.isoformat(), "last_day": last.isoformat(),
             })
         if services:
@@ -131,6 +136,11 @@ def booking_slots(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
 @router.post("/bookings", status_code=201, dependencies=[CreateLimit])
 def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Book a slot; answers the booking code and its QR code (the kiosk scans it)."""
+    if body.contact is not None and body.contact.otp_id is not None:
+        # Its own transaction, before the request's session is first used: on SQLite (one
+        # writer at a time) it would otherwise wait for the request's own lock, for ever.
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, body.contact.otp_id)
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
     phone, consent = body.phone, body.consent
@@ -138,9 +148,6 @@ def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[s
         phone, consent = body.contact.phone, body.contact.consent
     if phone and (service.booking_requires_contact or body.contact is not None):
         ratelimit.limit_phone(ctx.session, svc.normalize_phone(phone), policy, ctx.now)
-    if body.contact is not None and body.contact.otp_id is not None:
-        with unit_of_work(request.app.state.session_factory) as session:
-            otp.count_attempt(session, body.contact.otp_id)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
                                  name=body.name, phone=phone, consent=consent,
                                  policy=policy, next_service_ids=body.next_service_ids,

@@ -39,6 +39,7 @@ from app.services import (
     visits,
 )
 from app.services.context import Ctx
+from app.services.policy import may_see_tracking_code
 from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
@@ -110,19 +111,22 @@ def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None =
         ahead = tickets.people_ahead(ctx.session, ticket)
     if estimate is None:
         estimate = tickets.estimate_for(ctx.session, ticket.service, ahead, ticket.day)
-    out = ticket_read(ticket, ahead, estimate)
+    out = ticket_read(ticket, ahead, estimate, with_code=may_see_tracking_code(ctx.actor))
     out.steps = [StepRead(**{k: v for k, v in st.items() if k in StepRead.model_fields})
                  for st in visits.steps_view(ctx.session, ticket)]
     return out
 
 
-def ticket_read(ticket: Ticket | tickets.TicketRow, ahead: int, estimate: int) -> TicketRead:
+def ticket_read(ticket: Ticket | tickets.TicketRow, ahead: int, estimate: int, *,
+                with_code: bool) -> TicketRead:
+    """`with_code`: the tracking code goes only to the ticket's issuer (policy), never staff."""
     return TicketRead(
         id=ticket.id, number=ticket.number, service_id=ticket.service_id,
         agency_id=ticket.agency_id, status=ticket.status, priority=ticket.priority,
         channel=ticket.channel, issued_at=ticket.issued_at, called_at=ticket.called_at,
         counter_id=ticket.counter_id, people_ahead=ahead, estimated_wait_minutes=estimate,
-        estimated_wait_range=waiting.wait_range(estimate), tracking_code=ticket.tracking_code,
+        estimated_wait_range=waiting.wait_range(estimate),
+        tracking_code=ticket.tracking_code if with_code else None,
         transferred_from_id=ticket.transferred_from_id,
     )
 
@@ -149,7 +153,9 @@ async def issue_ticket(
         if fast is not None:
             published(state.bus, [fast.event], state.metrics, sent_with_commit=fast.notified)
             issued = fast.issued
-            out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes)
+            # The asyncio path serves kiosks only: the kiosk prints the code and its QR.
+            out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes,
+                              with_code=True)
             return Response(out.model_dump_json(), status_code=201,
                             media_type="application/json")
 
@@ -275,7 +281,16 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "survey_available": ticket.status == "done" and not surveyed,
         "survey_submitted": surveyed,
         "steps": steps,
+        "transferred_from": _transferred_from(ctx, ticket),
     }
+
+
+def _transferred_from(ctx: Ctx, ticket: Ticket) -> dict[str, Any] | None:
+    """A transferred citizen's slip shows the first number: say it changed, and to what."""
+    first = tickets.first_of_transfers(ctx.session, ticket)
+    if first is None or first.number == ticket.number:
+        return None
+    return {"number": first.number, "service": first.service.name}
 
 
 # --- counter officers -----------------------------------------------------------------------

@@ -107,7 +107,7 @@ def new_device_token() -> tuple[str, str]:
 
 # A device of a switched-off site stops with it (its kiosks issue nothing, its boards go dark).
 DEVICE_BY_TOKEN = sa.select(
-    Device.id, Device.kind, Device.name, Device.site_id,
+    Device.id, Device.kind, Device.name, Device.site_id, Device.counter_id,
     sa.and_(Device.is_active, sa.func.coalesce(Site.is_active, True)).label("is_active"),
 ).outerjoin(Site, Site.id == Device.site_id).where(Device.token_hash == sa.bindparam("token_hash"))
 
@@ -120,4 +120,4 @@ def principal_for_device(session: Session, token: str, now: datetime | None = No
     if row is None or not row.is_active:
         return None
     return Principal(kind="device", id=row.id, role=row.kind, name=row.name,
-                     site_id=row.site_id)
+                     site_id=row.site_id, counter_id=row.counter_id)

@@ -25,6 +25,7 @@ later is a no-show that becomes an ordinary walk-in ticket or is refused (``late
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -36,9 +37,18 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount, Ticket
+from app.db.models import (
+    Booking,
+    BookingEvent,
+    Service,
+    ServiceDay,
+    Setting,
+    Site,
+    SlotCount,
+    Ticket,
+)
 from app.db.session import is_postgres
-from app.domain import contact, hours, issuing
+from app.domain import booking_limits, contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import notify, tickets
 from app.services.context import Ctx, Principal
@@ -70,6 +80,12 @@ class Policy:
     ip_lookup_per_minute: int = 30
     ip_create_per_hour: int = 30
     phone_create_per_day: int = 5
+    # Against hoarding (app/domain/booking_limits.py): short windows per client address and
+    # per device cookie, and open bookings per phone per service.
+    ip_create_per_minute: int = 10
+    device_create_per_minute: int = 3
+    device_create_per_hour: int = 10
+    open_per_phone_service: int = 1
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
@@ -383,6 +399,23 @@ def _release(session: Session, booking: Booking, *, slot: bool) -> None:
     )
 
 
+def _lock_phone_service(session: Session, phone: str, service_id: int) -> None:
+    """Two bookings for one phone and service racing each other: the second waits for the
+    first to commit, then counts it (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if is_postgres(session):
+        key = int(hashlib.sha256(f"booking|{phone}|{service_id}".encode()).hexdigest()[:15], 16)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def open_bookings_of(session: Session, phone: str, service_id: int, now: datetime) -> int:
+    """The phone's bookings for this service that still hold a place (slot not over)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.phone == phone, Booking.service_id == service_id,
+            Booking.status.in_(booking_limits.OPEN_STATUSES), Booking.slot_end > now)
+    ) or 0
+
+
 def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str | None = None,
                    phone: str | None = None, consent: bool = False,
                    policy: Policy | None = None,
@@ -432,6 +465,10 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
     else:
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
+    if phone:
+        _lock_phone_service(session, phone, service.id)
+        booking_limits.check_open_per_phone_service(
+            open_bookings_of(session, phone, service.id, ctx.now), policy.open_per_phone_service)
     if service.requires_phone_otp:
         from app.services import otp
 
@@ -491,6 +528,9 @@ def cancel_booking(ctx: Ctx, code: str) -> Booking:
     booking.status = "cancelled"
     # A slot that has not started yet can be booked again by someone else.
     _release(ctx.session, booking, slot=booking.slot_start > ctx.now)
+    # A durable row in the same transaction: the webhook fan-out publishes booking.cancelled.
+    ctx.session.add(BookingEvent(booking_id=booking.id, site_id=booking.site_id,
+                                 service_id=booking.service_id, type="cancelled", at=ctx.now))
     ctx.session.flush()
     service = ctx.session.get(Service, booking.service_id)
     site = ctx.session.get(Site, booking.site_id)

@@ -17,10 +17,11 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
-from app.db.models import DisplayBoard, IdempotencyKey, Site, Ticket, TicketEvent
+from app.db.models import DisplayBoard, IdempotencyKey, Service, Site, Ticket, TicketEvent
 from app.domain.errors import DomainError, NotFound
 from app.services import notify, otp, tickets
 from app.services.context import Ctx
@@ -118,10 +119,35 @@ def site_of_board(ctx: Ctx, board_id: int) -> int:
     return board.site_id
 
 
+def needs_confirmed_phone(session: Any, service_id: int) -> bool:
+    service = session.get(Service, service_id)
+    return bool(service is not None and service.requires_phone_otp)
+
+
+def request_join_otp(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,
+                     phone: str, consent: bool, lang: str | None) -> int:
+    """The one-time code for joining a service that needs a confirmed phone; only with the
+    board's current code (no code messages for someone at home). Returns the code's id."""
+    check_code(secret, site_id, code, ctx.now)
+    service = tickets.get_service(ctx.session, service_id)
+    if service.site_id != get_site(ctx, site_id).id:
+        raise NotFound("Layanan", "Service")
+    return otp.request_code(ctx, secret=secret, phone=phone, consent=consent, lang=lang).id
+
+
 def join(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,
          contact: notify.Contact, base_url: str | None) -> tickets.Issued:
-    """A phone takes a same-day ticket with the board's code: the kiosk's ticket."""
-    check_code(secret, site_id, code, ctx.now)
+    """A phone takes a same-day ticket with the board's code: the kiosk's ticket.
+
+    With a one-time code the board's code is judged at the time that code was asked for
+    (it was checked then): typing the code from a message takes longer than the board's
+    minute, and the one-time code has its own expiry."""
+    at = ctx.now
+    if contact.otp_id is not None:
+        asked = otp.requested_at(ctx.session, contact.otp_id)
+        if asked is not None and ctx.now - timedelta(minutes=otp.CODE_MINUTES) < asked <= ctx.now:
+            at = asked
+    check_code(secret, site_id, code, at)
     service = tickets.get_service(ctx.session, service_id)
     if service.site_id != get_site(ctx, site_id).id:
         raise NotFound("Layanan", "Service")

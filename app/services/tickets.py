@@ -630,6 +630,21 @@ def close_counter(ctx: Ctx, counter: Counter) -> Counter:
     return counter
 
 
+def first_of_transfers(session: Session, ticket: Ticket) -> Ticket | None:
+    """The ticket the citizen was first given (the printed number) when this one came from
+    transfers, else None. The tracking code moves with each transfer; the slip does not."""
+    first = None
+    seen = {ticket.id}
+    current = ticket
+    while current.transferred_from_id is not None and len(seen) < 20:
+        prev = session.get(Ticket, current.transferred_from_id)
+        if prev is None or prev.id in seen:
+            break
+        seen.add(prev.id)
+        first = current = prev
+    return first
+
+
 def find_by_tracking(session: Session, code: str) -> Ticket:
     ticket = store(session).by_tracking(code)
     if ticket is None:
