@@ -140,6 +140,12 @@ def join_submit(
                               base_url=public_base(request))
     except DomainError as err:
         ctx.session.rollback()
+        field = err.params.get("field") if err.code == "invalid_value" else None
+        if field in ("phone", "consent", "otp_code"):
+            # Beside its field, in plain words (not "phone: ..." at the top of the page).
+            reason = str(err.params.get("reason_en" if lang == "en" else "reason_id", ""))
+            form["field_error"] = {"field": field, "message": reason[:1].upper() + reason[1:]}
+            return _page(request, ctx, site_id, code, status=err.status, form=form)
         return _page(request, ctx, site_id, code, status=err.status, error=err.message(lang),
                      form=form)
     return RedirectResponse(f"/t/{issued.view.tracking_code}", status_code=303)

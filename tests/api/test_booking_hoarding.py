@@ -171,6 +171,8 @@ async def test_join_by_qr_asks_for_a_one_time_code_where_the_service_needs_one(
     # No phone: refused, nothing sent.
     r = await api.post(f"/join/{world.site.id}", data=form)
     assert r.status_code == 422 and 'id="join-otp"' not in r.text
+    # The reason sits beside the phone field, in plain words.
+    assert 'id="join-phone-error"' in r.text and "phone:" not in r.text
     # A phone with consent: the code goes out and the form asks for it.
     r = await api.post(f"/join/{world.site.id}", data={**form, "phone": PHONE, "consent": "1"})
     assert r.status_code == 200 and 'id="join-otp-code"' in r.text
@@ -184,6 +186,8 @@ async def test_join_by_qr_asks_for_a_one_time_code_where_the_service_needs_one(
     r = await api.post(f"/join/{world.site.id}", data={**with_phone, "otp_code": wrong})
     assert r.status_code == 422 and session.scalar(
         sa.select(sa.func.count()).select_from(Ticket)) == 0
+    assert 'id="join-otp-code-error"' in r.text and "otp_code:" not in r.text
+    assert 'name="otp_id"' in r.text  # the code's field stays for another try
     # Typing the code took longer than the board's minute: still fine (judged when asked).
     clock.set(clock() + timedelta(minutes=3))
     r = await api.post(f"/join/{world.site.id}", data={**with_phone, "otp_code": sent})

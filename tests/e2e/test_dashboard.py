@@ -78,6 +78,7 @@ def sign_in(page: Any, url: str, username: str, target: str) -> None:
     expect(page).to_have_url(re.compile(re.escape(target.split("?")[0])))
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_dashboard_updates_live(demo_server: Any, page: Any) -> None:
     demo = Demo(demo_server)
     ktp = demo.services("DUKCAPIL")[0]

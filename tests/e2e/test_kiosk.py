@@ -159,6 +159,7 @@ def pdf_size_mm(page: Any) -> tuple[float, float]:
 # --- tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 @pytest.mark.parametrize("viewport", [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[int, int]) -> None:
     token = make_kiosk(demo_server)
@@ -343,6 +344,7 @@ def test_closed_and_quota_exhausted_services(demo_server: Any, page: Any) -> Non
     assert ticket_count(demo_server) == before
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_double_tap_and_flaky_network_make_one_ticket(demo_server: Any, page: Any) -> None:
     token = make_kiosk(demo_server)
     open_kiosk(page, demo_server, token)
