@@ -182,5 +182,11 @@ def test_tracking_page_says_the_number_changed(demo: Demo, browser: Any) -> None
         issued = p.locator("#tr-issued").inner_text()
         assert format_date(today, format="long", locale="en") in issued, issued
         assert_accessible(p, "tracking page, English")
+        # The lookup form's browser message is the page's too (an id-ID page here).
+        p.goto(f"{demo.url}/t/?lang=id")
+        p.locator("#track-lookup button[type=submit]").click()
+        assert p.locator("#code").evaluate("e => e.validationMessage") == \
+            "Ketik kode pelacakan dari tiket Anda."
+        assert_accessible(p, "tracking lookup")
     finally:
         ctx.close()

@@ -540,8 +540,8 @@
   async function devicesSection() {
     await loadRef(["boards", "agencies"]);
     const cr = await api("GET", "/api/v1/counters");
-    const counters = cr.ok ? cr.data.filter((c) => c.is_active) : [];
-    const counterName = (id) => (counters.find((c) => c.id === id) || { name: "#" + id }).name;
+    ref.tabletCounters = cr.ok ? cr.data : [];
+    const counters = ref.tabletCounters.filter((c) => c.is_active);
     body.append(el("div", { id: "admin-form-holder" }), el("div", { id: "issued" }), el("div", { id: "admin-list" }, T("loading")));
     const f = { site: { k: "site_id", label: "site", type: "select", options: siteOptions },
       kind: { k: "kind", type: "select", numeric: false, options: [{ value: "kiosk", label: T("kiosk") }, { value: "display", label: T("display") }, { value: "tablet", label: T("tablet") }] },
@@ -576,6 +576,7 @@
   }
 
   async function listDevices() {
+    const counterName = (id) => ((ref.tabletCounters || []).find((c) => c.id === id) || { name: "#" + id }).name;
     const r = await api("GET", "/api/v1/devices");
     if (!r.ok) { showPageError(r.error.message); return; }
     const fmt = (v) => v ? new Date(v).toLocaleString(LANG === "en" ? "en-GB" : "id-ID") : "—";
