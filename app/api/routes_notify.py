@@ -21,6 +21,7 @@ from app.services import notify, notify_providers, otp, outbox  # noqa: F401 - c
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 sites = APIRouter(prefix="/api/v1", tags=["notify"])
 OTP_PER_ADDRESS_HOUR = 10
+OTP_PER_KIOSK_HOUR = 200
 
 
 @router.get("/whatsapp/status")
@@ -121,12 +122,17 @@ async def _sms_status(request: Request, ctx: Any, token: str) -> dict[str, int]:
 
 
 @sites.post("/otp", status_code=201)
-def request_otp(request: Request, body: OtpRequest, ctx: AnonCtxDep) -> dict[str, Any]:
+def request_otp(request: Request, body: OtpRequest, ctx: CtxDep) -> dict[str, Any]:
     """Send a one-time code to a phone (services that need a confirmed number); the answer's
     otp_id and the code received go in `contact` of the ticket or booking."""
     with unit_of_work(request.app.state.session_factory) as session:
-        ip = request.client.host if request.client else "-"
-        bump(session, f"otp:{ip}", limit=OTP_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
+        if ctx.actor is not None and ctx.actor.role == "kiosk":
+            # A kiosk serves a whole hall from one address: its own, larger budget.
+            bucket, limit = f"otp:kiosk:{ctx.actor.id}", OTP_PER_KIOSK_HOUR
+        else:
+            ip = request.client.host if request.client else "-"
+            bucket, limit = f"otp:{ip}", OTP_PER_ADDRESS_HOUR
+        bump(session, bucket, limit=limit, seconds=3600, now=ctx.now)
     row = otp.request_code(ctx, secret=request.app.state.settings.secret_key,
                            phone=body.phone, consent=body.consent, lang=body.lang)
     return {"otp_id": row.id, "expires_at": row.expires_at.isoformat()}

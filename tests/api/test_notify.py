@@ -292,3 +292,23 @@ async def test_confirmed_phone_service_refuses_a_tap_without_phone(api, world, s
     officer = auth(await login(api, world.officer_d.username))
     r = await api.post("/api/v1/tickets", headers=officer, json={"service_id": world.ktp.id})
     assert r.status_code == 201, r.text
+
+
+async def test_one_time_codes_a_kiosk_asks_for_count_per_kiosk_not_per_address(api, world):
+    """Every phone in the hall asks through the kiosk's one address: the kiosk has its own
+    budget; anyone else keeps the per-address one."""
+    from app.api.routes_notify import OTP_PER_ADDRESS_HOUR
+
+    kiosk = auth(world.kiosk_token)
+    phones = [f"0812345678{i:02d}" for i in range(OTP_PER_ADDRESS_HOUR + 1)]
+    for phone in phones:
+        r = await api.post("/api/v1/otp", headers=kiosk, json={"phone": phone, "consent": True})
+        assert r.status_code == 201, r.text
+    for phone in phones[:-1]:
+        r = await api.post("/api/v1/otp", json={"phone": phone, "consent": True})
+        assert r.status_code == 201, r.text
+    r = await api.post("/api/v1/otp", json={"phone": phones[-1], "consent": True})
+    assert r.status_code == 429
+    r = await api.post("/api/v1/otp", headers=auth("dev_forged"),
+                       json={"phone": phones[0], "consent": True})
+    assert r.status_code == 401
