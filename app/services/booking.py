@@ -52,7 +52,7 @@ from app.domain import booking_limits, contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import notify, tickets
 from app.services.context import Ctx, Principal
-from app.services.policy import site_ids_in_scope
+from app.services.policy import ensure_agency_visible, require_role, site_ids_in_scope
 from app.services.sitetime import local_day, local_now, special_days
 
 SETTING_KEY = "booking"
@@ -115,8 +115,14 @@ def get_policy(session: Session) -> Policy:
         return Policy()
 
 
+def read_policy(ctx: Ctx) -> Policy:
+    require_role(ctx.actor, "admin", "manager")
+    return get_policy(ctx.session)
+
+
 def set_policy(ctx: Ctx, changes: dict[str, Any]) -> Policy:
-    """Merge changes into the stored policy (admin only; checked by the caller)."""
+    """Merge changes into the stored policy (admins only)."""
+    require_role(ctx.actor, "admin")
     current = asdict(get_policy(ctx.session))
     current.update(changes)
     policy = Policy.from_dict(current)
@@ -601,6 +607,8 @@ def _hhmm(dt: datetime, site: Site, today: date) -> tuple[str, str]:
 
 def check_in(ctx: Ctx, code: str) -> CheckIn:
     """Turn a booking into a ticket: in its window ahead of later walk-ins; late = walk-in."""
+    # Who may check in at all, before the code is looked up: no probing codes anonymously.
+    require_role(ctx.actor, "kiosk", "admin", "manager", "officer")
     session = ctx.session
     booking = find_booking(session, code, lock=True)
     ensure_can_check_in(session, ctx.actor, booking)
@@ -659,6 +667,42 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
 
 
 # --- numbers for the dashboard and reports --------------------------------------------------
+
+
+def staff_list(ctx: Ctx, service_id: int, day: date) -> dict[str, Any]:
+    """A day's bookings of a service for staff who see its agency; phones masked, audited."""
+    from app.services.config import audit
+
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    service = ctx.session.get(Service, service_id)
+    if service is None:
+        raise NotFound("Layanan", "Service")
+    ensure_agency_visible(ctx.session, actor, service.agency_id)
+    rows = ctx.session.scalars(
+        sa.select(Booking).where(Booking.service_id == service.id, Booking.day == day)
+        .order_by(Booking.slot_start, Booking.id)
+    ).all()
+    audit(ctx, "view", "booking_list", service.id, {"date": day.isoformat()})
+    zone = ZoneInfo(service.agency.site.timezone)
+    return {"service_id": service.id, "date": day.isoformat(), "bookings": [
+        {"code": b.code, "status": b.status, "slot_start": b.slot_start.astimezone(zone)
+         .isoformat(), "name": b.name, "phone": mask_phone(b.phone),
+         "ticket_id": b.ticket_id} for b in rows]}
+
+
+def staff_counts(ctx: Ctx, site_id: int, day_from: date, day_to: date,
+                 agency_id: int | None = None, service_id: int | None = None) -> dict[str, int]:
+    """Bookings by outcome for staff of that site; an agency's staff see their agency."""
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    sites = site_ids_in_scope(ctx.session, actor)
+    if sites is not None and site_id not in sites:
+        raise DomainError("forbidden")
+    if agency_id is not None:
+        ensure_agency_visible(ctx.session, actor, agency_id)
+    elif actor.agency_id is not None and actor.role != "admin":
+        agency_id = actor.agency_id
+    return booking_counts(ctx.session, site_id, day_from, day_to, agency_id, service_id,
+                          now=ctx.now)
 
 
 def booking_counts(session: Session, site_id: int, day_from: date, day_to: date,

@@ -540,6 +540,7 @@
   // What the kiosk's other modules (check-in, access) may use.
   window.MPPKiosk = {
     CFG, T, state, fmt, el, show, goHome, armIdle, headers, fetchWithTimeout,
+    refresh: () => refreshCatalog(),
     // A ticket made elsewhere (a booking check-in): shown, printed once, then home.
     showTicket(t, where) {
       state.agency = where.agency;

@@ -186,9 +186,9 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
             ".k-agency, .k-lang-btn, #checkin-link",
             "els => els.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 64, heights
-        # One viewport: agencies page if need be, the check-in button is on screen.
-        if h > w:  # landscape: one agency row can still be cut at the grid's edge (open)
-            assert_fits(page, "agencies")
+        # One viewport: agencies page if need be (no row cut at the grid's edge), the
+        # check-in button is on screen.
+        assert_fits(page, "agencies")
         expect(page.locator("#checkin-link")).to_be_in_viewport()
         assert_accessible(page, f"kiosk agencies {size}")
         # Nothing on a kiosk page leads outside the kiosk.
@@ -787,3 +787,99 @@ def test_service_needing_a_confirmed_phone_asks_for_the_code(wa_server: Any, wha
         sa.select(TicketContact.verified).join(Ticket, Ticket.id == TicketContact.ticket_id)
         .where(Ticket.tracking_code == code)))
     assert verified is True
+
+
+# --- one viewport for every screen, large text too (issue 17) -----------------------------------
+
+SIZES = ((1080, 1920), (1920, 1080))
+
+
+def resize(page: Any, w: int, h: int) -> None:
+    page.set_viewport_size({"width": w, "height": h})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => { "
+                  "window.MPPKioskFit.refit(); requestAnimationFrame(r); }))")
+
+
+def every_tile(page: Any, grid: str, what: str) -> list[str]:
+    """The tiles of `grid`, page by page: each page fits the viewport, uncut; back to page 1."""
+    seen: list[str] = []
+    nxt = page.locator(f"{grid} + .k-pager .k-page-next")
+    for _ in range(30):
+        assert_fits(page, what)
+        shown = page.locator(f"{grid} > .k-tile:not(.k-paged-out)")
+        assert shown.count() >= 1, f"{what}: an empty page"
+        seen += shown.evaluate_all("els => els.map(e => e.dataset.agencyId || e.dataset.serviceId)")
+        if not nxt.is_visible() or nxt.is_disabled():
+            break
+        nxt.click()
+    prev = page.locator(f"{grid} + .k-pager .k-page-prev")
+    while prev.is_visible() and not prev.is_disabled():
+        prev.click()
+    return seen
+
+
+def test_every_screen_fits_one_viewport_with_large_text_too(wa_server: Any, browser: Any) -> None:
+    token = make_kiosk(wa_server, "Kiosk layout")
+    svc = services_by_name(wa_server)
+    agencies = {str(s["agency"]["id"]) for s in svc.values()}
+    disdukcapil = {str(s["id"]) for s in svc.values() if s["agency"]["name"] == "Disdukcapil"}
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="id-ID")
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    try:
+        open_kiosk(page, wa_server, token, idle=600)
+        for large in (False, True):
+            for w, h in SIZES:
+                tag = f"{w}x{h}{' large' if large else ''}"
+                resize(page, w, h)
+                expect(page.locator("#screen-agencies")).to_be_visible()
+                if large:
+                    page.locator("#a11y-large").click()
+                    expect(page.locator("body")).to_have_class(re.compile(r"\bk-large\b"))
+                    resize(page, w, h)
+                seen = every_tile(page, "#agency-list", f"agencies {tag}")
+                assert sorted(seen) == sorted(agencies), tag  # every agency, once
+                label = page.locator("#agency-list + .k-pager .k-page-label")
+                if label.is_visible():
+                    # The catalog's refresh (every 20 s) keeps the page the citizen is on,
+                    # and no frame shows the whole list cut at the bottom.
+                    page.locator("#agency-list + .k-pager .k-page-next").click()
+                    on = label.inner_text()
+                    page.evaluate("window.MPPKiosk.refresh()")
+                    assert_fits(page, f"agencies refreshed {tag}")
+                    expect(label).to_have_text(on)
+                    page.locator("#agency-list + .k-pager .k-page-prev").click()
+                expect(page.locator("#checkin-link")).to_be_in_viewport()
+                if large:
+                    screenshot(page, f"kiosk-10-large-agencies-{w}x{h}")
+                page.locator(".k-agency", has_text="Disdukcapil").click()
+                expect(page.locator("#screen-services")).to_be_visible()
+                assert sorted(every_tile(page, "#service-list", f"services {tag}")) == sorted(
+                    disdukcapil)
+                page.locator("#service-list .k-service", has_text=KTP).click()
+                expect(page.locator("#screen-detail")).to_be_visible()
+                assert_fits(page, f"detail {tag}")
+                page.locator("#priority-btn").click()
+                expect(page.locator("#screen-priority")).to_be_visible()
+                assert_fits(page, f"priority {tag}")
+                page.locator("#screen-priority [data-action=back]").click()
+                page.locator("#take-btn").click()
+                expect(page.locator("#screen-phone")).to_be_visible()
+                assert_fits(page, f"phone {tag}")
+                if large:
+                    screenshot(page, f"kiosk-10-large-phone-{w}x{h}")
+                page.locator("#phone-skip").click()
+                wait_ticket(page)
+                assert_fits(page, f"ticket {tag}")
+                page.locator("#screen-ticket [data-action=home]").click()  # resets large text
+                expect(page.locator("#screen-agencies")).to_be_visible()
+                if large:
+                    page.locator("#a11y-large").click()
+                page.locator("#checkin-link").click()
+                expect(page.locator("#screen-checkin")).to_be_visible()
+                assert_fits(page, f"check-in {tag}")
+                page.locator("#screen-checkin [data-action=back]").click()
+                if large:
+                    page.locator("#a11y-large").click()  # off: the next round starts plain
+    finally:
+        ctx.close()
