@@ -79,6 +79,17 @@ def ensure_agency_visible(session: Session, actor: Principal, agency_id: int) ->
         raise DomainError("forbidden")
 
 
+def ensure_can_see_ticket(session: Session, actor: Principal, ticket: Ticket) -> None:
+    """Officers see every ticket of their site (a citizen may come from another agency's
+    queue); managers the tickets of the agencies in their scope."""
+    if actor.role == "officer":
+        sites = site_ids_in_scope(session, actor)
+        if sites is None or ticket.site_id not in sites:
+            raise DomainError("forbidden")
+    else:
+        ensure_agency_visible(session, actor, ticket.agency_id)
+
+
 def ensure_can_operate(actor: Principal | None, agency_id: int) -> Principal:
     """Only admins and officers of the counter's own agency operate a counter."""
     actor = require_role(actor, "admin", "officer")

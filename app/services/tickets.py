@@ -27,7 +27,12 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.policy import ensure_can_issue
+from app.services.policy import (
+    STAFF_ROLES,
+    ensure_can_issue,
+    ensure_can_see_ticket,
+    require_role,
+)
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -529,6 +534,14 @@ def resume(ctx: Ctx, ticket: Ticket) -> Ticket:
     old = _change(ctx, ticket, Action.RESUME)
     ticket.counter_id = None
     ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def staff_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """One ticket for staff: officers see their site's, managers their agencies'."""
+    actor = require_role(ctx.actor, *STAFF_ROLES)  # before the lookup: no probing ids
+    ticket = get_ticket(ctx.session, ticket_id)
+    ensure_can_see_ticket(ctx.session, actor, ticket)
     return ticket
 
 
