@@ -92,7 +92,8 @@ def load_demo(path: Path, *, reset: bool = False, real_hours: bool = False
         engine.dispose()
 
 
-DEMO_DEVICES = (("kiosk", "Kiosk demo"), ("display", "Papan demo"))
+DEMO_DEVICES = (("kiosk", "Kiosk demo"), ("display", "Papan demo"),
+                ("tablet", "Tablet survei demo"))
 
 
 def demo_devices(path: Path) -> dict[str, str]:
@@ -105,7 +106,7 @@ def demo_devices(path: Path) -> dict[str, str]:
 
     import sqlalchemy as sa
 
-    from app.db.models import Device, Site
+    from app.db.models import Agency, Counter, Device, Site
     from app.db.session import make_engine, make_session_factory, unit_of_work
     from app.services import devices
     from app.services.context import Ctx
@@ -125,8 +126,16 @@ def demo_devices(path: Path) -> dict[str, str]:
                     Device.is_active.is_(True)))
                 for device in old:
                     devices.revoke_device(ctx, device.id)
-                paths[kind] = devices.issue_device(
-                    ctx, {"site_id": site.id, "kind": kind, "name": name}).url
+                data: dict[str, object] = {"site_id": site.id, "kind": kind, "name": name}
+                if kind == "tablet":
+                    # The survey tablet stands at the site's first counter.
+                    counter_id = session.scalar(
+                        sa.select(Counter.id).join(Agency, Agency.id == Counter.agency_id)
+                        .where(Agency.site_id == site.id).order_by(Counter.id).limit(1))
+                    if counter_id is None:
+                        continue
+                    data["counter_id"] = counter_id
+                paths[kind] = devices.issue_device(ctx, data).url
             paths["site_id"] = str(site.id)
             return paths
     finally:
@@ -144,7 +153,7 @@ def demo_screens(base: str, paths: dict[str, str]) -> str:
         ("Booking check-in kiosk", checkin, ""),
         ("Online booking (phone)", "/booking", ""),
         ("Counter console", "/counter", "sign in as petugas_dukcapil (or another petugas_*)"),
-        ("Survey tablet", "/survey?counter=1", "signed in as petugas_dukcapil"),
+        ("Survey tablet", paths.get("tablet", "/survey"), "bound to the first counter"),
         ("Dashboard", "/dashboard", "manajer or admin"),
         ("Reports", "/dashboard/reports", "manajer or admin"),
         ("IKM (SKM survey)", "/dashboard/ikm", "manajer or admin"),

@@ -11,15 +11,18 @@ import io
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.deps import CtxDep, require
 from app.api.routes_queue import track as track_api
+from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +65,11 @@ def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTM
         idle_seconds=_int_param(request, "idle", 5, 600),
         ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
         zone_labels=ZONE_LABELS,
+        # The optional phone step only where messages go out (no number kept for nothing).
+        phone_optin=request.app.state.settings.notify_provider != "none",
+        # The opt-in phone's consent sentence (UU 27/2022), the one every phone field shows.
+        consent_text=(contact_rules.CONSENT_TEXT_EN if page_lang(request) == "en"
+                      else contact_rules.CONSENT_TEXT_ID),
     )
     # A kiosk page must never be served from a stale cache after an upgrade.
     response.headers["Cache-Control"] = "no-store"
@@ -133,7 +141,11 @@ def ticket_qr(request: Request, ctx: CtxDep,
 @router.get("/t/{tracking_code}", response_class=HTMLResponse)
 def tracking_page(request: Request, ctx: CtxDep,
                   tracking_code: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
-    """Public, mobile-first page for one ticket; no personal data, updated by short polling."""
+    """Public, mobile-first page for one ticket; no personal data, updated by short polling.
+    Unknown codes count towards the address's guessing limit, shared with the API's lookup."""
+    refused = refused_page(request, "track")
+    if refused is not None:
+        return refused
     state = None
     try:
         state = track_api(tracking_code, ctx)
@@ -141,13 +153,22 @@ def tracking_page(request: Request, ctx: CtxDep,
         if err.code != "not_found":
             raise
     if state is None:
+        record_miss(request, "track")
         return render(request, "track.html", status_code=404, state=None,
                       tracking_code="", poll_ms=0)
     poll = request.query_params.get("poll", "")
     poll_ms = int(poll) if poll.isdigit() and 500 <= int(poll) <= 60000 else 4000
-    site_tz = tickets.find_by_tracking(ctx.session, tracking_code).service.agency.site.timezone
+    ticket = tickets.find_by_tracking(ctx.session, tracking_code)
+    site = ticket.service.agency.site
+    # When the citizen took the ticket (the first one, if transferred since), the page's way:
+    # "2 Desember 2026 pukul 08.05" / "December 2, 2026 at 8:05 AM", never ISO.
+    first = tickets.first_of_transfers(ctx.session, ticket) or ticket
+    issued = local_now(site, first.issued_at)
+    lang = page_lang(request)
     response = render(request, "track.html", state=state, tracking_code=tracking_code,
-                      poll_ms=poll_ms, site_tz=site_tz)
+                      poll_ms=poll_ms, site_tz=site.timezone,
+                      issued_date=format_date(issued.date(), format="long", locale=lang),
+                      issued_time=format_time(issued, format="short", locale=lang))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -52,25 +52,6 @@ def _travel_to_test_now() -> None:
         traveller.start()  # for the whole process; it ends with it
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Argon2 with small parameters in the test process: fixtures hash hundreds of passwords.
-
-    The hashes are still argon2 (parameters travel inside each hash), so servers started by
-    tests verify them as usual; the application's own parameters are untouched.
-    """
-    from pwdlib import PasswordHash
-    from pwdlib.hashers.argon2 import Argon2Hasher
-
-    from app.services import passwords
-
-    original = passwords._hasher
-    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    passwords._hasher = lambda: cheap  # type: ignore[assignment]
-    yield
-    passwords._hasher = original
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

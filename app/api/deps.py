@@ -103,11 +103,3 @@ async def run_unit_of_work(request: Request, work: Callable[[Ctx], T]) -> T:
 
 CtxDep = Annotated[Ctx, Depends(get_ctx, scope="function")]
 AnonCtxDep = Annotated[Ctx, Depends(get_anon_ctx, scope="function")]
-
-
-def require(ctx: Ctx, *roles: str) -> Principal:
-    if ctx.actor is None:
-        raise DomainError("not_authenticated")
-    if roles and ctx.actor.role not in roles:
-        raise DomainError("forbidden")
-    return ctx.actor

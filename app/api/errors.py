@@ -45,6 +45,10 @@ def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
     if exc.code == "invalid_value" and exc.params.get("field"):
         # Which field, so a screen can put the message next to it (the message names it too).
         extra["field"] = exc.params["field"]
+        # The reason alone, in plain words, for the screen to show beside that field.
+        reason = exc.params.get("reason_en" if request_lang(request) == "en" else "reason_id")
+        if reason:
+            extra["reason"] = str(reason)
     if exc.params.get("step_service_id"):
         extra["service_id"] = exc.params["step_service_id"]  # which step of a visit failed
     headers = None

@@ -37,9 +37,11 @@ class _Strict(BaseModel):
 
 class DeviceCreate(_Strict):
     site_id: Id
-    kind: Literal["kiosk", "display"]
+    kind: Literal["kiosk", "display", "tablet"]
     name: Name
     board_id: Id | None = None
+    #: A survey tablet's counter (required for kind "tablet", refused for the others).
+    counter_id: Id | None = None
 
 
 class DeviceRead(BaseModel):
@@ -49,6 +51,7 @@ class DeviceRead(BaseModel):
     kind: str
     name: str
     board_id: int | None
+    counter_id: int | None = None
     is_active: bool
     created_at: datetime
     last_seen_at: datetime | None

@@ -7,26 +7,21 @@ import logging
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import segno
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api import ratelimit
-from app.api.deps import CtxDep, require
+from app.api.deps import CtxDep
 from app.api.routes_queue import ticket_out
 from app.api.schemas import ContactIn, Id
 from app.db.models import Booking, Service
 from app.db.session import unit_of_work
-from app.domain.errors import DomainError, NotFound
 from app.services import booking as svc
 from app.services import catalog, otp
-from app.services.config import audit
 from app.services.context import Ctx
-from app.services.policy import ensure_agency_visible, site_ids_in_scope
 from app.services.sitetime import local_day
 
 log = logging.getLogger(__name__)
@@ -36,8 +31,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 ReadLimit = Depends(ratelimit.limit_by_ip("booking_read", lambda p: (p.ip_read_per_minute, 60)))
 LookupLimit = Depends(ratelimit.limit_by_ip("booking_lookup",
                                             lambda p: (p.ip_lookup_per_minute, 60)))
-CreateLimit = Depends(ratelimit.limit_by_ip("booking_create",
-                                            lambda p: (p.ip_create_per_hour, 3600)))
+CreateLimit = Depends(ratelimit.limit_booking_create)
 
 
 class BookingCreate(BaseModel):
@@ -65,6 +59,11 @@ class PolicyUpdate(BaseModel):
     ip_lookup_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
     ip_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
     phone_create_per_day: Annotated[int, Field(ge=0, le=100000)] | None = None
+    ip_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_minute: Annotated[int, Field(ge=0, le=100000)] | None = None
+    device_create_per_hour: Annotated[int, Field(ge=0, le=100000)] | None = None
+    # 0 switches the cap off.
+    open_per_phone_service: Annotated[int, Field(ge=0, le=100)] | None = None
 
 
 def _booking_out(ctx: Ctx, booking: Booking) -> dict[str, Any]:
@@ -98,6 +97,7 @@ def booking_catalog(ctx: CtxDep, site_id: Id | None = None,
                 "complaints": s.complaints, "typical_minutes": s.typical_minutes,
                 "slot_minutes": s.slot_minutes,
                 "slot_capacity": s.slot_capacity, "requires_contact": s.booking_requires_contact,
+                "requires_phone_otp": s.requires_phone_otp,
                 "first_day": first.isoformat(), "last_day": last.isoformat(),
             })
         if services:
@@ -131,6 +131,11 @@ def booking_slots(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alia
 @router.post("/bookings", status_code=201, dependencies=[CreateLimit])
 def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Book a slot; answers the booking code and its QR code (the kiosk scans it)."""
+    if body.contact is not None and body.contact.otp_id is not None:
+        # Its own transaction, before the request's session is first used: on SQLite (one
+        # writer at a time) it would otherwise wait for the request's own lock, for ever.
+        with unit_of_work(request.app.state.session_factory) as session:
+            otp.count_attempt(session, body.contact.otp_id)
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
     phone, consent = body.phone, body.consent
@@ -138,9 +143,6 @@ def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[s
         phone, consent = body.contact.phone, body.contact.consent
     if phone and (service.booking_requires_contact or body.contact is not None):
         ratelimit.limit_phone(ctx.session, svc.normalize_phone(phone), policy, ctx.now)
-    if body.contact is not None and body.contact.otp_id is not None:
-        with unit_of_work(request.app.state.session_factory) as session:
-            otp.count_attempt(session, body.contact.otp_id)
     booking = svc.create_booking(ctx, service_id=body.service_id, slot_start=body.slot_start,
                                  name=body.name, phone=phone, consent=consent,
                                  policy=policy, next_service_ids=body.next_service_ids,
@@ -177,7 +179,6 @@ def cancel_booking(code: Code, ctx: CtxDep) -> dict[str, Any]:
              responses={200: {"description": "Already checked in: the same ticket"}})
 def check_in(code: Code, ctx: CtxDep) -> object:
     """Kiosk (device token) or staff: the booking becomes a ticket (201; a repeat answers 200)."""
-    require(ctx, "kiosk", "admin", "manager", "officer")
     result = svc.check_in(ctx, code)
     ticket = ticket_out(ctx, result.ticket, result.people_ahead, result.estimated_wait_minutes)
     service = result.ticket.service
@@ -201,21 +202,7 @@ def check_in(code: Code, ctx: CtxDep) -> object:
 def list_bookings(ctx: CtxDep, service_id: Id, date_: Annotated[date, Query(alias="date")]
                   ) -> dict[str, Any]:
     """Staff list of a day's bookings; phone numbers masked, and the look is audited."""
-    actor = require(ctx, "admin", "manager", "officer")
-    service = ctx.session.get(Service, service_id)
-    if service is None:
-        raise NotFound("Layanan", "Service")
-    ensure_agency_visible(ctx.session, actor, service.agency_id)
-    rows = ctx.session.scalars(
-        sa.select(Booking).where(Booking.service_id == service.id, Booking.day == date_)
-        .order_by(Booking.slot_start, Booking.id)
-    ).all()
-    audit(ctx, "view", "booking_list", service.id, {"date": date_.isoformat()})
-    zone = ZoneInfo(service.agency.site.timezone)
-    return {"service_id": service.id, "date": date_.isoformat(), "bookings": [
-        {"code": b.code, "status": b.status, "slot_start": b.slot_start.astimezone(zone)
-         .isoformat(), "name": b.name, "phone": svc.mask_phone(b.phone),
-         "ticket_id": b.ticket_id} for b in rows]}
+    return svc.staff_list(ctx, service_id, date_)
 
 
 @router.get("/booking/counts")
@@ -223,25 +210,14 @@ def counts(ctx: CtxDep, site_id: Id, from_: Annotated[date, Query(alias="from")]
            to: date, agency_id: Id | None = None, service_id: Id | None = None
            ) -> dict[str, int]:
     """Bookings by outcome for the dashboard and reports."""
-    actor = require(ctx, "admin", "manager", "officer")
-    sites = site_ids_in_scope(ctx.session, actor)
-    if sites is not None and site_id not in sites:
-        raise DomainError("forbidden")
-    if agency_id is not None:
-        ensure_agency_visible(ctx.session, actor, agency_id)
-    elif actor.agency_id is not None and actor.role != "admin":
-        agency_id = actor.agency_id
-    return svc.booking_counts(ctx.session, site_id, from_, to, agency_id, service_id,
-                              now=ctx.now)
+    return svc.staff_counts(ctx, site_id, from_, to, agency_id, service_id)
 
 
 @router.get("/booking/policy")
 def get_policy(ctx: CtxDep) -> dict[str, Any]:
-    require(ctx, "admin", "manager")
-    return asdict(svc.get_policy(ctx.session))
+    return asdict(svc.read_policy(ctx))
 
 
 @router.put("/booking/policy")
 def put_policy(body: PolicyUpdate, ctx: CtxDep) -> dict[str, Any]:
-    require(ctx, "admin")
     return asdict(svc.set_policy(ctx, body.model_dump(exclude_none=True)))

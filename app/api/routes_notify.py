@@ -21,6 +21,7 @@ from app.services import notify, notify_providers, otp, outbox  # noqa: F401 - c
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 sites = APIRouter(prefix="/api/v1", tags=["notify"])
 OTP_PER_ADDRESS_HOUR = 10
+OTP_PER_KIOSK_HOUR = 200
 
 
 @router.get("/whatsapp/status")
@@ -84,13 +85,29 @@ _SMS_STATUSES = {"sent": "sent", "delivered": "delivered", "delivrd": "delivered
                  "expired": "failed"}
 
 
-@router.api_route("/sms/status", methods=["GET", "POST"])
-async def sms_status(
+# Gateways report by GET (in the query) or POST (in a form): two routes on one path, each its
+# own operation (one function for both gave OpenAPI a duplicate operation id).
+@router.get("/sms/status", operation_id="sms_status_get")
+async def sms_status_get(
     request: Request, ctx: AnonCtxDep,
     token: Annotated[str, Query(max_length=256)] = "",
 ) -> dict[str, int]:
-    """A gateway's delivery report: `id` (its message id, or our key) and `status`, in the
-    query or a form; it must carry the shared token (MPP_SMS_CALLBACK_TOKEN)."""
+    """A gateway's delivery report in the query: `id` (its message id, or our key) and
+    `status`; it must carry the shared token (MPP_SMS_CALLBACK_TOKEN)."""
+    return await _sms_status(request, ctx, token)
+
+
+@router.post("/sms/status", operation_id="sms_status_post")
+async def sms_status_post(
+    request: Request, ctx: AnonCtxDep,
+    token: Annotated[str, Query(max_length=256)] = "",
+) -> dict[str, int]:
+    """A gateway's delivery report in a form (or the query): `id` and `status`, with the
+    shared token (MPP_SMS_CALLBACK_TOKEN) in the query."""
+    return await _sms_status(request, ctx, token)
+
+
+async def _sms_status(request: Request, ctx: Any, token: str) -> dict[str, int]:
     expected = request.app.state.settings.sms_callback_token
     if not expected or not hmac.compare_digest(token, expected):
         raise DomainError("forbidden")
@@ -105,12 +122,17 @@ async def sms_status(
 
 
 @sites.post("/otp", status_code=201)
-def request_otp(request: Request, body: OtpRequest, ctx: AnonCtxDep) -> dict[str, Any]:
+def request_otp(request: Request, body: OtpRequest, ctx: CtxDep) -> dict[str, Any]:
     """Send a one-time code to a phone (services that need a confirmed number); the answer's
     otp_id and the code received go in `contact` of the ticket or booking."""
     with unit_of_work(request.app.state.session_factory) as session:
-        ip = request.client.host if request.client else "-"
-        bump(session, f"otp:{ip}", limit=OTP_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
+        if ctx.actor is not None and ctx.actor.role == "kiosk":
+            # A kiosk serves a whole hall from one address: its own, larger budget.
+            bucket, limit = f"otp:kiosk:{ctx.actor.id}", OTP_PER_KIOSK_HOUR
+        else:
+            ip = request.client.host if request.client else "-"
+            bucket, limit = f"otp:{ip}", OTP_PER_ADDRESS_HOUR
+        bump(session, bucket, limit=limit, seconds=3600, now=ctx.now)
     row = otp.request_code(ctx, secret=request.app.state.settings.secret_key,
                            phone=body.phone, consent=body.consent, lang=body.lang)
     return {"otp_id": row.id, "expires_at": row.expires_at.isoformat()}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.api import ratelimit
-from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work, staff_credential
+from app.api.deps import AnonCtxDep, CtxDep, run_unit_of_work, staff_credential
 from app.api.schemas import (
     CallTicketIn,
     ContactAdd,
@@ -26,7 +26,6 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.db.session import unit_of_work
 from app.domain import waiting
-from app.domain.errors import DomainError
 from app.services import (
     auth,
     catalog,
@@ -40,6 +39,7 @@ from app.services import (
     visits,
 )
 from app.services.context import Ctx
+from app.services.policy import may_see_tracking_code
 from app.services.unit_of_work import published
 
 router = APIRouter(prefix="/api/v1")
@@ -64,8 +64,7 @@ def login(
 @router.post("/auth/logout", status_code=204, tags=["auth"])
 def logout(ctx: CtxDep) -> Response:
     """End every token and browser session of the signed-in user."""
-    require(ctx, "admin", "manager", "officer")
-    auth.sign_out(ctx, ctx.actor)
+    auth.sign_out(ctx, ctx.actor, required=True)
     return Response(status_code=204)
 
 
@@ -111,19 +110,22 @@ def ticket_out(ctx: Ctx, ticket: Ticket | tickets.TicketRow, ahead: int | None =
         ahead = tickets.people_ahead(ctx.session, ticket)
     if estimate is None:
         estimate = tickets.estimate_for(ctx.session, ticket.service, ahead, ticket.day)
-    out = ticket_read(ticket, ahead, estimate)
+    out = ticket_read(ticket, ahead, estimate, with_code=may_see_tracking_code(ctx.actor))
     out.steps = [StepRead(**{k: v for k, v in st.items() if k in StepRead.model_fields})
                  for st in visits.steps_view(ctx.session, ticket)]
     return out
 
 
-def ticket_read(ticket: Ticket | tickets.TicketRow, ahead: int, estimate: int) -> TicketRead:
+def ticket_read(ticket: Ticket | tickets.TicketRow, ahead: int, estimate: int, *,
+                with_code: bool) -> TicketRead:
+    """`with_code`: the tracking code goes only to the ticket's issuer (policy), never staff."""
     return TicketRead(
         id=ticket.id, number=ticket.number, service_id=ticket.service_id,
         agency_id=ticket.agency_id, status=ticket.status, priority=ticket.priority,
         channel=ticket.channel, issued_at=ticket.issued_at, called_at=ticket.called_at,
         counter_id=ticket.counter_id, people_ahead=ahead, estimated_wait_minutes=estimate,
-        estimated_wait_range=waiting.wait_range(estimate), tracking_code=ticket.tracking_code,
+        estimated_wait_range=waiting.wait_range(estimate),
+        tracking_code=ticket.tracking_code if with_code else None,
         transferred_from_id=ticket.transferred_from_id,
     )
 
@@ -150,21 +152,17 @@ async def issue_ticket(
         if fast is not None:
             published(state.bus, [fast.event], state.metrics, sent_with_commit=fast.notified)
             issued = fast.issued
-            out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes)
+            # The asyncio path serves kiosks only: the kiosk prints the code and its QR.
+            out = ticket_read(issued.view, issued.people_ahead, issued.estimated_wait_minutes,
+                              with_code=True)
             return Response(out.model_dump_json(), status_code=201,
                             media_type="application/json")
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
-        if visit:
-            issued = visits.issue_visit(
-                ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
-                package_id=body.package_id, priority=body.priority,
-                idempotency_key=idempotency_key)
-        else:
-            issued = tickets.issue_ticket(ctx, service_id=body.service_id,
-                                          priority=body.priority,
-                                          idempotency_key=idempotency_key)
+        issued = joining.request_ticket(
+            ctx, service_id=body.service_id, priority=body.priority,
+            idempotency_key=idempotency_key, next_service_ids=body.next_service_ids or (),
+            package_id=body.package_id)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -191,13 +189,12 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
             otp.count_attempt(session, contact.otp_id)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
-        issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
-                                            base_url=base, priority=body.priority,
-                                            idempotency_key=idempotency_key,
-                                            next_service_ids=body.next_service_ids,
-                                            package_id=body.package_id,
-                                            otp_secret=settings.secret_key)
+        issued = joining.request_ticket(ctx, service_id=body.service_id, contact=contact,
+                                        base_url=base, priority=body.priority,
+                                        idempotency_key=idempotency_key,
+                                        next_service_ids=body.next_service_ids or (),
+                                        package_id=body.package_id,
+                                        otp_secret=settings.secret_key)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -215,23 +212,7 @@ def _device_token(request: Request) -> str | None:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead, tags=["counter"])
 def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
-    actor = require(ctx, "admin", "manager", "officer")
-    ticket = tickets.get_ticket(ctx.session, ticket_id)
-    from app.services.policy import ensure_agency_visible
-
-    if actor.role == "officer":
-        if ticket.site_id not in _sites_of(ctx):
-            raise DomainError("forbidden")
-    else:
-        ensure_agency_visible(ctx.session, actor, ticket.agency_id)
-    return ticket_out(ctx, ticket)
-
-
-def _sites_of(ctx: Ctx) -> set[int]:
-    from app.services.policy import site_ids_in_scope
-
-    assert ctx.actor is not None
-    return site_ids_in_scope(ctx.session, ctx.actor) or set()
+    return ticket_out(ctx, tickets.staff_ticket(ctx, ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/contact", tags=["counter"])
@@ -276,7 +257,16 @@ def track(tracking_code: Annotated[str, StringConstraints(max_length=64)], ctx: 
         "survey_available": ticket.status == "done" and not surveyed,
         "survey_submitted": surveyed,
         "steps": steps,
+        "transferred_from": _transferred_from(ctx, ticket),
     }
+
+
+def _transferred_from(ctx: Ctx, ticket: Ticket) -> dict[str, Any] | None:
+    """A transferred citizen's slip shows the first number: say it changed, and to what."""
+    first = tickets.first_of_transfers(ctx.session, ticket)
+    if first is None or first.number == ticket.number:
+        return None
+    return {"number": first.number, "service": first.service.name}
 
 
 # --- counter officers -----------------------------------------------------------------------
@@ -382,7 +372,7 @@ async def _lean(request: Request, action: str, run: Any) -> Response | None:
     if done is None:
         return None
     published(state.bus, done.events, state.metrics, sent_with_commit=done.notified)
-    out = ticket_read(done.ticket, 0, 0)
+    out = ticket_read(done.ticket, 0, 0, with_code=may_see_tracking_code(done.actor))
     return Response(out.model_dump_json(), media_type="application/json")
 
 

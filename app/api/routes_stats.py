@@ -209,7 +209,10 @@ def put_alerts(body: AlertsIn, ctx: CtxDep) -> dict[str, Any]:
 
 
 class SurveyIn(Strict):
-    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    #: The citizen's code (printed on the ticket, in its QR); or, from a survey tablet (device
+    #: token), the `ticket_id` the tablet is offering. Exactly one of the two.
+    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    ticket_id: Id | None = None
     answers: Annotated[list[Annotated[int, Field(ge=1, le=4)]],
                        Field(min_length=9, max_length=9)]
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
@@ -226,9 +229,14 @@ def get_unsur() -> dict[str, Any]:
 @router.post("/surveys", status_code=201, tags=["survey"],
              dependencies=[Depends(ratelimit.limit_misses("survey"), scope="function")])
 def post_survey(body: SurveyIn, ctx: CtxDep) -> dict[str, Any]:
-    """Public: one answer set per finished ticket; 409 before it is done or when repeated."""
-    response = survey.submit(ctx, tracking_code=body.tracking_code, answers=body.answers,
-                             comment=body.comment)
+    """The citizen: one answer set per finished ticket; 409 before it is done or when repeated.
+
+    Anonymous with the ticket's `tracking_code` (source "online"), or a counter's survey tablet
+    (device token) with the `ticket_id` it offers (source "tablet"). A staff session or staff
+    token is refused with 403 `survey_staff_session`."""
+    response = survey.submit_answer(ctx, tracking_code=body.tracking_code,
+                                    ticket_id=body.ticket_id, answers=body.answers,
+                                    comment=body.comment)
     return {"id": response.id, "submitted_at": response.submitted_at.isoformat()}
 
 
@@ -254,13 +262,27 @@ def post_paper(body: PaperIn, ctx: CtxDep) -> dict[str, Any]:
     return {"stored": stored, "source": body.source}
 
 
+def _pending_out(counter: Any, ticket: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"counter": {"id": counter.id, "name": counter.name,
+                                       "number": counter.number,
+                                       "agency": counter.agency.name}}
+    if ticket is None:
+        return {**out, "ticket": None}
+    return {**out, "ticket": {"id": ticket.id, "number": ticket.number,
+                              "service": ticket.service.name,
+                              "finished_at": ticket.finished_at.isoformat()
+                              if ticket.finished_at else None}}
+
+
 @router.get("/surveys/pending", tags=["survey"])
 def get_pending(ctx: CtxDep, counter_id: Id) -> dict[str, Any]:
-    """Counter tablet: the ticket just finished at this counter that awaits its survey."""
-    ticket = survey.pending_for_counter(ctx, counter_id)
-    if ticket is None:
-        return {"ticket": None}
-    return {"ticket": {"id": ticket.id, "number": ticket.number,
-                       "service": ticket.service.name, "tracking_code": ticket.tracking_code,
-                       "finished_at": ticket.finished_at.isoformat()
-                       if ticket.finished_at else None}}
+    """Staff of the counter: the ticket just finished there that awaits its survey, until the
+    next citizen is called there. Never the ticket's tracking code."""
+    return _pending_out(*survey.pending_for_counter(ctx, counter_id))
+
+
+@router.get("/surveys/tablet", tags=["survey"])
+def get_tablet(ctx: CtxDep) -> dict[str, Any]:
+    """The survey tablet (device token of kind "tablet"): its counter and the ticket it offers
+    now; it answers with POST /surveys {ticket_id, answers}. Never a tracking code."""
+    return _pending_out(*survey.pending_at_tablet(ctx))

@@ -372,7 +372,9 @@ class TicketRead(BaseModel):
     people_ahead: int
     estimated_wait_minutes: int
     estimated_wait_range: tuple[int, int]
-    tracking_code: str
+    #: The citizen's credential (tracking page, SKM survey): only in the answer to whoever
+    #: issues the ticket to the citizen (kiosk, partner, the citizen's phone); null for staff.
+    tracking_code: str | None = None
     transferred_from_id: int | None = None
     steps: list[StepRead] = []
 

@@ -69,6 +69,7 @@ SERVICE_FACTS = (
         _s.opening_hours, _s.booking_enabled, _s.is_active, _a.is_active.label("agency_active"),
         _a.zone, _site.timezone,
         _open_counters(_s.id).scalar_subquery().label("open_counters"), _s.priority_sick,
+        _s.requires_phone_otp,
     )
     .select_from(Service.__table__.join(Agency.__table__, _a.id == _s.agency_id)
                  .join(Site.__table__, _site.id == _a.site_id))

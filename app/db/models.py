@@ -190,7 +190,8 @@ class DisplayBoard(Base):
 
 
 class Device(Base):
-    """A kiosk or display screen; it authenticates with a revocable token."""
+    """A kiosk, display screen or counter survey tablet; it authenticates with a revocable
+    token. A tablet is bound to one counter (it offers the survey of that counter's ticket)."""
 
     __tablename__ = "device"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,6 +200,7 @@ class Device(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
     board_id: Mapped[int | None] = mapped_column(sa.ForeignKey("display_board.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
@@ -243,6 +245,19 @@ class Booking(Base):
     ticket_id: Mapped[int | None]
     # A visit with several services: the later steps, started at check-in.
     next_service_ids: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+
+
+class BookingEvent(Base):
+    """Append-only history of a booking's changes after it was made (today: cancelled), so
+    the webhook fan-out, which reads committed rows past a cursor, can publish them."""
+
+    __tablename__ = "booking_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    type: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[datetime]
 
 
 class SlotCount(Base):

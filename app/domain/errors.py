@@ -55,6 +55,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Anda sudah memegang nomor antrean untuk layanan ini hari ini",
         "You already hold a queue number for this service today",
     ),
+    "phone_required": (
+        422,
+        "Layanan ini memerlukan nomor ponsel yang dikonfirmasi dengan kode verifikasi",
+        "This service needs a phone number confirmed with a verification code",
+    ),
     "join_code_expired": (
         410,
         "Kode QR sudah kedaluwarsa; pindai lagi kode di layar MPP",
@@ -129,6 +134,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "Survei hanya untuk tiket yang sudah selesai dilayani",
         "The survey is only for tickets that have been served",
     ),
+    "survey_staff_session": (
+        403,
+        "Survei diisi oleh warga sendiri (kode pada tiket atau tablet loket), bukan dari akun"
+        " petugas",
+        "The survey is answered by the citizen (the code on the ticket or the counter tablet),"
+        " not from a staff account",
+    ),
+    "survey_not_pending": (
+        409,
+        "Survei tiket ini tidak lagi ditawarkan di tablet loket ini",
+        "This ticket's survey is no longer offered at this counter tablet",
+    ),
     "survey_already_submitted": (
         409,
         "Survei untuk tiket ini sudah diisi",
@@ -138,6 +155,13 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         429,
         "Terlalu banyak permintaan; coba lagi dalam {seconds} detik",
         "Too many requests; try again in {seconds} seconds",
+    ),
+    "booking_already_held": (
+        409,
+        "Nomor telepon ini sudah memiliki pemesanan aktif untuk layanan ini; batalkan yang lama "
+        "atau datang sesuai jadwalnya",
+        "This phone number already holds an open booking for this service; cancel it or come "
+        "at its time",
     ),
     "slot_full": (409, "Slot waktu ini sudah penuh", "This time slot is full"),
     "booking_not_allowed": (409, "{reason_id}", "{reason_en}"),

@@ -40,6 +40,7 @@ class ServiceFacts:
     timezone: str
     open_counters: int
     priority_sick: bool = False  # the service offers priority to the sick
+    requires_phone_otp: bool = False  # a ticket needs a phone confirmed by a one-time code
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Actor:
     user_id: int | None
     scope_key: str  # idempotency keys are scoped per caller
     site_ids: frozenset[int] | None  # sites it may issue into; None: every site
+    in_person: bool = False  # staff at a counter or the front office, who see the citizen
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,21 @@ class IssueRequest:
     booking_id: int | None = None
     transferred_from_id: int | None = None
     note: str | None = None
+    phone_confirmed: bool = False  # the request's phone was confirmed by a one-time code
+
+
+# Tickets that follow from another one (or from a booking): no phone code is asked again.
+FOLLOW_ON_CHANNELS = ("transfer", "visit", "booking")
+
+
+def needs_confirmed_phone(service: ServiceFacts, request: IssueRequest,
+                          actor: Actor | None) -> bool:
+    """A service that asks for a phone confirmed by a one-time code (against brokers taking
+    places with made-up numbers) refuses a self-service ticket without one: a kiosk tap, a
+    phone, a partner. Staff who see the citizen, follow-on tickets and bookings pass."""
+    return (service.requires_phone_otp and not request.phone_confirmed
+            and request.booking_id is None and request.channel not in FOLLOW_ON_CHANNELS
+            and not (actor is not None and actor.in_person))
 
 
 @dataclass(frozen=True)
@@ -175,7 +192,7 @@ def decide_issue(service: ServiceFacts | None, today: DayFacts | None, request: 
                  held_for_bookings: int | None = None) -> NewTicket | Refusal:
     """Issue a ticket or refuse, from facts only. Checked in this order: the priority group,
     the service exists and is active, the caller's site, the group is offered there, the
-    opening hours, the quota."""
+    phone confirmed by a code where the service asks for one, the opening hours, the quota."""
     priority = priority_group(request.priority)
     if isinstance(priority, Refusal):
         return priority
@@ -189,6 +206,8 @@ def decide_issue(service: ServiceFacts | None, today: DayFacts | None, request: 
     not_offered = _offered(priority, service, request)
     if not_offered is not None:
         return not_offered
+    if needs_confirmed_phone(service, request, actor):
+        return Refusal("phone_required")
     if request.check_hours:
         special = {today.day: today.special} if today.special is not None else None
         if not hours.is_open(service.opening_hours, today.local_now, special):

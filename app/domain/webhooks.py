@@ -19,6 +19,9 @@ TICKET_EVENT_TYPES = {"issued": "ticket.issued", "called": "ticket.called",
                       "finished": "ticket.finished", "no_show": "ticket.no_show",
                       "transferred": "ticket.transferred", "step": "visit.step_changed",
                       "step_queued": "visit.step_changed"}
+# booking_event.type -> webhook event (booking.created comes from the booking row itself,
+# booking.checked_in from its ticket's "issued" event).
+BOOKING_EVENT_TYPES = {"cancelled": "booking.cancelled"}
 # Seconds after failed delivery attempt 1, 2, ...: the first retry within a minute, then
 # growing up to a day; the last figure repeats.
 RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400)

@@ -64,6 +64,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "complaints": ("penanganan pengaduan", "complaints handling"),
     "booking_enabled": ("bisa dipesan daring", "bookable online"),
     "priority_sick": ("prioritas orang sakit", "priority for the sick"),
+    "requires_phone_otp": ("wajib nomor telepon terverifikasi", "confirmed phone required"),
     "is_active": ("aktif", "active"), "number": ("nomor", "number"), "zone": ("zona", "zone"),
     "floor": ("lantai", "floor"), "color": ("warna", "colour"), "role": ("peran", "role"),
     "full_name": ("nama lengkap", "full name"), "username": ("nama pengguna", "username"),

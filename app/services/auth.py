@@ -13,6 +13,7 @@ from app.db.models import Device, Site, User
 from app.domain.errors import DomainError
 from app.services import passwords, principal, throttle
 from app.services.context import Ctx, Principal
+from app.services.policy import STAFF_ROLES, require_role
 from app.services.principal import (  # noqa: F401 - the names callers know
     DEVICE_PREFIX,
     SessionSigner,
@@ -72,8 +73,11 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
     return user
 
 
-def sign_out(ctx: Ctx, actor: Principal | None) -> None:
-    """End every session of the signed-in user (all their tokens and cookies)."""
+def sign_out(ctx: Ctx, actor: Principal | None, *, required: bool = False) -> None:
+    """End every session of the signed-in user (all their tokens and cookies). The API asks
+    for a signed-in staff member (`required`); the sign-out page accepts anyone."""
+    if required:
+        actor = require_role(actor, *STAFF_ROLES)
     if actor is None or actor.user_id is None:
         return
     user = ctx.session.get(User, actor.user_id)
@@ -107,7 +111,7 @@ def new_device_token() -> tuple[str, str]:
 
 # A device of a switched-off site stops with it (its kiosks issue nothing, its boards go dark).
 DEVICE_BY_TOKEN = sa.select(
-    Device.id, Device.kind, Device.name, Device.site_id,
+    Device.id, Device.kind, Device.name, Device.site_id, Device.counter_id,
     sa.and_(Device.is_active, sa.func.coalesce(Site.is_active, True)).label("is_active"),
 ).outerjoin(Site, Site.id == Device.site_id).where(Device.token_hash == sa.bindparam("token_hash"))
 
@@ -120,4 +124,4 @@ def principal_for_device(session: Session, token: str, now: datetime | None = No
     if row is None or not row.is_active:
         return None
     return Principal(kind="device", id=row.id, role=row.kind, name=row.name,
-                     site_id=row.site_id)
+                     site_id=row.site_id, counter_id=row.counter_id)

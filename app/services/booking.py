@@ -25,6 +25,7 @@ later is a no-show that becomes an ordinary walk-in ticket or is refused (``late
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -36,13 +37,22 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db.models import Booking, Service, ServiceDay, Setting, Site, SlotCount, Ticket
+from app.db.models import (
+    Booking,
+    BookingEvent,
+    Service,
+    ServiceDay,
+    Setting,
+    Site,
+    SlotCount,
+    Ticket,
+)
 from app.db.session import is_postgres
-from app.domain import contact, hours, issuing
+from app.domain import booking_limits, contact, hours, issuing
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.services import notify, tickets
 from app.services.context import Ctx, Principal
-from app.services.policy import site_ids_in_scope
+from app.services.policy import ensure_agency_visible, require_role, site_ids_in_scope
 from app.services.sitetime import local_day, local_now, special_days
 
 SETTING_KEY = "booking"
@@ -70,6 +80,12 @@ class Policy:
     ip_lookup_per_minute: int = 30
     ip_create_per_hour: int = 30
     phone_create_per_day: int = 5
+    # Against hoarding (app/domain/booking_limits.py): short windows per client address and
+    # per device cookie, and open bookings per phone per service.
+    ip_create_per_minute: int = 10
+    device_create_per_minute: int = 3
+    device_create_per_hour: int = 10
+    open_per_phone_service: int = 1
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
@@ -99,8 +115,14 @@ def get_policy(session: Session) -> Policy:
         return Policy()
 
 
+def read_policy(ctx: Ctx) -> Policy:
+    require_role(ctx.actor, "admin", "manager")
+    return get_policy(ctx.session)
+
+
 def set_policy(ctx: Ctx, changes: dict[str, Any]) -> Policy:
-    """Merge changes into the stored policy (admin only; checked by the caller)."""
+    """Merge changes into the stored policy (admins only)."""
+    require_role(ctx.actor, "admin")
     current = asdict(get_policy(ctx.session))
     current.update(changes)
     policy = Policy.from_dict(current)
@@ -383,6 +405,23 @@ def _release(session: Session, booking: Booking, *, slot: bool) -> None:
     )
 
 
+def _lock_phone_service(session: Session, phone: str, service_id: int) -> None:
+    """Two bookings for one phone and service racing each other: the second waits for the
+    first to commit, then counts it (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if is_postgres(session):
+        key = int(hashlib.sha256(f"booking|{phone}|{service_id}".encode()).hexdigest()[:15], 16)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def open_bookings_of(session: Session, phone: str, service_id: int, now: datetime) -> int:
+    """The phone's bookings for this service that still hold a place (slot not over)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.phone == phone, Booking.service_id == service_id,
+            Booking.status.in_(booking_limits.OPEN_STATUSES), Booking.slot_end > now)
+    ) or 0
+
+
 def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str | None = None,
                    phone: str | None = None, consent: bool = False,
                    policy: Policy | None = None,
@@ -432,6 +471,10 @@ def create_booking(ctx: Ctx, *, service_id: int, slot_start: datetime, name: str
     else:
         # Collect personal data only where the service needs it (UU 27/2022).
         name = phone = None
+    if phone:
+        _lock_phone_service(session, phone, service.id)
+        booking_limits.check_open_per_phone_service(
+            open_bookings_of(session, phone, service.id, ctx.now), policy.open_per_phone_service)
     if service.requires_phone_otp:
         from app.services import otp
 
@@ -491,6 +534,9 @@ def cancel_booking(ctx: Ctx, code: str) -> Booking:
     booking.status = "cancelled"
     # A slot that has not started yet can be booked again by someone else.
     _release(ctx.session, booking, slot=booking.slot_start > ctx.now)
+    # A durable row in the same transaction: the webhook fan-out publishes booking.cancelled.
+    ctx.session.add(BookingEvent(booking_id=booking.id, site_id=booking.site_id,
+                                 service_id=booking.service_id, type="cancelled", at=ctx.now))
     ctx.session.flush()
     service = ctx.session.get(Service, booking.service_id)
     site = ctx.session.get(Site, booking.site_id)
@@ -561,6 +607,8 @@ def _hhmm(dt: datetime, site: Site, today: date) -> tuple[str, str]:
 
 def check_in(ctx: Ctx, code: str) -> CheckIn:
     """Turn a booking into a ticket: in its window ahead of later walk-ins; late = walk-in."""
+    # Who may check in at all, before the code is looked up: no probing codes anonymously.
+    require_role(ctx.actor, "kiosk", "admin", "manager", "officer")
     session = ctx.session
     booking = find_booking(session, code, lock=True)
     ensure_can_check_in(session, ctx.actor, booking)
@@ -597,7 +645,8 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
             raise DomainError("booking_expired", closed_at_id=hint_id, closed_at_en=hint_en)
         # An ordinary walk-in: current time, the day's quota and opening hours apply.
         issued = tickets.issue_ticket(ctx, service_id=booking.service_id,
-                                      note=f"terlambat dari pemesanan {booking.code}")
+                                      note=f"terlambat dari pemesanan {booking.code}",
+                                      phone_confirmed=True)  # asked when it was booked
         booking.status = "late"
     else:
         issued = tickets.issue_ticket(
@@ -618,6 +667,42 @@ def check_in(ctx: Ctx, code: str) -> CheckIn:
 
 
 # --- numbers for the dashboard and reports --------------------------------------------------
+
+
+def staff_list(ctx: Ctx, service_id: int, day: date) -> dict[str, Any]:
+    """A day's bookings of a service for staff who see its agency; phones masked, audited."""
+    from app.services.config import audit
+
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    service = ctx.session.get(Service, service_id)
+    if service is None:
+        raise NotFound("Layanan", "Service")
+    ensure_agency_visible(ctx.session, actor, service.agency_id)
+    rows = ctx.session.scalars(
+        sa.select(Booking).where(Booking.service_id == service.id, Booking.day == day)
+        .order_by(Booking.slot_start, Booking.id)
+    ).all()
+    audit(ctx, "view", "booking_list", service.id, {"date": day.isoformat()})
+    zone = ZoneInfo(service.agency.site.timezone)
+    return {"service_id": service.id, "date": day.isoformat(), "bookings": [
+        {"code": b.code, "status": b.status, "slot_start": b.slot_start.astimezone(zone)
+         .isoformat(), "name": b.name, "phone": mask_phone(b.phone),
+         "ticket_id": b.ticket_id} for b in rows]}
+
+
+def staff_counts(ctx: Ctx, site_id: int, day_from: date, day_to: date,
+                 agency_id: int | None = None, service_id: int | None = None) -> dict[str, int]:
+    """Bookings by outcome for staff of that site; an agency's staff see their agency."""
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    sites = site_ids_in_scope(ctx.session, actor)
+    if sites is not None and site_id not in sites:
+        raise DomainError("forbidden")
+    if agency_id is not None:
+        ensure_agency_visible(ctx.session, actor, agency_id)
+    elif actor.agency_id is not None and actor.role != "admin":
+        agency_id = actor.agency_id
+    return booking_counts(ctx.session, site_id, day_from, day_to, agency_id, service_id,
+                          now=ctx.now)
 
 
 def booking_counts(session: Session, site_id: int, day_from: date, day_to: date,

@@ -169,4 +169,6 @@ def public_service(state: ServiceState) -> dict[str, Any]:
         "product": s.product, "complaints": s.complaints,
         "booking_enabled": s.booking_enabled,
         "priority_groups": [g.value for g in groups_for(sick=s.priority_sick)],
+        # A ticket needs a phone confirmed by a one-time code: the kiosk asks for both.
+        "requires_phone_otp": s.requires_phone_otp,
     }

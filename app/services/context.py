@@ -24,6 +24,8 @@ class Principal:
     # issue for; empty for users and devices, whose role says what they may do.
     scopes: tuple[str, ...] = ()
     service_ids: tuple[int, ...] = ()
+    # A survey tablet's counter (a device of kind "tablet" is bound to one counter).
+    counter_id: int | None = None
 
     @property
     def user_id(self) -> int | None:

@@ -44,6 +44,7 @@ class Done:
     ticket: tickets.TicketRow
     events: list[Event]
     notified: bool  # the events went out with the write's commit
+    actor: Principal
 
 
 def _actor(cred: principal.StaffCredential, user: Any) -> Principal | None:
@@ -151,7 +152,7 @@ async def call_next(counters: CounterStore, cred: principal.StaffCredential, *,
             officer_id=row[18], tracking_code=row[11], transferred_from_id=row[12],
             booking_id=row[19], note=row[20])
         sent = [*([finish_event] if finish_event else []), events[row[21] - 1]]
-        return Done(ticket, sent, channel is not None)
+        return Done(ticket, sent, channel is not None, actor)
 
 
 async def start(counters: CounterStore, cred: principal.StaffCredential, *, ticket_id: int,
@@ -197,4 +198,4 @@ async def start(counters: CounterStore, cred: principal.StaffCredential, *, tick
             payload=_payload(channel, event), bus_channel=channel[0] if channel else None)
         if row is None:
             return None
-        return Done(after, [event], channel is not None)
+        return Done(after, [event], channel is not None, actor)

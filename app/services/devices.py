@@ -1,4 +1,6 @@
-"""Kiosk and display devices: issue a token once, list, revoke. Every change is audited."""
+"""Kiosk, display and survey-tablet devices: issue a token once, list, revoke. Every change is
+audited. A survey tablet is bound to one counter: it offers that counter's SKM survey and its
+answers are marked `source="tablet"` (staff sessions cannot submit surveys)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from app.db.models import Device, DisplayBoard, Site
+from app.db.models import Counter, Device, DisplayBoard, Site
 from app.domain import events as ev
 from app.domain.errors import DomainError, InvalidValue, NotFound
 from app.domain.events import Event
@@ -17,7 +19,7 @@ from app.services.config import audit
 from app.services.context import Ctx, Principal
 from app.services.policy import require_role
 
-KINDS = ("kiosk", "display")
+KINDS = ("kiosk", "display", "tablet")
 
 
 @dataclass
@@ -42,6 +44,9 @@ def device_path(device: Device, token: str) -> str:
     if device.kind == "kiosk":
         # The kiosk page learns its site from the token (and then drops it from the URL).
         return "/kiosk?" + urlencode({"token": token})
+    if device.kind == "tablet":
+        # The tablet page keeps the token in localStorage and drops it from the URL.
+        return "/survey?" + urlencode({"token": token})
     params: dict[str, Any] = {"board": device.board_id} if device.board_id else {
         "site_id": device.site_id}
     return "/display?" + urlencode({**params, "token": token})
@@ -71,6 +76,25 @@ def _board_for(ctx: Ctx, board_id: int | None, site_id: int) -> int | None:
     return board.id
 
 
+def _counter_for(ctx: Ctx, kind: str, counter_id: int | None, site_id: int) -> int | None:
+    """A survey tablet names its counter (at the device's site); other kinds name none."""
+    if kind != "tablet":
+        if counter_id is not None:
+            raise InvalidValue("counter_id", "hanya tablet survei yang terikat ke loket",
+                               "only a survey tablet is bound to a counter")
+        return None
+    if counter_id is None:
+        raise InvalidValue("counter_id", "pilih loket untuk tablet survei",
+                           "choose the counter of the survey tablet")
+    counter = ctx.session.get(Counter, counter_id)
+    if counter is None:
+        raise NotFound("Loket", "Counter")
+    if counter.agency.site_id != site_id:
+        raise InvalidValue("counter_id", "loket harus di lokasi yang sama",
+                           "the counter must be at the same site")
+    return counter.id
+
+
 def issue_device(ctx: Ctx, data: dict[str, Any]) -> Issued:
     site = ctx.session.get(Site, data["site_id"])
     if site is None:
@@ -78,8 +102,8 @@ def issue_device(ctx: Ctx, data: dict[str, Any]) -> Issued:
     _ensure_manage_site(ctx, site.id)
     kind = data["kind"]
     if kind not in KINDS:
-        raise InvalidValue("kind", "jenis perangkat harus kiosk atau display",
-                           "the device kind must be kiosk or display")
+        raise InvalidValue("kind", "jenis perangkat harus kiosk, display atau tablet",
+                           "the device kind must be kiosk, display or tablet")
     name = (data.get("name") or "").strip()
     if not name:
         raise InvalidValue("name", "nama perangkat wajib diisi", "the device name is required")
@@ -87,13 +111,19 @@ def issue_device(ctx: Ctx, data: dict[str, Any]) -> Issued:
     if kind == "kiosk" and board_id is not None:
         raise InvalidValue("board_id", "kiosk tidak memakai papan display",
                            "a kiosk has no display board")
+    if kind != "display" and board_id is not None:
+        raise InvalidValue("board_id", "hanya display yang memakai papan display",
+                           "only a display has a display board")
+    counter_id = _counter_for(ctx, kind, data.get("counter_id"), site.id)
     token, token_hash = auth.new_device_token()
     device = Device(site_id=site.id, kind=kind, name=name, token_hash=token_hash,
-                    board_id=_board_for(ctx, board_id, site.id), created_at=ctx.now)
+                    board_id=_board_for(ctx, board_id, site.id), counter_id=counter_id,
+                    created_at=ctx.now)
     ctx.session.add(device)
     ctx.session.flush()
     audit(ctx, "create", "device", device.id,
-          {"site_id": site.id, "kind": kind, "name": name, "board_id": device.board_id})
+          {"site_id": site.id, "kind": kind, "name": name, "board_id": device.board_id,
+           "counter_id": device.counter_id})
     return Issued(device=device, token=token, url=device_path(device, token))
 
 

@@ -17,17 +17,43 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
-from app.db.models import DisplayBoard, IdempotencyKey, Site, Ticket, TicketEvent
+from app.db.models import DisplayBoard, IdempotencyKey, Service, Site, Ticket, TicketEvent
 from app.domain.errors import DomainError, NotFound
 from app.services import notify, otp, tickets
 from app.services.context import Ctx
+from app.services.policy import STAFF_ROLES, require_role
 from app.services.sitetime import local_day
 
 CODE_MINUTES = 1
 LATE_PLACES = 3
+
+
+def request_ticket(ctx: Ctx, *, service_id: int, priority: str | None = None,
+                   idempotency_key: str | None = None, next_service_ids: Sequence[int] = (),
+                   package_id: int | None = None, contact: notify.Contact | None = None,
+                   base_url: str | None = None, otp_secret: str = "") -> tickets.Issued:
+    """A ticket asked for over the API (`POST /tickets`): by a kiosk, a partner key or staff;
+    with a contact, with several steps, or plain."""
+    require_role(ctx.actor, "kiosk", "partner", *STAFF_ROLES)
+    if contact is not None:
+        return issue_with_contact(ctx, service_id=service_id, contact=contact,
+                                  base_url=base_url, priority=priority,
+                                  idempotency_key=idempotency_key,
+                                  next_service_ids=next_service_ids, package_id=package_id,
+                                  otp_secret=otp_secret)
+    if next_service_ids or package_id:
+        from app.services import visits
+
+        return visits.issue_visit(ctx, service_id=service_id,
+                                  next_service_ids=list(next_service_ids),
+                                  package_id=package_id, priority=priority,
+                                  idempotency_key=idempotency_key)
+    return tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
+                                idempotency_key=idempotency_key)
 
 
 def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
@@ -52,10 +78,11 @@ def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,
         issued = visits.issue_visit(ctx, service_id=service_id,
                                     next_service_ids=list(next_service_ids),
                                     package_id=package_id, priority=priority,
-                                    idempotency_key=idempotency_key)
+                                    idempotency_key=idempotency_key, phone_confirmed=verified)
     else:
         issued = tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
-                                      idempotency_key=idempotency_key, channel=channel)
+                                      idempotency_key=idempotency_key, channel=channel,
+                                      phone_confirmed=verified)
     if issued.created:
         notify.attach(ctx, issued.view, contact, base_url=base_url, service_name=service.name,
                       verified=verified)
@@ -117,10 +144,35 @@ def site_of_board(ctx: Ctx, board_id: int) -> int:
     return board.site_id
 
 
+def needs_confirmed_phone(session: Any, service_id: int) -> bool:
+    service = session.get(Service, service_id)
+    return bool(service is not None and service.requires_phone_otp)
+
+
+def request_join_otp(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,
+                     phone: str, consent: bool, lang: str | None) -> int:
+    """The one-time code for joining a service that needs a confirmed phone; only with the
+    board's current code (no code messages for someone at home). Returns the code's id."""
+    check_code(secret, site_id, code, ctx.now)
+    service = tickets.get_service(ctx.session, service_id)
+    if service.site_id != get_site(ctx, site_id).id:
+        raise NotFound("Layanan", "Service")
+    return otp.request_code(ctx, secret=secret, phone=phone, consent=consent, lang=lang).id
+
+
 def join(ctx: Ctx, *, secret: str, site_id: int, code: str, service_id: int,
          contact: notify.Contact, base_url: str | None) -> tickets.Issued:
-    """A phone takes a same-day ticket with the board's code: the kiosk's ticket."""
-    check_code(secret, site_id, code, ctx.now)
+    """A phone takes a same-day ticket with the board's code: the kiosk's ticket.
+
+    With a one-time code the board's code is judged at the time that code was asked for
+    (it was checked then): typing the code from a message takes longer than the board's
+    minute, and the one-time code has its own expiry."""
+    at = ctx.now
+    if contact.otp_id is not None:
+        asked = otp.requested_at(ctx.session, contact.otp_id)
+        if asked is not None and ctx.now - timedelta(minutes=otp.CODE_MINUTES) < asked <= ctx.now:
+            at = asked
+    check_code(secret, site_id, code, at)
     service = tickets.get_service(ctx.session, service_id)
     if service.site_id != get_site(ctx, site_id).id:
         raise NotFound("Layanan", "Service")

@@ -51,6 +51,7 @@ SERVICE_TEXT = ("requirements", "procedure", "completion_time", "fee", "product"
 BOOKING_DEFAULTS: dict[str, Any] = {
     "booking_enabled": False, "slot_minutes": 30, "slot_capacity": 5, "booking_days_ahead": 7,
     "booking_quota_percent": 50, "booking_requires_contact": False, "priority_sick": False,
+    "requires_phone_otp": False,
 }
 BOOKING_RANGES = {"slot_minutes": (5, 240), "slot_capacity": (1, 1000),
                   "booking_days_ahead": (0, 90), "booking_quota_percent": (0, 100)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -70,6 +70,11 @@ def confirm(ctx: Ctx, *, secret: str, contact: notify.Contact, otp_id: int | Non
     if not hmac.compare_digest(row.code_hash, _hash(secret, str(row.id), code)):
         raise wrong
     row.used_at = ctx.now
+
+
+def requested_at(session: Session, otp_id: int) -> datetime | None:
+    row = session.get(PhoneCode, otp_id)
+    return row.created_at if row is not None else None
 
 
 def count_attempt(session: Session, otp_id: int) -> None:

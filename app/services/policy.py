@@ -79,6 +79,17 @@ def ensure_agency_visible(session: Session, actor: Principal, agency_id: int) ->
         raise DomainError("forbidden")
 
 
+def ensure_can_see_ticket(session: Session, actor: Principal, ticket: Ticket) -> None:
+    """Officers see every ticket of their site (a citizen may come from another agency's
+    queue); managers the tickets of the agencies in their scope."""
+    if actor.role == "officer":
+        sites = site_ids_in_scope(session, actor)
+        if sites is None or ticket.site_id not in sites:
+            raise DomainError("forbidden")
+    else:
+        ensure_agency_visible(session, actor, ticket.agency_id)
+
+
 def ensure_can_operate(actor: Principal | None, agency_id: int) -> Principal:
     """Only admins and officers of the counter's own agency operate a counter."""
     actor = require_role(actor, "admin", "officer")
@@ -123,3 +134,27 @@ def ensure_counter_services(session: Session, actor: Principal | None, agency: A
                                "services must belong to the counter's agency")
         if scope is not None and service.agency_id not in scope:
             raise DomainError("forbidden")
+
+
+def may_see_tracking_code(actor: Principal | None) -> bool:
+    """The tracking code is the citizen's credential (the printed slip and its QR: tracking
+    page, SKM survey). Only the issuer that hands it to the citizen sees it (a kiosk, a partner
+    system, the citizen's own phone); staff answers never carry it (audit: officers rated their
+    own service with codes read off call-next)."""
+    return actor is None or (actor.kind in ("device", "partner") and actor.role != "tablet")
+
+
+def ensure_can_submit_survey(actor: Principal | None, *, at_tablet: bool) -> Principal | None:
+    """An SKM answer comes from the citizen: their own phone with the printed code (no
+    credential), or the survey tablet bound to the counter. Staff sessions are refused."""
+    if actor is not None and actor.kind == "user":
+        raise DomainError("survey_staff_session")
+    if at_tablet:
+        if actor is None or actor.kind != "device" or actor.role != "tablet" \
+                or actor.counter_id is None:
+            raise DomainError("forbidden" if actor is not None else "not_authenticated")
+        return actor
+    if actor is not None:
+        # A kiosk, display or partner key has no business answering a citizen's survey.
+        raise DomainError("forbidden")
+    return None

@@ -17,7 +17,7 @@ from app.domain.events import Event
 from app.domain.ikm import DEFAULT_WEIGHTS, N_UNSUR, UNSUR, validate_weights
 from app.domain.reporting import ikm_from_sums, sample_status
 from app.services.context import Ctx
-from app.services.policy import require_role
+from app.services.policy import ensure_can_submit_survey, require_role
 from app.services.sitetime import local_day
 from app.services.stats import Scope
 
@@ -82,25 +82,70 @@ def set_weights(ctx: Ctx, raw: list[Any] | None) -> list[Fraction]:
 # --- responses ------------------------------------------------------------------------------
 
 
-def submit(ctx: Ctx, *, tracking_code: str, answers: list[int], comment: str | None) -> Any:
-    """Record one response for a finished ticket; no personal data is asked or kept."""
-    from app.services.tickets import find_by_tracking
-
+def _check_answers(answers: list[int]) -> None:
     if len(answers) != N_UNSUR or any(
         isinstance(a, bool) or not isinstance(a, int) or not 1 <= a <= 4 for a in answers
     ):
         raise InvalidValue("answers", f"harus {N_UNSUR} nilai 1-4",
                            f"{N_UNSUR} scores of 1-4 are required")
+
+
+def submit_answer(ctx: Ctx, *, tracking_code: str | None, ticket_id: int | None,
+                  answers: list[int], comment: str | None) -> Any:
+    """POST /surveys: who asks decides the way. The survey tablet names the ticket it offers;
+    anyone else (anonymous: the citizen) gives the printed code. Staff are refused first."""
+    actor = ctx.actor
+    at_tablet = actor is not None and actor.kind == "device" and actor.role == "tablet"
+    ensure_can_submit_survey(actor, at_tablet=at_tablet)
+    if at_tablet:
+        if tracking_code is not None:
+            raise DomainError("forbidden")  # the tablet never holds a citizen's code
+        if ticket_id is None:
+            raise InvalidValue("ticket_id", "ticket_id wajib diisi", "ticket_id is required")
+        return submit_at_tablet(ctx, ticket_id=ticket_id, answers=answers, comment=comment)
+    if ticket_id is not None:
+        raise DomainError("not_authenticated")  # only a survey tablet answers by ticket id
+    if tracking_code is None:
+        raise InvalidValue("tracking_code", "kode tiket wajib diisi",
+                           "the ticket's code is required")
+    return submit(ctx, tracking_code=tracking_code, answers=answers, comment=comment)
+
+
+def submit(ctx: Ctx, *, tracking_code: str, answers: list[int], comment: str | None) -> Any:
+    """The citizen's own answer with the code printed on the ticket (or its QR): no personal
+    data is asked or kept. Staff sessions are refused (they must not rate their own service)."""
+    from app.services.tickets import find_by_tracking
+
+    ensure_can_submit_survey(ctx.actor, at_tablet=False)
+    _check_answers(answers)
+    ticket = find_by_tracking(ctx.session, tracking_code)
+    return _store(ctx, ticket, answers, comment, source="online")
+
+
+def submit_at_tablet(ctx: Ctx, *, ticket_id: int, answers: list[int], comment: str | None
+                     ) -> Any:
+    """The survey tablet at a counter (a device bound to that counter) answers for the ticket
+    it is offering now: only the one just finished there, before the next citizen is called."""
+    actor = ensure_can_submit_survey(ctx.actor, at_tablet=True)
+    assert actor is not None and actor.counter_id is not None
+    _check_answers(answers)
+    pending = _pending_ticket(ctx, ctx.session.get(Counter, actor.counter_id))
+    if pending is None or pending.id != ticket_id:
+        raise DomainError("survey_not_pending")
+    return _store(ctx, pending, answers, comment, source="tablet")
+
+
+def _store(ctx: Ctx, ticket: Ticket, answers: list[int], comment: str | None, *, source: str
+           ) -> Any:
     comment = (comment or "").strip()[:COMMENT_MAX] or None
     session = ctx.session
-    ticket = find_by_tracking(session, tracking_code)
     if ticket.status != "done":
         raise DomainError("survey_not_allowed")
     if session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket.id)):
         raise DomainError("survey_already_submitted")
     response = SurveyResponse(
         ticket_id=ticket.id, site_id=ticket.site_id, agency_id=ticket.agency_id,
-        service_id=ticket.service_id, counter_id=ticket.counter_id,
+        service_id=ticket.service_id, counter_id=ticket.counter_id, source=source,
         # The service day, so a late answer still counts for the period the service was in.
         day=ticket.day, comment=comment, submitted_at=ctx.now,
         **{f"u{i + 1}": a for i, a in enumerate(answers)},
@@ -169,35 +214,56 @@ def enter_paper(ctx: Ctx, *, service_id: int, day: date, source: str,
     return len(responses)
 
 
-def pending_for_counter(ctx: Ctx, counter_id: int) -> Ticket | None:
-    """The ticket just finished at this counter that still awaits its survey (tablet mode)."""
-    actor = require_role(ctx.actor, "admin", "manager", "officer")
-    session = ctx.session
-    counter = session.get(Counter, counter_id)
-    if counter is None:
-        from app.domain.errors import NotFound
-
-        raise NotFound("Loket", "Counter")
+def pending_for_counter(ctx: Ctx, counter_id: int) -> tuple[Counter, Ticket | None]:
+    """Staff of the counter's agency: the counter and the ticket just finished there that
+    still awaits its survey (the answer never carries the ticket's tracking code)."""
+    from app.domain.errors import NotFound
     from app.services.policy import agency_ids_in_scope
 
-    scope = agency_ids_in_scope(session, actor)
+    actor = require_role(ctx.actor, "admin", "manager", "officer")
+    counter = ctx.session.get(Counter, counter_id)
+    if counter is None:
+        raise NotFound("Loket", "Counter")
+    scope = agency_ids_in_scope(ctx.session, actor)
     if actor.role == "officer" and actor.agency_id != counter.agency_id:
         raise DomainError("forbidden")
     if scope is not None and counter.agency_id not in scope:
         raise DomainError("forbidden")
-    e = TicketEvent.__table__.c
-    # Today's events of this counter only (the (counter_id, day) index): constant cost.
-    ticket_id = session.scalar(
-        sa.select(e.ticket_id).where(
-            e.counter_id == counter_id, e.day == local_day(counter.agency.site, ctx.now),
-            e.type == "finished", e.at >= ctx.now - TABLET_WINDOW)
-        .order_by(e.id.desc()).limit(1))
-    if ticket_id is None:
+    return counter, _pending_ticket(ctx, counter)
+
+
+def pending_at_tablet(ctx: Ctx) -> tuple[Counter, Ticket | None]:
+    """The survey tablet (a device bound to one counter): its counter and the ticket it
+    offers now, until the next citizen is called there."""
+    from app.domain.errors import NotFound
+
+    actor = ensure_can_submit_survey(ctx.actor, at_tablet=True)
+    assert actor is not None
+    counter = ctx.session.get(Counter, actor.counter_id)
+    if counter is None:
+        raise NotFound("Loket", "Counter")
+    return counter, _pending_ticket(ctx, counter)
+
+
+def _pending_ticket(ctx: Ctx, counter: Counter | None) -> Ticket | None:
+    if counter is None:
         return None
-    ticket = session.get(Ticket, ticket_id)
+    session = ctx.session
+    e = TicketEvent.__table__.c
+    # Today's last call or finish at this counter (the (counter_id, day) index): constant cost.
+    # Once the next citizen is called here, the previous citizen's survey is no longer offered
+    # (their answers must not be credited to someone else's ticket).
+    last = session.execute(
+        sa.select(e.ticket_id, e.type, (e.at >= ctx.now - TABLET_WINDOW).label("recent")).where(
+            e.counter_id == counter.id, e.day == local_day(counter.agency.site, ctx.now),
+            e.type.in_(("finished", "called", "recalled")))
+        .order_by(e.id.desc()).limit(1)).first()
+    if last is None or last.type != "finished" or not last.recent:
+        return None
+    ticket = session.get(Ticket, last.ticket_id)
     if ticket is None or ticket.status != "done":
         return None
-    if session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket_id)):
+    if session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.ticket_id == ticket.id)):
         return None
     return ticket
 

@@ -27,7 +27,12 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.policy import ensure_can_issue
+from app.services.policy import (
+    STAFF_ROLES,
+    ensure_can_issue,
+    ensure_can_see_ticket,
+    require_role,
+)
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -150,7 +155,9 @@ def issuing_actor(session: Session, actor: Principal | None) -> issuing.Actor | 
 
         found = site_ids_in_scope(session, actor)
         sites = frozenset(found) if found is not None else None
-    return issuing.Actor(actor.user_id, actor.scope_key, sites)
+    # Staff see the citizen in person (a counter, the front office): no phone code needed.
+    in_person = actor.kind == "user" and actor.role in ("admin", "manager", "officer")
+    return issuing.Actor(actor.user_id, actor.scope_key, sites, in_person=in_person)
 
 
 def issue_ticket(
@@ -166,6 +173,7 @@ def issue_ticket(
     booking_id: int | None = None,
     transferred_from_id: int | None = None,
     note: str | None = None,
+    phone_confirmed: bool = False,
 ) -> Issued:
     """Issue a ticket: idempotent per key, numbered gaplessly per service and site-local day.
 
@@ -175,7 +183,8 @@ def issue_ticket(
     request = issuing.IssueRequest(
         service_id=service_id, priority=priority, idempotency_key=idempotency_key,
         channel=channel, sort_at=sort_at, count_quota=count_quota, check_hours=check_hours,
-        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note)
+        booking_id=booking_id, transferred_from_id=transferred_from_id, note=note,
+        phone_confirmed=phone_confirmed)
     actor = ctx.actor
     ensure_can_issue(actor, service_id)
     claim = None
@@ -586,6 +595,14 @@ def resume(ctx: Ctx, ticket: Ticket) -> Ticket:
     return ticket
 
 
+def staff_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """One ticket for staff: officers see their site's, managers their agencies'."""
+    actor = require_role(ctx.actor, *STAFF_ROLES)  # before the lookup: no probing ids
+    ticket = get_ticket(ctx.session, ticket_id)
+    ensure_can_see_ticket(ctx.session, actor, ticket)
+    return ticket
+
+
 def transfer(ctx: Ctx, ticket: Ticket, *, service_id: int, note: str | None = None) -> Ticket:
     """Close this ticket as transferred and queue the citizen for another service."""
     target = get_service(ctx.session, service_id)
@@ -682,6 +699,21 @@ def close_counter(ctx: Ctx, counter: Counter) -> Counter:
         "agency_id": counter.agency_id, "is_open": False, "zone": counter.zone,
     }))
     return counter
+
+
+def first_of_transfers(session: Session, ticket: Ticket) -> Ticket | None:
+    """The ticket the citizen was first given (the printed number) when this one came from
+    transfers, else None. The tracking code moves with each transfer; the slip does not."""
+    first = None
+    seen = {ticket.id}
+    current = ticket
+    while current.transferred_from_id is not None and len(seen) < 20:
+        prev = session.get(Ticket, current.transferred_from_id)
+        if prev is None or prev.id in seen:
+            break
+        seen.add(prev.id)
+        first = current = prev
+    return first
 
 
 def find_by_tracking(session: Session, code: str) -> Ticket:

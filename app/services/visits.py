@@ -163,7 +163,7 @@ def take_later_steps(ctx: Ctx, first: Service, next_ids: Sequence[int]
 def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
                 priority: str | None = None, idempotency_key: str | None = None,
                 package_id: int | None = None, channel: str = "kiosk",
-                issue: Any = None) -> Any:
+                issue: Any = None, phone_confirmed: bool = False) -> Any:
     """Issue one ticket for several services: every step's quota is taken in this transaction
     or none is. `issue` is the single-ticket issue to run for the first step (tickets.issue_
     ticket by default: the number, the first quota and hours, the idempotency key)."""
@@ -178,7 +178,7 @@ def issue_visit(ctx: Ctx, *, service_id: int, next_service_ids: Sequence[int],
     try:
         issued = (issue or tickets.issue_ticket)(
             ctx, service_id=service_id, priority=priority, idempotency_key=idempotency_key,
-            channel=channel)
+            channel=channel, phone_confirmed=phone_confirmed)
     except DomainError as err:
         if err.code in ("quota_exhausted", "service_closed"):
             raise DomainError(err.code, **err.params, **_label(first)) from None

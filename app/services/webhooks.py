@@ -3,7 +3,8 @@
 
 Where deliveries come from. Every ticket change is a committed ticket_event row, whichever
 path made it (the kiosk's pipelined PostgreSQL path included), every survey a survey_response
-row and every booking a booking row. The fan-out (`fan_out`, every `webhook_fanout_seconds`
+row, every booking a booking row and every later change of a booking (cancelled) a
+booking_event row. The fan-out (`fan_out`, every `webhook_fanout_seconds`
 in each process) reads the rows past a cursor kept in app_setting and writes one outbox row
 per subscribed endpoint, keyed `wh:{endpoint}:{source}:{row id}`, in one transaction with the
 cursor. So a delivery exists exactly when its cause committed, never twice (the key is
@@ -41,6 +42,7 @@ from app.db.models import (
     Agency,
     AuditLog,
     Booking,
+    BookingEvent,
     Counter,
     OutboxMessage,
     Service,
@@ -246,12 +248,14 @@ _TE = TicketEvent.__table__.c
 _T = Ticket.__table__.c
 _SR = SurveyResponse.__table__.c
 _BK = Booking.__table__.c
+_BE = BookingEvent.__table__.c
+CURSOR_KEYS = ("te", "sr", "bk", "be")
 
 
 def _cursor(session: Session) -> dict[str, int]:
     row = session.get(Setting, CURSOR_KEY)
     value = row.value if row is not None and isinstance(row.value, dict) else {}
-    return {k: int(value.get(k, 0)) for k in ("te", "sr", "bk")}
+    return {k: int(value.get(k, 0)) for k in CURSOR_KEYS}
 
 
 def _save_cursor(session: Session, cursor: dict[str, int]) -> None:
@@ -300,6 +304,14 @@ def _bookings(session: Session, after: int, site_ids: list[int]) -> list[Any]:
         .where(_BK.id > after, _BK.site_id.in_(site_ids)).order_by(_BK.id).limit(BATCH)).all()
 
 
+def _booking_events(session: Session, after: int, site_ids: list[int]) -> list[Any]:
+    return session.execute(
+        sa.select(_BE.id, _BE.booking_id, _BE.site_id, _BE.service_id, _BE.type, _BE.at,
+                  _BK.day, _BK.slot_start)
+        .join(Booking.__table__, _BK.id == _BE.booking_id)
+        .where(_BE.id > after, _BE.site_id.in_(site_ids)).order_by(_BE.id).limit(BATCH)).all()
+
+
 def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
     """Turn committed events past the cursor into outbox rows; returns how many were written."""
     now = now or utcnow()
@@ -312,8 +324,9 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
         top_te = session.scalar(sa.select(sa.func.max(_TE.id))) or 0
         top_sr = session.scalar(sa.select(sa.func.max(_SR.id))) or 0
         top_bk = session.scalar(sa.select(sa.func.max(_BK.id))) or 0
+        top_be = session.scalar(sa.select(sa.func.max(_BE.id))) or 0
         if (top_te <= cursor["te"] and top_sr <= cursor["sr"] and top_bk <= cursor["bk"]
-                and not is_postgres(session)):
+                and top_be <= cursor["be"] and not is_postgres(session)):
             return 0
     written = 0
     with unit_of_work(factory) as session:
@@ -326,9 +339,10 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
         te_rows = _ticket_events(session, max(0, cursor["te"] - lookback), sites)
         sr_rows = _surveys(session, max(0, cursor["sr"] - lookback), sites)
         bk_rows = _bookings(session, max(0, cursor["bk"] - lookback), sites)
+        be_rows = _booking_events(session, max(0, cursor["be"] - lookback), sites)
         services, counters = _labels(
             session, {r.service_id for r in te_rows} | {r.service_id for r in sr_rows}
-            | {r.service_id for r in bk_rows},
+            | {r.service_id for r in bk_rows} | {r.service_id for r in be_rows},
             {r.counter_id for r in te_rows if r.counter_id} |
             {r.counter_id for r in sr_rows if r.counter_id})
         candidates: list[dict[str, Any]] = []
@@ -369,6 +383,18 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
                                         "day": r.day.isoformat(),
                                         "slot_start": _iso(r.slot_start),
                                         "at": _iso(r.created_at)}})
+        # After the bookings: a booking made and cancelled in one batch goes out in that order.
+        for r in be_rows:
+            event = rules.BOOKING_EVENT_TYPES.get(r.type)
+            if event is None:
+                continue
+            site, agency, code = services.get(r.service_id, ("", "", ""))
+            candidates.append({"source": f"be:{r.id}", "event": event, "site_id": r.site_id,
+                               "ticket_id": None, "at": r.at,
+                               "data": {"booking_id": r.booking_id, "status": r.type,
+                                        "site_code": site, "agency_code": agency,
+                                        "service_code": code, "day": r.day.isoformat(),
+                                        "slot_start": _iso(r.slot_start), "at": _iso(r.at)}})
         rows = []
         for c in candidates:
             for ep in by_site.get(c["site_id"], []):
@@ -389,7 +415,8 @@ def fan_out(factory: sessionmaker[Session], now: datetime | None = None) -> int:
                 written += 1
         _save_cursor(session, {"te": te_rows[-1].id if te_rows else cursor["te"],
                                "sr": sr_rows[-1].id if sr_rows else cursor["sr"],
-                               "bk": bk_rows[-1].id if bk_rows else cursor["bk"]})
+                               "bk": bk_rows[-1].id if bk_rows else cursor["bk"],
+                               "be": be_rows[-1].id if be_rows else cursor["be"]})
     return written
 
 

@@ -11,8 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app.domain import contact
 from app.web.i18n import translations
-from app.web.pages import render_page
+from app.web.pages import ensure_device_cookie, render_page
 from app.web.templating import page_lang
 
 router = APIRouter(include_in_schema=False)
@@ -42,6 +43,21 @@ BOOKING_STRINGS = {
     "cancelled": "Pemesanan dibatalkan.",
     "network_error": "Tidak dapat terhubung ke server. Coba lagi.",
     "choose_slot": "Pilih slot waktu terlebih dahulu.",
+    "legend_contact": "Nama dan nomor telepon (wajib untuk layanan ini)",
+    "legend_phone_required": "Nomor telepon terverifikasi (wajib untuk layanan ini)",
+    "legend_phone_optional": "Pemberitahuan WhatsApp/SMS (tidak wajib)",
+    "hint_phone_required": "Nomor Anda tidak pernah tampil di layar umum.",
+    "hint_phone_optional": ("Kosongkan bila tidak ingin menerima pesan. Nomor Anda tidak pernah "
+                            "tampil di layar umum."),
+    "err_name": "Tulis nama Anda.",
+    "err_phone": "Nomor telepon ini tidak bisa dipakai. Contoh yang benar: 0812 3456 7890.",
+    "err_phone_required": "Tulis nomor telepon Anda.",
+    "err_consent": "Centang persetujuan ini agar nomor Anda boleh kami proses.",
+    "err_otp_code": "Kode verifikasi salah atau sudah kedaluwarsa. Minta kode baru bila perlu.",
+    "err_otp_missing": "Tekan \"Kirim kode\", lalu tulis kode yang Anda terima.",
+    "otp_sent": "Kode sudah dikirim ke nomor Anda. Berlaku 10 menit.",
+    "fix_fields": "Periksa isian yang ditandai di atas.",
+    "check_input": "Periksa kembali isian Anda.",
 }
 
 def _strings(request: Request, table: dict[str, str]) -> dict[str, str]:
@@ -49,13 +65,25 @@ def _strings(request: Request, table: dict[str, str]) -> dict[str, str]:
     return {k: t.gettext(v) for k, v in table.items()}
 
 
+CONSENT_CONTACT = ("Saya setuju nama dan nomor telepon saya diproses oleh MPP hanya untuk "
+                   "pemesanan antrean ini, sesuai UU No. 27 Tahun 2022 tentang Pelindungan Data "
+                   "Pribadi. Data dihapus setelah masa simpan berakhir.")
+
+
 @router.get("/booking", response_class=HTMLResponse)
 def booking_page(request: Request) -> HTMLResponse:
+    lang = page_lang(request)
     config: dict[str, Any] = {
-        "lang": page_lang(request),
+        "lang": lang,
         "site_code": request.query_params.get("site") or None,
         "code": request.query_params.get("code") or None,
         "strings": _strings(request, BOOKING_STRINGS),
+        # UU 27/2022: the sentence beside the phone, as recorded with the consent
+        # (app/domain/contact.py); a service that asks for name and phone has its own.
+        "consent_optin": (contact.CONSENT_TEXT_EN if lang == "en" else contact.CONSENT_TEXT_ID),
+        "consent_contact": translations(lang).gettext(CONSENT_CONTACT),
     }
-    return render_page(request, "booking.html", config=config)
+    response = render_page(request, "booking.html", config=config)
+    ensure_device_cookie(request, response)
+    return response
 

@@ -42,6 +42,19 @@ def render_page(request: Request, template: str, *, status_code: int = 200, **co
                   csrf_token_session=csrf_of(request) or "", **context)
 
 
+def ensure_device_cookie(request: Request, response: Response) -> None:
+    """Give a browser its random device cookie (app/api/ratelimit.DEVICE_COOKIE) if it has
+    none: the booking limits and the join's one-ticket-per-browser rule count by it."""
+    import secrets
+
+    from app.api.ratelimit import DEVICE_COOKIE
+
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=30 * 86400,
+                            httponly=True, samesite="lax",
+                            secure=request.app.state.settings.secure_cookies)
+
+
 def wants_html(request: Request) -> bool:
     """A browser asking for a page, not an API client (which keeps the JSON error body)."""
     path = request.url.path

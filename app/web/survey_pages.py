@@ -1,7 +1,10 @@
 """The SKM survey for citizens: /survey/{tracking_code} (phone, from the tracking page) and the
-counter tablet /survey?counter=ID, which offers the survey for the ticket just finished there.
+counter's survey tablet /survey, which offers the survey for the ticket just finished there.
 
-The public page is a plain HTML form (works without JavaScript); it asks for no personal data.
+The public page is a plain HTML form (works without JavaScript); it asks for no personal data
+and refuses a browser signed in as staff. The tablet is a device bound to one counter (a
+manager issues it under Admin -> Devices; its setup link /survey?token=... signs it in); its
+answers are marked source "tablet". A staff session cannot submit surveys (issue 16 item 5).
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.api.deps import AnonCtxDep, CtxDep
-from app.api.schemas import Id
-from app.domain.errors import DomainError
+from app.api.deps import SESSION_COOKIE, AnonCtxDep
+from app.domain.errors import DomainError, NotFound
 from app.domain.ikm import N_UNSUR, UNSUR
-from app.services import survey, tickets
+from app.services import principal, survey, tickets
 from app.services.context import Ctx
-from app.web.pages import page_user, render_page
+from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -31,14 +33,31 @@ def _state(ctx: Ctx, code: str) -> dict[str, object]:
             "done": ticket.status == "done"}
 
 
+def _lookup(request: Request, ctx: Ctx, code: str) -> dict[str, object] | None:
+    """The ticket's survey state, or None (counted against the address's guessing limit)."""
+    try:
+        if len(code) > 64:
+            raise NotFound("Tiket", "Ticket")
+        return _state(ctx, code)
+    except DomainError as exc:
+        if exc.code != "not_found":
+            raise
+        record_miss(request, "survey")
+        return None
+
+
+def _missing(request: Request) -> Response:
+    return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+
+
 @router.get("/survey/{tracking_code}")
 def survey_page(request: Request, tracking_code: str, ctx: AnonCtxDep) -> Response:
-    if len(tracking_code) > 64:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
-    try:
-        state = _state(ctx, tracking_code)
-    except DomainError:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    refused = refused_page(request, "survey")
+    if refused is not None:
+        return refused
+    state = _lookup(request, ctx, tracking_code)
+    if state is None:
+        return _missing(request)
     return render(request, "survey.html", missing=False, code=tracking_code, unsur=UNSUR,
                   error=None, answers={}, thanks=request.query_params.get("ok") == "1",
                   **state)
@@ -52,15 +71,18 @@ def survey_submit(
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     answers = [u1, u2, u3, u4, u5, u6, u7, u8, u9]
-    if len(tracking_code) > 64:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
-    try:
-        state = _state(ctx, tracking_code)
-    except DomainError:
-        return render(request, "survey.html", status_code=404, missing=True, unsur=UNSUR)
+    refused = refused_page(request, "survey")
+    if refused is not None:
+        return refused
+    state = _lookup(request, ctx, tracking_code)
+    if state is None:
+        return _missing(request)
     error = None
     status = 422
-    if any(a is None for a in answers):
+    if _staff_signed_in(request, ctx):
+        error = DomainError("survey_staff_session")
+        status = error.status
+    elif any(a is None for a in answers):
         error = DomainError("invalid_value", field="jawaban",
                             reason_id=f"semua {N_UNSUR} pertanyaan harus dijawab",
                             reason_en=f"all {N_UNSUR} questions must be answered")
@@ -78,12 +100,19 @@ def survey_submit(
                   **state)
 
 
+def _staff_signed_in(request: Request, ctx: Ctx) -> bool:
+    """A browser with a live staff session: its answers would be a staff member's, refused."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return False
+    state = request.app.state
+    found = principal.resolve(ctx.session, tokens=state.token_signer,
+                              sessions=state.session_signer, cookie=cookie)
+    return found.principal is not None
+
+
 @router.get("/survey")
-def survey_tablet(request: Request, ctx: CtxDep, counter: Id | None = None) -> Response:
-    """A tablet at the counter, signed in by the officer: shows the survey after each service."""
-    page_user(request, ctx, "officer", "manager", "admin")
-    if counter is None:
-        return RedirectResponse("/counter", status_code=303)
-    survey.pending_for_counter(ctx, counter)  # checks the counter exists and is in scope
-    c = tickets.get_counter(ctx.session, counter)
-    return render_page(request, "survey_tablet.html", counter=c, unsur=UNSUR)
+def survey_tablet(request: Request) -> Response:
+    """The survey tablet at a counter: a device token (kept in localStorage from the setup
+    link) names the counter; the page asks the API for that counter's pending ticket."""
+    return render(request, "survey_tablet.html", unsur=UNSUR)

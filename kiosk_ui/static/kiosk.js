@@ -119,6 +119,7 @@
     state.intent = null;
     state.busy = false;
     if (V) V.reset();
+    if (P) P.clear();
     if (!state.site) return;
     renderAgencies();
     show("agencies");
@@ -378,7 +379,11 @@
   function takeTicket(priority) {
     if (state.busy || !state.service) return; // a second tap while the first runs does nothing
     state.intent = { service_id: state.service.id, priority: priority || null, key: newKey(), printed: false,
-                     extra: V ? V.extra() : null };
+                     extra: V ? V.extra() : null, contact: null };
+    // The optional phone for notifications first (kiosk_phone.js, where messages go out;
+    // always for a service that needs a confirmed phone), then the issue.
+    const required = !!state.service.requires_phone_otp;
+    if (P && (CFG.phone || required)) return P.ask(state.intent, { required });
     sendIntent();
   }
 
@@ -396,7 +401,8 @@
           r = await fetchWithTimeout("/api/v1/tickets", {
             method: "POST",
             headers: headers({ "Content-Type": "application/json", "Idempotency-Key": intent.key }),
-            body: JSON.stringify(Object.assign({ service_id: intent.service_id, priority: intent.priority }, intent.extra)),
+            body: JSON.stringify(Object.assign({ service_id: intent.service_id, priority: intent.priority },
+              intent.extra, intent.contact ? { contact: intent.contact, lang: CFG.lang } : null)),
           }, ATTEMPT_TIMEOUT_MS);
         } catch (e) { r = null; }
         if (r && r.status < 500) return await handleIssued(r, intent);
@@ -419,6 +425,7 @@
     if (r.status === 200 || r.status === 201) return showTicket(body, intent);
     if (r.status === 401 || r.status === 403) return unregistered();
     const err = body.error || {};
+    if (P && P.refused(err, intent)) return; // a wrong number or code: the phone screen says so
     state.intent = null;
     if (V && V.onStepRefused(err)) return;
     if (err.code === "quota_exhausted" || err.code === "service_closed") {
@@ -462,6 +469,12 @@
     const onPaper = tpl.firstElementChild.cloneNode(true);
     fillTicket(onScreen, t);
     fillTicket(onPaper, t);
+    if (P) {
+      // The number, masked on screen and not at all on paper, then forgotten.
+      P.fillTicket(onScreen, intent, false);
+      P.fillTicket(onPaper, intent, true);
+      P.issued(intent);
+    }
     $("ticket-screen").replaceChildren(onScreen);
     $("print-area").replaceChildren(onPaper);
     show("ticket", { keepHistory: true });
@@ -509,6 +522,11 @@
     takeTicket,
   }) : null;
 
+  // The optional phone for notifications (kiosk_phone.js).
+  const P = window.KioskPhone ? window.KioskPhone.init({
+    state, T, $, fmt, show, headers, fetchWithTimeout, CFG, send: () => sendIntent(),
+  }) : null;
+
   // --- wiring -------------------------------------------------------------------------------
   document.addEventListener("click", (ev) => {
     const target = ev.target.closest("[data-action]");
@@ -522,6 +540,7 @@
   // What the kiosk's other modules (check-in, access) may use.
   window.MPPKiosk = {
     CFG, T, state, fmt, el, show, goHome, armIdle, headers, fetchWithTimeout,
+    refresh: () => refreshCatalog(),
     // A ticket made elsewhere (a booking check-in): shown, printed once, then home.
     showTicket(t, where) {
       state.agency = where.agency;

@@ -55,14 +55,24 @@
     bar.hidden = false;  // the bar takes room too: measure again with it shown
     let per = items.filter((it) => !outside(it)).length;
     per = Math.max(per, 1);
-    let total = Math.ceil(items.length / per);
-    const page = Math.min(Math.max(pages.get(grid) || 0, 0), total - 1);
-    pages.set(grid, page);
-    const apply = () => items.forEach((it, i) => {
+    const apply = (page) => items.forEach((it, i) => {
       it.classList.toggle("k-paged-out", i < page * per || i >= (page + 1) * per);
     });
-    apply();
-    total = Math.ceil(items.length / per);
+    // Tiles differ in height (a name on two lines): a later page may not fit where the first
+    // did. Fewer per page until every page fits (or one tile a page is all there is room for).
+    for (;;) {
+      let ok = true;
+      for (let pg = 0; ok && pg < Math.ceil(items.length / per); pg++) {
+        apply(pg);
+        ok = items.every((it) => it.classList.contains("k-paged-out") || !outside(it));
+      }
+      if (ok || per === 1) break;
+      per -= 1;
+    }
+    const total = Math.ceil(items.length / per);
+    const page = Math.min(Math.max(pages.get(grid) || 0, 0), total - 1);
+    pages.set(grid, page);
+    apply(page);
     const [prev, label, next] = bar.children;
     prev.disabled = page === 0;
     next.disabled = page === total - 1;
@@ -84,14 +94,29 @@
     requestAnimationFrame(fitVisible);
   }
 
+  // What a grid lists: the catalog's refresh every 20 s renders the same tiles again, which
+  // must not send a citizen on page 3 back to page 1 (another list starts on page 1).
+  const lists = new WeakMap();
+  function listed(grid) {
+    return Array.from(grid.children, (it) => it.dataset.agencyId || it.dataset.serviceId
+      || it.dataset.packageId || it.dataset.priority || it.textContent.slice(0, 40)).join("|");
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const obs = new MutationObserver((records) => {
+      let changed = false;
       for (const r of records) {
-        if (r.type === "childList" && r.target.classList && r.target.classList.contains("k-grid")) {
-          pages.set(r.target, 0);
-          schedule();
+        const grid = r.target;
+        if (r.type === "childList" && grid.classList && grid.classList.contains("k-grid")) {
+          const now = listed(grid);
+          if (lists.get(grid) !== now) pages.set(grid, 0);
+          lists.set(grid, now);
+          changed = true;
         }
       }
+      // At once (a microtask, before the next paint or task): never a frame with every tile
+      // shown and the bottom rows cut.
+      if (changed) fitVisible();
     });
     for (const grid of document.querySelectorAll(".k-grid")) obs.observe(grid, { childList: true });
     // A grid whose box changes later (a banner shown above it, fonts loaded) is fitted again.
@@ -101,6 +126,15 @@
     }
     window.addEventListener("resize", schedule);
   });
-  document.addEventListener("kiosk:screen", schedule);
+  // Another screen starts its grids on page 1 (the next citizen too).
+  let shown = null;
+  document.addEventListener("kiosk:screen", (ev) => {
+    if (ev.detail !== shown) {
+      for (const grid of document.querySelectorAll("#screen-" + ev.detail + " .k-grid")) pages.set(grid, 0);
+    }
+    shown = ev.detail;
+    schedule();
+  });
+  document.addEventListener("kiosk:reset", () => { shown = null; });
   window.MPPKioskFit = { refit: fitVisible };
 })();

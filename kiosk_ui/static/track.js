@@ -36,6 +36,11 @@
     $("tr-survey").hidden = !d.survey_available;
     $("tr-surveyed").hidden = !d.survey_submitted;
     renderPlan(d.steps || []);
+    // A transfer gave the citizen a new number: say so (the slip shows the first one).
+    const moved = d.transferred_from;
+    $("tr-changed").hidden = !moved;
+    $("tr-changed-title").textContent = moved ? fmt(T.changed, { old: moved.number, "new": d.number }) : "";
+    $("tr-changed-detail").textContent = moved ? fmt(T.changed_detail, { service: d.service.name }) : "";
     if (s === "called" && last !== "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
     last = s;
     document.title = d.number + " – " + title;

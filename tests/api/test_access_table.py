@@ -22,7 +22,8 @@ from app.services.mallfile import SYSTEM
 from tests.api.access_table import example
 from tests.support.world import PASSWORD, World
 
-ROLES = ("anon", "kiosk", "display", "officer_a", "officer_b", "agency_mgr", "site_mgr", "admin")
+ROLES = ("anon", "kiosk", "display", "tablet", "officer_a", "officer_b", "agency_mgr", "site_mgr",
+         "admin")
 GROUPS = {
     "all": ROLES,
     "none": (),
@@ -100,7 +101,9 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/stats/settings/alerts": "managers",
     "PUT /api/v1/stats/settings/alerts": "managers",
     "GET /api/v1/surveys/unsur": "all",
-    "POST /api/v1/surveys": "all",
+    # The citizen's code (anonymous) or the counter's survey tablet; never a staff session.
+    "POST /api/v1/surveys": "anon tablet",
+    "GET /api/v1/surveys/tablet": "tablet",
     "GET /api/v1/surveys/pending": "officer_a agency_mgr site_mgr admin",
     "GET /api/v1/devices": "site_mgr admin",
     "POST /api/v1/devices": "site_mgr admin",
@@ -248,10 +251,14 @@ def _headers(app: Any, world: World, session: Any) -> dict[str, dict[str, str]]:
                                           "role": "manager", "agency_id": world.dukcapil.id})
     token, token_hash = auth.new_device_token()
     session.add(Device(site_id=world.site.id, kind="display", name="Papan", token_hash=token_hash))
+    tablet, tablet_hash = auth.new_device_token()
+    session.add(Device(site_id=world.site.id, kind="tablet", name="Tablet", token_hash=tablet_hash,
+                       counter_id=world.c1.id))
     session.commit()
     sign = app.state.token_signer.issue
     bearer = {
-        "kiosk": world.kiosk_token, "display": token, "officer_a": sign(world.officer_d),
+        "kiosk": world.kiosk_token, "display": token, "tablet": tablet,
+        "officer_a": sign(world.officer_d),
         "officer_b": sign(world.officer_i), "agency_mgr": sign(agency_mgr),
         "site_mgr": sign(world.manager), "admin": sign(world.admin),
     }

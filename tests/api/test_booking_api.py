@@ -253,8 +253,10 @@ async def test_rate_limits_per_ip_and_phone(api, world, session, clock):
     enable(session, world.paspor, booking_requires_contact=True, slot_capacity=50,
            booking_quota_percent=100)
     admin = await login(api, world.admin.username)
+    # The per-day count alone (the open-per-service cap has its own test).
     r = await api.put("/api/v1/booking/policy", json={"ip_lookup_per_minute": 3,
-                                                      "phone_create_per_day": 2},
+                                                      "phone_create_per_day": 2,
+                                                      "open_per_phone_service": 0},
                       headers=admin)
     assert r.status_code == 200 and r.json()["ip_lookup_per_minute"] == 3
     for _ in range(3):

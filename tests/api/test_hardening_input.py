@@ -83,7 +83,6 @@ HUGE = "9" * 25
 
 
 @pytest.mark.parametrize("path", [f"/counter/{HUGE}", f"/dashboard?site_id={HUGE}",
-                                  f"/survey?counter={HUGE}",
                                   f"/dashboard/ikm?agency_id={HUGE}",
                                   "/dashboard?site_id=-1", "/dashboard?site_id=1e400"])
 async def test_staff_page_parameters_out_of_range_are_4xx(api, app, world, path):
@@ -123,3 +122,34 @@ async def test_guessing_tracking_codes_is_slowed_but_polling_a_real_one_is_not(a
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
     r = await api.post("/api/v1/surveys", json={"tracking_code": "tebak-x", "answers": [4] * 9})
     assert r.status_code == 404  # its own counter
+
+
+async def test_guessing_codes_through_the_html_pages_is_slowed_too(api, world):
+    """Issue 16 item 12: /t/{code} and /survey/{code} count misses like the API (same bucket
+    per kind), and a refused browser gets a friendly HTML page with Retry-After."""
+    r = await api.post("/api/v1/tickets", json={"service_id": world.ktp.id},
+                       headers=auth(world.kiosk_token))
+    code = r.json()["tracking_code"]
+    for _ in range(30):  # a phone reloading its own ticket page never counts
+        assert (await api.get(f"/t/{code}")).status_code == 200
+    statuses = [(await api.get(f"/t/tebak-{i}")).status_code for i in range(10)]
+    statuses += [(await api.get(f"/api/v1/track/tebak-api-{i}")).status_code for i in range(10)]
+    assert statuses == [404] * 20
+    r = await api.get("/t/tebak-lagi")
+    assert r.status_code == 429 and r.headers["content-type"].startswith("text/html")
+    assert int(r.headers["Retry-After"]) >= 1 and 'id="rate-limited"' in r.text
+    assert "Terlalu banyak percobaan" in r.text
+    r = await api.get("/t/tebak-lagi?lang=en")
+    assert r.status_code == 429 and "Too many attempts" in r.text
+    # The limit holds for real codes too while it lasts (the guesser cannot tell them apart).
+    assert (await api.get(f"/t/{code}")).status_code == 429
+    assert (await api.get(f"/api/v1/track/{code}")).status_code == 429
+    # The survey page has its own bucket, shared with POST /api/v1/surveys.
+    for i in range(19):
+        assert (await api.get(f"/survey/tebak-{i}")).status_code == 404
+    r = await api.post("/survey/tebak-x", data={f"u{i}": "4" for i in range(1, 10)})
+    assert r.status_code == 404
+    r = await api.get(f"/survey/{code}")
+    assert r.status_code == 429 and 'id="rate-limited"' in r.text
+    r = await api.post("/api/v1/surveys", json={"tracking_code": code, "answers": [4] * 9})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"

@@ -266,3 +266,49 @@ async def test_service_requiring_a_confirmed_phone(api, world, session):
         "service_id": world.kk.id, "contact": {**body["contact"], "otp_id": otp_id,
                                                "otp_code": code}})
     assert r.status_code == 422
+
+
+async def test_confirmed_phone_service_refuses_a_tap_without_phone(api, world, session):
+    """A service that asks for a phone confirmed by a code: a kiosk tap without a phone is
+    refused (on every path, the kiosk's fast one included), the catalog says so, and staff
+    who see the citizen still issue."""
+    world.ktp.requires_phone_otp = True
+    session.commit()
+    kiosk = auth(world.kiosk_token)
+    r = await api.get("/api/v1/catalog", params={"site_id": world.site.id})
+    listed = {s["id"]: s for a in r.json()["agencies"] for s in a["services"]}
+    assert listed[world.ktp.id]["requires_phone_otp"] is True
+    assert listed[world.kk.id]["requires_phone_otp"] is False
+    for lang, words in (("id", "nomor ponsel yang dikonfirmasi"), ("en", "confirmed")):
+        r = await api.post("/api/v1/tickets", headers={**kiosk, "Accept-Language": lang,
+                                                       "Idempotency-Key": f"k-{lang}"},
+                           json={"service_id": world.ktp.id})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "phone_required"
+        assert words in r.json()["error"]["message"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
+    r = await api.post("/api/v1/tickets", headers=kiosk, json={"service_id": world.kk.id})
+    assert r.status_code == 201, r.text
+    officer = auth(await login(api, world.officer_d.username))
+    r = await api.post("/api/v1/tickets", headers=officer, json={"service_id": world.ktp.id})
+    assert r.status_code == 201, r.text
+
+
+async def test_one_time_codes_a_kiosk_asks_for_count_per_kiosk_not_per_address(api, world):
+    """Every phone in the hall asks through the kiosk's one address: the kiosk has its own
+    budget; anyone else keeps the per-address one."""
+    from app.api.routes_notify import OTP_PER_ADDRESS_HOUR
+
+    kiosk = auth(world.kiosk_token)
+    phones = [f"0812345678{i:02d}" for i in range(OTP_PER_ADDRESS_HOUR + 1)]
+    for phone in phones:
+        r = await api.post("/api/v1/otp", headers=kiosk, json={"phone": phone, "consent": True})
+        assert r.status_code == 201, r.text
+    for phone in phones[:-1]:
+        r = await api.post("/api/v1/otp", json={"phone": phone, "consent": True})
+        assert r.status_code == 201, r.text
+    r = await api.post("/api/v1/otp", json={"phone": phones[-1], "consent": True})
+    assert r.status_code == 429
+    r = await api.post("/api/v1/otp", headers=auth("dev_forged"),
+                       json={"phone": phones[0], "consent": True})
+    assert r.status_code == 401

@@ -52,7 +52,7 @@ async def test_visit_moves_across_agencies_keeping_number(api, world, session):
     assert done["id"] == visit["id"] and done["number"] == "A-001"
     assert done["status"] == "waiting" and done["service_id"] == world.paspor.id
     assert done["agency_id"] == world.imigrasi.id and done["priority"] == "lansia"
-    assert done["tracking_code"] == visit["tracking_code"]
+    assert done["tracking_code"] is None  # staff never see the citizen's code (issue 16)
     assert [s["status"] for s in done["steps"]] == ["done", "waiting"]
     assert _quota_used(session, world.paspor.id) == 2  # not taken twice
 
@@ -209,7 +209,10 @@ async def test_transfer_of_visit_keeps_the_plan(api, world):
                        json={"service_id": world.kk.id})
     assert r.status_code == 201, r.text
     new = r.json()
-    assert new["id"] != v["id"] and new["tracking_code"] == v["tracking_code"]
+    assert new["id"] != v["id"] and new["tracking_code"] is None  # staff answer: no code
+    # The citizen's printed code follows the ticket to its new service.
+    track = (await api.get(f"/api/v1/track/{v['tracking_code']}")).json()
+    assert track["number"] == new["number"]
     assert [(s["service_id"], s["status"]) for s in new["steps"]] == [
         (world.ktp.id, "transferred"), (world.kk.id, "waiting"), (world.paspor.id, "pending")]
     moved = await _serve(api, duk, world.c1.id, new["number"])

@@ -18,10 +18,28 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark browser tests; run them on SQLite only, unless marked both_engines.
+
+    A screen reads the same JSON whichever engine stores it, and every API and database test
+    runs on both engines; the browser tests that also run on PostgreSQL are those whose screen
+    goes through an engine-specific path (the kiosk's asyncio issue, the lean call path,
+    LISTEN/NOTIFY between processes)."""
+    keep, dropped = [], []
     for item in items:
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+        if "/e2e/" not in str(item.fspath):
+            keep.append(item)
+            continue
+        item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("backend") == "postgresql"
+        if on_pg and item.get_closest_marker("both_engines") is None:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in this thread

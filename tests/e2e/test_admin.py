@@ -260,6 +260,23 @@ def test_holidays_devices_and_audit(live_server: Any, page: Any, browser: Any) -
         kpage.wait_for_function("!location.search.includes('token')")
     finally:
         kiosk.close()
+    # A survey tablet is bound to one counter (issue 16 item 5): its link opens /survey.
+    counter = mall.post("/api/v1/counters", {"agency_id": mall.ktp["agency_id"],
+                                             "name": "Loket Tablet", "number": 7,
+                                             "service_ids": [mall.ktp["id"]]})
+    page.reload()
+    page.wait_for_selector("#admin-form")
+    page.select_option('#admin-form [name="kind"]', "tablet")
+    page.select_option('#admin-form [name="counter_id"]', str(counter["id"]))
+    page.fill('#admin-form [name="name"]', "Tablet Loket 7")
+    submit(page)
+    page.wait_for_function("document.querySelector('#issued-url') &&"
+                           " document.querySelector('#issued-url').textContent.includes('/survey')")
+    tablet_token = str(page.text_content("#issued-token"))
+    assert page.text_content("#issued-url") == f"{mall.url}/survey?token={tablet_token}"
+    r = httpx.get(mall.url + "/api/v1/surveys/tablet",
+                  headers={"Authorization": f"Bearer {tablet_token}"})
+    assert r.status_code == 200 and r.json()["counter"]["id"] == counter["id"]
     device = [d for d in mall.get("/api/v1/devices") if d["name"] == "Kiosk Lobi"][0]
     page.reload()
     page.wait_for_selector(f'#admin-table tr[data-id="{device["id"]}"]')
@@ -275,8 +292,9 @@ def test_holidays_devices_and_audit(live_server: Any, page: Any, browser: Any) -
     page.select_option("#q-entity", "device")
     page.click("#audit-filter button[type=submit]")
     rows = page.locator("#admin-table tbody tr")
-    expect(rows).to_have_count(2)
-    assert [rows.nth(i).get_attribute("data-action") for i in range(2)] == ["revoke", "create"]
+    expect(rows).to_have_count(3)  # the kiosk created and revoked, the tablet created
+    assert [rows.nth(i).get_attribute("data-action") for i in range(3)] == [
+        "revoke", "create", "create"]
     # Sentences with names, not codes, ids or JSON.
     revoke_row = page.locator('#admin-table tr[data-action="revoke"]')
     expect(revoke_row.locator("[data-col=action]")).to_have_text(

@@ -58,12 +58,14 @@ def test_book_on_phone_check_in_at_kiosk_called_at_counter(demo_server, browser,
         screenshot(p, "booking-phone-slots")
         first_free.click()
         # Contact data is asked for, with the consent text of UU 27/2022.
-        assert "UU No. 27 Tahun 2022" in p.locator("#contact").inner_text()
+        assert "UU No. 27 Tahun 2022" in p.locator("#book-form").inner_text()
         p.fill("#name", "Budi Santoso")
         p.fill("#phone", "0812 3456 7890")
         p.get_by_role("button", name="Pesan sekarang").click()
-        p.wait_for_selector("#error:not([hidden])")
-        assert "persetujuan" in p.inner_text("#error")
+        # The message sits beside the consent box, in plain words.
+        p.wait_for_selector("#consent-error:not([hidden])")
+        assert "Centang persetujuan" in p.inner_text("#consent-error")
+        assert p.locator("#error").is_hidden()
         p.check("#consent")
         p.get_by_role("button", name="Pesan sekarang").click()
         p.wait_for_selector("#step-done:not([hidden])")

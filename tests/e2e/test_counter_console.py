@@ -62,6 +62,7 @@ def open_counter(page: Any, counter_id: int) -> None:
     expect(page.locator('[data-action="call-next"]')).to_be_enabled()
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_officer_serves_citizens(demo_server: Any, page: Any) -> None:
     demo = Demo(demo_server)
     duk = demo.services("DUKCAPIL")
@@ -149,6 +150,7 @@ def test_officer_serves_citizens(demo_server: Any, page: Any) -> None:
     assert events == ["done", "no_show", "done", "done"]
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_second_console_sees_the_queue_shrink_live(demo_server: Any, browser: Any,
                                                    page: Any) -> None:
     demo = Demo(demo_server)

@@ -28,6 +28,9 @@ class Demo:
         kiosk = self.post("/api/v1/devices", {"site_id": self.site, "kind": "kiosk",
                                               "name": "Kios uji"}, self.admin)
         self.kiosk = {"Authorization": f"Bearer {kiosk['token']}"}
+        # The codes printed on the kiosk's tickets (what the citizen holds): staff answers do
+        # not carry them (issue 16 item 5), so serve_all puts them back from here.
+        self.codes: dict[int, str] = {}
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
         r = httpx.get(self.url + path, headers=headers or self.admin, timeout=30)
@@ -49,7 +52,9 @@ class Demo:
                     if c["number"] == number)
 
     def issue(self, service_id: int) -> dict[str, Any]:
-        return self.post("/api/v1/tickets", {"service_id": service_id}, self.kiosk)
+        t = self.post("/api/v1/tickets", {"service_id": service_id}, self.kiosk)
+        self.codes[t["id"]] = t["tracking_code"]
+        return t
 
     def serve_all(self, counter_id: int, n: int) -> list[dict[str, Any]]:
         done = []
@@ -58,8 +63,10 @@ class Demo:
             t = self.post(f"/api/v1/counters/{counter_id}/call-next")
             if t is None:
                 break
+            assert t["tracking_code"] is None  # the officer never sees the citizen's code
             self.post(f"/api/v1/tickets/{t['id']}/start")
-            done.append(self.post(f"/api/v1/tickets/{t['id']}/finish"))
+            finished = self.post(f"/api/v1/tickets/{t['id']}/finish")
+            done.append({**finished, "tracking_code": self.codes.get(t["id"])})
         return done
 
 
@@ -71,6 +78,7 @@ def sign_in(page: Any, url: str, username: str, target: str) -> None:
     expect(page).to_have_url(re.compile(re.escape(target.split("?")[0])))
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_dashboard_updates_live(demo_server: Any, page: Any) -> None:
     demo = Demo(demo_server)
     ktp = demo.services("DUKCAPIL")[0]

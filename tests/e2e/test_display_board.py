@@ -44,6 +44,7 @@ def open_board(page: Any, url: str, query: str = "audio_rate=8") -> None:
     page.wait_for_function(READY)
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_board_shows_a_call_within_a_second(demo_server, page, browser) -> None:
     mall = Mall(demo_server)
     c = mall.counters[0]
@@ -136,6 +137,7 @@ def test_zone_board_lists_only_its_zone(demo_server, page) -> None:
     assert a_service not in shown
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_board_recovers_after_server_restart(demo_server, page) -> None:
     mall = Mall(demo_server)
     c = mall.counters[0]

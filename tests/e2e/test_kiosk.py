@@ -1,7 +1,8 @@
 """The touch kiosk and the public tracking page in Chromium, against a real demo server.
 
 Each test gets its own server on a fresh demo database (open at all hours) and a kiosk device
-token inserted into that database, as an admin would issue one.
+token inserted into that database, as an admin would issue one; the phone and layout tests share
+one module-scoped server (`wa_server`) whose messages go to a local WhatsApp Cloud API stand-in.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
-from app.db.models import Device, Site, Ticket
+from app.db.models import Device, OutboxMessage, Service, Site, Ticket, TicketContact
 from app.db.session import make_engine
 from app.services.auth import new_device_token
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import assert_accessible, screenshot
+from tests.support.databases import create_database, drop_database
+from tests.support.providers import WhatsAppStandIn
 
 SITE = "mpp-contoh"
 KTP = "Perekaman KTP-el"
@@ -156,6 +159,7 @@ def pdf_size_mm(page: Any) -> tuple[float, float]:
 # --- tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 @pytest.mark.parametrize("viewport", [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[int, int]) -> None:
     token = make_kiosk(demo_server)
@@ -182,9 +186,9 @@ def test_take_ticket_end_to_end(demo_server: Any, browser: Any, viewport: tuple[
             ".k-agency, .k-lang-btn, #checkin-link",
             "els => els.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 64, heights
-        # One viewport: agencies page if need be, the check-in button is on screen.
-        if h > w:  # landscape: one agency row can still be cut at the grid's edge (open)
-            assert_fits(page, "agencies")
+        # One viewport: agencies page if need be (no row cut at the grid's edge), the
+        # check-in button is on screen.
+        assert_fits(page, "agencies")
         expect(page.locator("#checkin-link")).to_be_in_viewport()
         assert_accessible(page, f"kiosk agencies {size}")
         # Nothing on a kiosk page leads outside the kiosk.
@@ -340,6 +344,7 @@ def test_closed_and_quota_exhausted_services(demo_server: Any, page: Any) -> Non
     assert ticket_count(demo_server) == before
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_double_tap_and_flaky_network_make_one_ticket(demo_server: Any, page: Any) -> None:
     token = make_kiosk(demo_server)
     open_kiosk(page, demo_server, token)
@@ -594,3 +599,287 @@ def test_inactivity_returns_to_start(demo_server: Any, page: Any) -> None:
     # Nobody touches the screen: after the idle time the kiosk shows the start again.
     expect(page.locator("#screen-agencies")).to_be_visible(timeout=20_000)
     expect(page.locator("#screen-detail")).to_be_hidden()
+
+
+# --- the optional phone (issue 20), on one shared server with a WhatsApp stand-in ---------------
+
+PHONE_TYPED = "081234567890"
+PHONE_E164 = "6281234567890"
+
+
+@pytest.fixture(scope="module")
+def whatsapp() -> Any:
+    stand_in = WhatsAppStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="module")
+def wa_server(backend: str, whatsapp: Any, tmp_path_factory: Any) -> Any:
+    """One demo server for this module's phone and layout tests; its WhatsApp provider is the
+    stand-in, which reports delivery back to the server's status webhook."""
+    import yaml
+
+    from tests.support.live import ROOT, prepare_database, start_server
+
+    tmp = tmp_path_factory.mktemp("kiosk-wa")
+    url = create_database(backend, tmp)
+    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
+    users = [u["username"] for s in doc["sites"] for u in s["users"]]
+    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
+    live = start_server(url, log_path=tmp / "server.log", MPP_OUTBOX_POLL_SECONDS="0.2",
+                        **whatsapp.settings())
+    whatsapp.callback_url = f"{live.url}/api/v1/notify/whatsapp/status"
+    try:
+        yield live
+    finally:
+        whatsapp.callback_url = None
+        live.stop()
+        drop_database(url)
+
+
+@pytest.fixture
+def kiosk_page(browser: Any) -> Any:
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="id-ID")
+    ctx.set_default_timeout(10_000)
+    yield ctx.new_page()
+    ctx.close()
+
+
+def press_digits(page: Any, digits: str) -> None:
+    for d in digits:
+        page.locator(f"#phone-keys [data-digit='{d}']").click()
+
+
+def test_phone_opt_in_on_the_kiosk_sends_ticket_taken(wa_server: Any, whatsapp: Any,
+                                                     kiosk_page: Any) -> None:
+    page = kiosk_page
+    token = make_kiosk(wa_server)
+    open_kiosk(page, wa_server, token)
+    choose(page, "Disdukcapil", KTP)
+    page.locator("#take-btn").click()
+    # The phone keypad comes after the service: optional, "Lewati" is the big default.
+    expect(page.locator("#screen-phone")).to_be_visible()
+    skip = page.locator("#phone-skip")
+    expect(skip).to_be_visible()
+    assert "k-btn-primary" in (skip.get_attribute("class") or "")
+    assert skip.bounding_box()["height"] >= 96
+    assert page.locator("#phone-keys button").first.bounding_box()["height"] >= 64
+    expect(page.locator("#phone-consent-row")).to_contain_text("UU No. 27 Tahun 2022")
+    assert_fits(page, "phone portrait")
+    assert_accessible(page, "kiosk phone")
+    screenshot(page, "kiosk-9-phone-1080x1920")
+    before = ticket_count(wa_server)
+    # A number that cannot be one: said plainly in the kiosk's language, no ticket.
+    press_digits(page, "99999999999")
+    expect(page.locator("#phone-display")).to_have_text("9999 9999 999")
+    page.locator("#phone-consent").check()
+    page.locator("#phone-send").click()
+    expect(page.locator("#phone-msg")).to_have_text(
+        "Nomor ponsel tidak valid. Periksa lagi, contoh 0812 3456 7890.")
+    expect(page.locator("#screen-phone")).to_be_visible()
+    assert ticket_count(wa_server) == before
+    page.locator("#phone-keys [data-key=clear]").click()
+    press_digits(page, PHONE_TYPED + "5")
+    page.locator("#phone-keys [data-key=back]").click()
+    expect(page.locator("#phone-display")).to_have_text("0812 3456 7890")
+    page.locator("#phone-consent").uncheck()
+    page.locator("#phone-send").click()  # consent is asked for, not assumed
+    expect(page.locator("#phone-msg")).to_contain_text("persetujuan")
+    page.locator("#phone-consent").check()
+    page.locator("#phone-send").click()
+    number, code = wait_ticket(page)
+    page.wait_for_function("window.__prints === 1")
+    # Masked on the screen, not on paper at all.
+    expect(page.locator("#ticket-screen .t-notify")).to_have_text(
+        "Pemberitahuan WhatsApp/SMS ke 0812*****890")
+    for where in ("#main", "#print-area"):
+        text = page.locator(where).inner_text() if where == "#main" else \
+            page.locator(where).text_content()
+        assert "3456" not in text and PHONE_E164 not in text, where
+    assert "3456" not in page.locator("#print-area").inner_html()
+    expect(page.locator("#print-area .t-notify")).to_have_text("Pemberitahuan WhatsApp/SMS aktif")
+    # The contact and its consent were recorded with the ticket; "taken" went out by WhatsApp.
+    row = db_exec(wa_server, lambda s: s.execute(
+        sa.select(TicketContact.phone, TicketContact.consent_at, TicketContact.consent_version)
+        .join(Ticket, Ticket.id == TicketContact.ticket_id)
+        .where(Ticket.tracking_code == code)).one())
+    assert row.phone == PHONE_E164 and row.consent_at is not None and row.consent_version
+    taken = whatsapp.wait_for(lambda b: number in b.get("text", {}).get("body", ""))
+    assert taken["to"] == PHONE_E164 and code in taken["text"]["body"]
+    # The stand-in reports "sent" and "delivered" to the status webhook, as Meta does; the
+    # app keeps the delivery status.
+    ref = db_exec(wa_server, lambda s: s.scalar(sa.select(OutboxMessage.provider_ref).where(
+        OutboxMessage.topic == "ticket_taken", OutboxMessage.target == PHONE_E164)))
+    assert ref and ref.startswith("wamid.")
+    assert whatsapp.wait_for_callback(ref, "delivered") == 200
+    status = db_exec(wa_server, lambda s: s.execute(sa.select(
+        OutboxMessage.status, OutboxMessage.delivered_at).where(
+        OutboxMessage.provider_ref == ref)).one())
+    assert status.status == "delivered" and status.delivered_at is not None
+    # The next citizen's keypad is empty again.
+    page.locator("#screen-ticket [data-action=home]").click()
+    choose(page, "Disdukcapil", "Kartu Keluarga")
+    page.locator("#take-btn").click()
+    expect(page.locator("#phone-display")).not_to_contain_text("3456")
+    expect(page.locator("#phone-consent")).not_to_be_checked()
+
+
+def test_skip_issues_without_contact_and_idle_returns(wa_server: Any, kiosk_page: Any) -> None:
+    page = kiosk_page
+    token = make_kiosk(wa_server)
+    open_kiosk(page, wa_server, token, idle=5)
+    choose(page, "Disdukcapil", "Akta Kelahiran")
+    page.locator("#take-btn").click()
+    expect(page.locator("#screen-phone")).to_be_visible()
+    page.locator("#phone-skip").click()
+    _, code = wait_ticket(page)
+    expect(page.locator("#ticket-screen .t-notify")).to_be_hidden()
+    contacts = db_exec(wa_server, lambda s: s.scalar(
+        sa.select(sa.func.count()).select_from(TicketContact)
+        .join(Ticket, Ticket.id == TicketContact.ticket_id).where(Ticket.tracking_code == code)))
+    assert contacts == 0
+    # Nobody answers the phone question: the kiosk returns to the start by itself.
+    page.locator("#screen-ticket [data-action=home]").click()
+    choose(page, "Disdukcapil", "Akta Kelahiran")
+    page.locator("#take-btn").click()
+    press_digits(page, "0812")
+    expect(page.locator("#screen-agencies")).to_be_visible(timeout=20_000)
+    choose(page, "Disdukcapil", "Akta Kelahiran")
+    page.locator("#take-btn").click()
+    expect(page.locator("#phone-display")).not_to_contain_text("0812")
+
+
+def test_service_needing_a_confirmed_phone_asks_for_the_code(wa_server: Any, whatsapp: Any,
+                                                            kiosk_page: Any) -> None:
+    page = kiosk_page
+    token = make_kiosk(wa_server)
+    name = "Pindah/Datang"
+    db_exec(wa_server, lambda s: s.execute(sa.update(Service).where(Service.name == name)
+                                           .values(requires_phone_otp=True)))
+    sid = services_by_name(wa_server)[name]["id"]
+    # A tap without a phone (as an old kiosk page would send it) is refused, plainly.
+    r = httpx.post(f"{wa_server.url}/api/v1/tickets", json={"service_id": sid},
+                   headers=bearer(token), timeout=30)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "phone_required"
+    open_kiosk(page, wa_server, token)
+    choose(page, "Disdukcapil", name)
+    page.locator("#take-btn").click()
+    expect(page.locator("#phone-required")).to_be_visible()
+    expect(page.locator("#phone-skip")).to_be_hidden()
+    press_digits(page, "081298765432")
+    page.locator("#phone-consent").check()
+    page.locator("#phone-send").click()
+    expect(page.locator("#h-phone")).to_have_text("Masukkan kode verifikasi")
+    expect(page.locator("#phone-sub")).to_contain_text("0812*****432")
+    sent = whatsapp.wait_for(lambda b: b.get("to") == "6281298765432"
+                             and "Kode verifikasi" in b.get("text", {}).get("body", ""))
+    otp = re.search(r"\b(\d{6})\b", sent["text"]["body"]).group(1)
+    press_digits(page, "000000" if otp != "000000" else "111111")
+    page.locator("#phone-send").click()
+    expect(page.locator("#phone-msg")).to_have_text(
+        "Kode verifikasi salah atau kedaluwarsa. Coba lagi.")
+    page.locator("#phone-keys [data-key=clear]").click()
+    press_digits(page, otp)
+    page.locator("#phone-send").click()
+    _, code = wait_ticket(page)
+    verified = db_exec(wa_server, lambda s: s.scalar(
+        sa.select(TicketContact.verified).join(Ticket, Ticket.id == TicketContact.ticket_id)
+        .where(Ticket.tracking_code == code)))
+    assert verified is True
+
+
+# --- one viewport for every screen, large text too (issue 17) -----------------------------------
+
+SIZES = ((1080, 1920), (1920, 1080))
+
+
+def resize(page: Any, w: int, h: int) -> None:
+    page.set_viewport_size({"width": w, "height": h})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => { "
+                  "window.MPPKioskFit.refit(); requestAnimationFrame(r); }))")
+
+
+def every_tile(page: Any, grid: str, what: str) -> list[str]:
+    """The tiles of `grid`, page by page: each page fits the viewport, uncut; back to page 1."""
+    seen: list[str] = []
+    nxt = page.locator(f"{grid} + .k-pager .k-page-next")
+    for _ in range(30):
+        assert_fits(page, what)
+        shown = page.locator(f"{grid} > .k-tile:not(.k-paged-out)")
+        assert shown.count() >= 1, f"{what}: an empty page"
+        seen += shown.evaluate_all("els => els.map(e => e.dataset.agencyId || e.dataset.serviceId)")
+        if not nxt.is_visible() or nxt.is_disabled():
+            break
+        nxt.click()
+    prev = page.locator(f"{grid} + .k-pager .k-page-prev")
+    while prev.is_visible() and not prev.is_disabled():
+        prev.click()
+    return seen
+
+
+def test_every_screen_fits_one_viewport_with_large_text_too(wa_server: Any, browser: Any) -> None:
+    token = make_kiosk(wa_server, "Kiosk layout")
+    svc = services_by_name(wa_server)
+    agencies = {str(s["agency"]["id"]) for s in svc.values()}
+    disdukcapil = {str(s["id"]) for s in svc.values() if s["agency"]["name"] == "Disdukcapil"}
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="id-ID")
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    try:
+        open_kiosk(page, wa_server, token, idle=600)
+        for large in (False, True):
+            for w, h in SIZES:
+                tag = f"{w}x{h}{' large' if large else ''}"
+                resize(page, w, h)
+                expect(page.locator("#screen-agencies")).to_be_visible()
+                if large:
+                    page.locator("#a11y-large").click()
+                    expect(page.locator("body")).to_have_class(re.compile(r"\bk-large\b"))
+                    resize(page, w, h)
+                seen = every_tile(page, "#agency-list", f"agencies {tag}")
+                assert sorted(seen) == sorted(agencies), tag  # every agency, once
+                label = page.locator("#agency-list + .k-pager .k-page-label")
+                if label.is_visible():
+                    # The catalog's refresh (every 20 s) keeps the page the citizen is on,
+                    # and no frame shows the whole list cut at the bottom.
+                    page.locator("#agency-list + .k-pager .k-page-next").click()
+                    on = label.inner_text()
+                    page.evaluate("window.MPPKiosk.refresh()")
+                    assert_fits(page, f"agencies refreshed {tag}")
+                    expect(label).to_have_text(on)
+                    page.locator("#agency-list + .k-pager .k-page-prev").click()
+                expect(page.locator("#checkin-link")).to_be_in_viewport()
+                if large:
+                    screenshot(page, f"kiosk-10-large-agencies-{w}x{h}")
+                page.locator(".k-agency", has_text="Disdukcapil").click()
+                expect(page.locator("#screen-services")).to_be_visible()
+                assert sorted(every_tile(page, "#service-list", f"services {tag}")) == sorted(
+                    disdukcapil)
+                page.locator("#service-list .k-service", has_text=KTP).click()
+                expect(page.locator("#screen-detail")).to_be_visible()
+                assert_fits(page, f"detail {tag}")
+                page.locator("#priority-btn").click()
+                expect(page.locator("#screen-priority")).to_be_visible()
+                assert_fits(page, f"priority {tag}")
+                page.locator("#screen-priority [data-action=back]").click()
+                page.locator("#take-btn").click()
+                expect(page.locator("#screen-phone")).to_be_visible()
+                assert_fits(page, f"phone {tag}")
+                if large:
+                    screenshot(page, f"kiosk-10-large-phone-{w}x{h}")
+                page.locator("#phone-skip").click()
+                wait_ticket(page)
+                assert_fits(page, f"ticket {tag}")
+                page.locator("#screen-ticket [data-action=home]").click()  # resets large text
+                expect(page.locator("#screen-agencies")).to_be_visible()
+                if large:
+                    page.locator("#a11y-large").click()
+                page.locator("#checkin-link").click()
+                expect(page.locator("#screen-checkin")).to_be_visible()
+                assert_fits(page, f"check-in {tag}")
+                page.locator("#screen-checkin [data-action=back]").click()
+                if large:
+                    page.locator("#a11y-large").click()  # off: the next round starts plain
+    finally:
+        ctx.close()

@@ -43,6 +43,7 @@ def _serve(page: Any, number: str) -> None:
     expect(page.locator("#cur-number")).to_have_text("—")
 
 
+@pytest.mark.both_engines  # the engine-specific path under the screen
 def test_visit_kiosk_board_two_consoles_tracking_dashboard(demo_server: Any, browser: Any,
                                                            page: Any) -> None:
     demo = Demo(demo_server)

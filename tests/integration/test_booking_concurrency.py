@@ -58,7 +58,8 @@ def _seed(url: str, **service: Any) -> dict[str, Any]:
             session.add(Device(site_id=site.id, kind="kiosk", name="Kiosk", token_hash=token_hash))
             # Every client races from 127.0.0.1: the per-IP limits would stop them first.
             session.add(Setting(key=svc.SETTING_KEY, value=asdict(svc.Policy(
-                ip_read_per_minute=0, ip_create_per_hour=0, ip_lookup_per_minute=0))))
+                ip_read_per_minute=0, ip_create_per_hour=0, ip_lookup_per_minute=0,
+                ip_create_per_minute=0, phone_create_per_day=0))))
             return {"service_id": s.id, "kiosk": token, "tz": tz}
     finally:
         engine.dispose()
@@ -125,10 +126,18 @@ def test_hundred_clients_race_for_the_last_ten_places(race_db, tmp_path):
             "service_id": seed["service_id"], "date": tomorrow.isoformat()}).json()["slots"]
         nine = next(s for s in slots if s["start"] == start)
         assert nine["booked"] == 12 and nine["left"] == 0 and nine["available"] is False
+        # One phone, twenty tries at once for another slot: one open booking per service.
+        ten = start.replace("T09:00", "T10:00")
+        same = {"service_id": seed["service_id"], "slot_start": ten,
+                "contact": {"phone": "0812-3456-7890", "consent": True}}
+        responses = _race([("POST", f"{server.url}/api/v1/bookings", same, {})] * 20)
+        outcomes = Counter((r.status_code, r.json().get("error", {}).get("code"))
+                           for r in responses)
+        assert outcomes == {(201, None): 1, (409, "booking_already_held"): 19}, outcomes
     finally:
         server.stop()
-    assert _count(race_db, sa.select(sa.func.count()).select_from(Booking)) == [(12,)]
-    assert _count(race_db, sa.select(SlotCount.booked)) == [(12,)]
+    assert _count(race_db, sa.select(sa.func.count()).select_from(Booking)) == [(13,)]
+    assert sorted(_count(race_db, sa.select(SlotCount.booked))) == [(1,), (12,)]
 
 
 def test_day_quota_shared_with_kiosk_tickets_holds_under_a_race(race_db, tmp_path):

@@ -38,7 +38,7 @@ def _settings(env, **extra):
     values = {k.removeprefix("MPP_").lower(): v for k, v in env.items()}
     if "sms_extra_params" in values:
         values["sms_extra_params"] = json.loads(values["sms_extra_params"])
-    return Settings(env="test", **values, **extra)
+    return Settings(env="test", **{**values, **extra})
 
 
 def _enqueue(session_factory, clock, key, kind="ticket_called", lang="id"):
@@ -131,3 +131,47 @@ async def test_http_sms_gateway_and_its_report(api, app, session_factory, sessio
                       "&status=DELIVRD")
     assert r.json() == {"updated": 1}
     assert _row(session, "s-1").status == "delivered"
+
+
+async def test_sms_report_by_form_post_and_each_route_its_own_operation(
+        api, app, session_factory, session, clock, sms):
+    """GET and POST of the gateways' report are two operations (distinct OpenAPI ids)."""
+    settings = _settings(sms.settings(), sms_callback_token="cb-token")
+    app.state.settings = settings
+    _enqueue(session_factory, clock, "s-2")
+    assert _relay(session_factory, settings, clock) == 1
+    ref = _row(session, "s-2").provider_ref
+    r = await api.post("/api/v1/notify/sms/status?token=cb-token",
+                       data={"id": ref, "status": "delivered"})
+    assert r.json() == {"updated": 1}
+    assert _row(session, "s-2").status == "delivered"
+    spec = (await api.get("/openapi.json")).json()
+    ops = spec["paths"]["/api/v1/notify/sms/status"]
+    assert {ops["get"]["operationId"], ops["post"]["operationId"]} == {
+        "sms_status_get", "sms_status_post"}
+    every = [o["operationId"] for p in spec["paths"].values() for o in p.values()
+             if isinstance(o, dict) and "operationId" in o]
+    assert len(every) == len(set(every))
+
+
+def test_a_delivery_report_before_the_relays_own_record_is_kept(session_factory, session,
+                                                                clock):
+    """WhatsApp may call the status webhook before the relay has stored its attempt: the
+    relay's "sent" then does not undo the "delivered" already written."""
+    _enqueue(session_factory, clock, "race-1")
+    policy = outbox.RelayPolicy.from_settings(Settings(env="test"))
+    with unit_of_work(session_factory) as s:
+        (item,) = outbox.claim(s, clock(), policy, "tok")
+    with unit_of_work(session_factory) as s:
+        assert outbox.record_status(s, status="delivered", now=clock(), key="race-1",
+                                    provider_ref="wamid.early")
+    with unit_of_work(session_factory) as s:
+        outbox.record(s, item, notify_providers.Outcome("sent", provider_ref="wamid.early"),
+                      "tok", clock(), policy)
+    row = _row(session, "race-1")
+    assert row.status == "delivered" and row.delivered_at is not None
+    assert row.provider_ref == "wamid.early"
+    # Nor is it claimed and sent again once its lease has run out.
+    later = clock() + policy.lease + timedelta(seconds=1)
+    with unit_of_work(session_factory) as s:
+        assert outbox.claim(s, later, policy, "tok-2") == []

@@ -340,3 +340,44 @@ async def test_day_closed_is_published(api, hook_app, world, clock, receiver, se
     assert len(got) == 1 and got[0]["verified"] and got[0]["body"]["type"] == "day.closed"
     assert got[0]["body"]["data"]["tickets_closed"] == result.tickets_closed == 1
     assert got[0]["body"]["data"]["site_code"] == "mpp-uji"
+
+
+async def test_cancelled_booking_is_published_from_its_committed_row(
+        api, hook_app, world, clock, receiver, session):
+    from zoneinfo import ZoneInfo
+
+    from app.db.models import BookingEvent
+    from tests.api.test_booking_api import book, enable
+
+    # The real clock (the receiver checks the signature's timestamp): a service open at all
+    # hours, a slot tomorrow.
+    enable(session, world.ktp, slot_minutes=30, slot_capacity=5, opening_hours=None)
+    day = (clock() + timedelta(days=1)).astimezone(ZoneInfo(world.site.timezone)).date()
+    slots = (await api.get("/api/v1/booking/slots", params={
+        "service_id": world.ktp.id, "date": day.isoformat()})).json()["slots"]
+    start = next(s["start"] for s in slots if s["available"])
+    await _subscribe(api, world, receiver, events=["booking.created", "booking.cancelled"])
+    code = (await book(api, world.ktp.id, start, contact={
+        "phone": "0812-3456-7890", "consent": True})).json()["code"]
+    factory, channels, policy = relay(hook_app, clock)
+    assert fan_out(factory, clock()) == 1  # booking.created
+    r = await api.post(f"/api/v1/bookings/{code}/cancel")
+    assert r.status_code == 200, r.text
+    # The cancellation left a committed row of its own, whatever happens to the process next.
+    session.expire_all()
+    event = session.scalars(sa.select(BookingEvent)).one()
+    assert event.type == "cancelled"
+    # Cancelling twice is refused and writes nothing more.
+    assert (await api.post(f"/api/v1/bookings/{code}/cancel")).status_code == 409
+    assert fan_out(factory, clock()) == 1
+    assert fan_out(factory, clock()) == 0  # the cursor moved on
+    outbox.relay_once(factory, channels, policy, clock)
+    got = receiver.delivered()
+    assert [g["body"]["type"] for g in got] == ["booking.created", "booking.cancelled"]
+    assert all(g["verified"] for g in got)
+    cancelled = got[1]["body"]["data"]
+    assert cancelled["status"] == "cancelled" and cancelled["booking_id"] == event.booking_id
+    assert cancelled["service_code"] == world.ktp.code and cancelled["day"] == day.isoformat()
+    assert set(cancelled) <= rules.PAYLOAD_KEYS
+    body = json.dumps([g["body"] for g in got])
+    assert code not in body and "3456" not in body and "6281" not in body

@@ -1,7 +1,9 @@
 """Local stand-ins for the messaging providers' HTTP APIs, on loopback, started by tests.
 
 WhatsAppStandIn answers `POST /{phone_number_id}/messages` as the Cloud API does (checks the
-bearer token, answers `{"messages": [{"id": "wamid..."}]}`); SmsStandIn answers a generic
+bearer token, answers `{"messages": [{"id": "wamid..."}]}`), and then, when `callback_url` is
+set, posts the message's statuses ("sent", then "delivered") to that webhook, signed with the
+app secret (X-Hub-Signature-256), as Meta does; SmsStandIn answers a generic
 gateway's request. Both record every request, can be told to fail (`fail_status`), and count
 messages *delivered*: a repeat of an Idempotency-Key already answered 2xx is acknowledged
 again but not delivered twice (what a provider with idempotency keys does).
@@ -9,6 +11,8 @@ again but not delivered twice (what a provider with idempotency keys does).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -119,6 +123,54 @@ class _StandIn:
 
 class WhatsAppStandIn(_StandIn):
     phone_number_id = "1098765"
+    app_secret = "test-app-secret"
+    # Seconds between the answer and each status report (Meta's arrive within moments).
+    callback_delay = 0.2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callback_url: str | None = None  # the app's /api/v1/notify/whatsapp/status
+        self.callbacks: list[tuple[str, str, int]] = []  # (wamid, status, the app's answer)
+
+    def _report(self, wamid: str, body: dict[str, Any]) -> None:
+        """Post "sent" then "delivered" for one message to the app, like the Cloud API."""
+        import httpx
+
+        for status in ("sent", "delivered"):
+            time.sleep(self.callback_delay)
+            url = self.callback_url
+            if not url:
+                return
+            doc = {"object": "whatsapp_business_account", "entry": [{
+                "id": "102290129340398", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"phone_number_id": self.phone_number_id},
+                    "statuses": [{
+                        "id": wamid, "status": status, "timestamp": str(int(time.time())),
+                        "recipient_id": body.get("to"),
+                        "biz_opaque_callback_data": body.get("biz_opaque_callback_data"),
+                    }]}}]}]}
+            raw = json.dumps(doc).encode()
+            mac = hmac.new(self.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+            try:
+                answer = httpx.post(url, content=raw, timeout=10, headers={
+                    "content-type": "application/json", "x-hub-signature-256": f"sha256={mac}"})
+                code = answer.status_code
+            except httpx.HTTPError:
+                code = 0
+            with self.lock:
+                self.callbacks.append((wamid, status, code))
+
+    def wait_for_callback(self, wamid: str, status: str, timeout: float = 15.0) -> int:
+        """The app's answer to the stand-in's report of `status` for message `wamid`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [c for w, s, c in self.callbacks if w == wamid and s == status]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no {status} report for {wamid}: {self.callbacks}")
 
     def answer(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
         if headers.get("authorization") != f"Bearer {self.token}":
@@ -128,13 +180,16 @@ class WhatsAppStandIn(_StandIn):
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp" \
                 or not body.get("to") or body.get("type") not in ("text", "template"):
             return 400, {"error": {"message": "Invalid parameter"}}
+        wamid = f"wamid.{uuid.uuid4().hex}"
+        if self.callback_url:
+            threading.Thread(target=self._report, args=(wamid, body), daemon=True).start()
         return 200, {"messaging_product": "whatsapp", "contacts": [{"wa_id": body["to"]}],
-                     "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}]}
+                     "messages": [{"id": wamid}]}
 
     def settings(self) -> dict[str, str]:
         return {"MPP_NOTIFY_PROVIDER": "whatsapp", "MPP_WHATSAPP_API_BASE": self.url + "/v21.0",
                 "MPP_WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
-                "MPP_WHATSAPP_TOKEN": self.token}
+                "MPP_WHATSAPP_TOKEN": self.token, "MPP_WHATSAPP_APP_SECRET": self.app_secret}
 
 
 class SmsStandIn(_StandIn):

@@ -25,3 +25,25 @@ def test_the_username_is_refused_as_a_password():
                                       "Gunung-Merapi-1930"])
 def test_good_passwords_pass(password):
     check_strength(password, ("petugas-loket-1",))
+
+
+def test_only_the_test_suite_hashes_cheaply(monkeypatch):
+    """Deployments hash with argon2id's full defaults; only MPP_ENV=test lowers the cost."""
+    from app.config import get_settings
+    from app.services import passwords
+
+    try:
+        for env, params in (("development", "m=65536,t=3,p=4"), ("production", "m=65536,t=3,p=4"),
+                            ("test", "m=1024,t=1,p=1")):
+            monkeypatch.setenv("MPP_ENV", env)
+            monkeypatch.setenv("MPP_SECRET_KEY", "s" * 40)
+            monkeypatch.setenv("MPP_ALLOWED_HOSTS", '["mpp.test"]')
+            get_settings.cache_clear()
+            passwords._hasher.cache_clear()
+            hashed = passwords.hash_password("kalimat rahasia panjang")
+            assert hashed.startswith(f"$argon2id$v=19${params}$"), (env, hashed)
+            assert passwords.verify_password("kalimat rahasia panjang", hashed)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        passwords._hasher.cache_clear()

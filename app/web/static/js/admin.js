@@ -320,6 +320,7 @@
         { group: "booking" }, { k: "booking_enabled", type: "bool" }, { k: "slot_minutes", type: "int", default: 30 },
         { k: "slot_capacity", type: "int", default: 5 }, { k: "booking_days_ahead", type: "int", default: 7 },
         { k: "booking_quota_percent", type: "int", default: 50 }, { k: "booking_requires_contact", type: "bool" },
+        { k: "requires_phone_otp", type: "bool" },
         { group: "priority" }, { k: "priority_sick", type: "bool" }],
       ref: ["agencies"],
     },
@@ -537,16 +538,22 @@
 
   // --- devices -----------------------------------------------------------------------------------
   async function devicesSection() {
-    await loadRef(["boards"]);
+    await loadRef(["boards", "agencies"]);
+    const cr = await api("GET", "/api/v1/counters");
+    ref.tabletCounters = cr.ok ? cr.data : [];
+    const counters = ref.tabletCounters.filter((c) => c.is_active);
     body.append(el("div", { id: "admin-form-holder" }), el("div", { id: "issued" }), el("div", { id: "admin-list" }, T("loading")));
     const f = { site: { k: "site_id", label: "site", type: "select", options: siteOptions },
-      kind: { k: "kind", type: "select", numeric: false, options: [{ value: "kiosk", label: T("kiosk") }, { value: "display", label: T("display") }] },
+      kind: { k: "kind", type: "select", numeric: false, options: [{ value: "kiosk", label: T("kiosk") }, { value: "display", label: T("display") }, { value: "tablet", label: T("tablet") }] },
       name: { k: "name", required: true },
+      counter: { k: "counter_id", label: "counter_of_tablet", type: "select", options: () => counters.map((c) => ({ value: c.id, label: agencyName(c.agency_id) + " · " + c.name })) },
       board: { k: "board_id", label: "board", type: "select", nullable: true, options: () => ref.boards.filter((b) => b.is_active).map((b) => ({ value: b.id, label: b.name + " · " + siteName(b.site_id) })) } };
     const ctls = { site: control(f.site), kind: control(f.kind), name: control(f.name), board: control(f.board) };
+    ctls.counter = control(f.counter);
     const form = formShell(T("issue"), async (frm) => {
       const data = { site_id: Number(ctls.site.value), kind: ctls.kind.value, name: ctls.name.value.trim(),
-        board_id: ctls.kind.value === "display" && ctls.board.value ? Number(ctls.board.value) : null };
+        board_id: ctls.kind.value === "display" && ctls.board.value ? Number(ctls.board.value) : null,
+        counter_id: ctls.kind.value === "tablet" && ctls.counter.value ? Number(ctls.counter.value) : null };
       const r = await api("POST", "/api/v1/devices", data);
       if (!r.ok) { showErrors(frm, r.error); return; }
       ctls.name.value = "";
@@ -558,9 +565,10 @@
       await listDevices();
     });
     const boardBox = fieldBox(f.board, ctls.board);
-    const syncBoard = () => { boardBox.hidden = ctls.kind.value !== "display"; };
+    const counterBox = fieldBox(f.counter, ctls.counter);
+    const syncBoard = () => { boardBox.hidden = ctls.kind.value !== "display"; counterBox.hidden = ctls.kind.value !== "tablet"; };
     ctls.kind.addEventListener("change", syncBoard);
-    form.append(fieldBox(f.site, ctls.site), fieldBox(f.kind, ctls.kind), fieldBox(f.name, ctls.name), boardBox,
+    form.append(fieldBox(f.site, ctls.site), fieldBox(f.kind, ctls.kind), fieldBox(f.name, ctls.name), boardBox, counterBox,
       el("div", { class: "form-actions" }, el("button", { type: "submit", class: "btn btn-primary", text: T("issue") })));
     syncBoard();
     document.getElementById("admin-form-holder").replaceChildren(form);
@@ -568,6 +576,7 @@
   }
 
   async function listDevices() {
+    const counterName = (id) => ((ref.tabletCounters || []).find((c) => c.id === id) || { name: "#" + id }).name;
     const r = await api("GET", "/api/v1/devices");
     if (!r.ok) { showPageError(r.error.message); return; }
     const fmt = (v) => v ? new Date(v).toLocaleString(LANG === "en" ? "en-GB" : "id-ID") : "—";
@@ -576,7 +585,7 @@
       el("thead", {}, el("tr", {}, ["name", "kind", "site", "board", "created", "last_seen", "status", "actions"].map((k) => el("th", { text: T(k) })))),
       el("tbody", {}, r.data.length ? r.data.map((d) => el("tr", { dataset: { id: d.id }, class: d.is_active ? "" : "inactive" },
         el("td", { dataset: { col: "name" }, text: d.name }), el("td", { text: T(d.kind) }), el("td", { text: siteName(d.site_id) }),
-        el("td", { text: boardName(d.board_id) }), el("td", { text: fmt(d.created_at) }), el("td", { text: fmt(d.last_seen_at) }),
+        el("td", { text: d.counter_id ? counterName(d.counter_id) : boardName(d.board_id) }), el("td", { text: fmt(d.created_at) }), el("td", { text: fmt(d.last_seen_at) }),
         el("td", {}, statusCell(d)),
         el("td", { class: "row-actions" }, d.is_active ? el("button", { type: "button", class: "btn btn-small btn-danger", text: T("revoke"), dataset: { action: "revoke" },
           on: { click: async () => {

@@ -9,7 +9,10 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (s, vals) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vals ? String(vals[k]) : m));
   const state = { site: null, agencies: [], agency: null, service: null, day: null, slot: null,
-                  booking: null };
+                  booking: null, otpId: null };
+  // API field -> the input it belongs to (its message goes in "<input id>-error").
+  const FIELDS = { name: "name", phone: "phone", consent: "consent", otp_code: "otp-code",
+                   otp_id: "otp-code" };
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -38,8 +41,16 @@
     }
     const data = await r.json().catch(() => ({}));
     if (!r.ok) {
-      const err = new Error((data.error && data.error.message) || T.network_error);
-      err.code = data.error && data.error.code;
+      const e = data.error || {};
+      const err = new Error(e.message || T.network_error);
+      err.code = e.code;
+      err.field = e.field;
+      err.reason = e.reason;
+      // Schema errors (too long, wrong shape) name their field in loc.
+      if (!err.field && Array.isArray(e.details) && e.details.length) {
+        const loc = e.details[0].loc || [];
+        err.field = loc[loc.length - 1];
+      }
       throw err;
     }
     return data;
@@ -56,7 +67,51 @@
     for (const s of ["agency", "service", "slot", "form", "done"]) {
       $("step-" + s).hidden = s !== step;
     }
+    if (step === "agency" && !state.agencies.length) $("step-agency").hidden = true;
     showError("");
+  }
+
+  // --- errors beside their fields, in plain words ------------------------------------------
+  function clearFieldErrors() {
+    for (const id of ["name", "phone", "consent", "otp-code"]) setFieldError(id, "");
+    const box = $("form-error");
+    box.textContent = "";
+    box.hidden = true;
+  }
+
+  function setFieldError(id, msg) {
+    const out = $(id + "-error");
+    out.textContent = msg || "";
+    out.hidden = !msg;
+    if (msg) $(id).setAttribute("aria-invalid", "true");
+    else $(id).removeAttribute("aria-invalid");
+  }
+
+  function formError(msg) {
+    const box = $("form-error");
+    box.textContent = msg || "";
+    box.hidden = !msg;
+  }
+
+  function plainMessage(field, err) {
+    if (field === "phone") return $("phone").value.trim() ? T.err_phone : T.err_phone_required;
+    const own = T["err_" + field];
+    if (own) return own;
+    const reason = err && err.reason ? String(err.reason) : "";
+    return reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : T.check_input;
+  }
+
+  // Returns true when the error was put beside a field of the form.
+  function showApiError(err) {
+    const id = err.field && FIELDS[err.field];
+    if (id && !$(id).closest("[hidden]")) {
+      setFieldError(id, plainMessage(err.field, err));
+      $(id).focus();
+      formError(T.fix_fields);
+      return true;
+    }
+    formError(err.code === "validation_error" ? T.check_input : err.message);
+    return false;
   }
 
   const zone = () => (state.site ? state.site.timezone : undefined);
@@ -85,6 +140,9 @@
     $("site-name").textContent = "· " + data.site.name;
     const box = $("agencies");
     box.replaceChildren();
+    // Nothing to book: say so, instead of a heading with nothing under it.
+    $("empty").hidden = data.agencies.length > 0;
+    $("step-agency").hidden = data.agencies.length === 0;
     for (const a of data.agencies) {
       const b = el("button", "bk-item");
       b.type = "button";
@@ -177,26 +235,84 @@
     state.slot = slot;
     $("chosen").textContent = `${state.service.name} · ${dayLabel(state.day, true)} · ` +
       `${timeOf(slot.start)}–${timeOf(slot.end)}`;
-    const needs = state.service.requires_contact;
-    $("contact").hidden = !needs;
-    $("no-contact").hidden = needs;
+    const s = state.service;
+    const needsPhone = s.requires_contact || s.requires_phone_otp;
+    $("name-field").hidden = !s.requires_contact;
+    $("phone-legend").textContent = s.requires_contact ? T.legend_contact
+      : (s.requires_phone_otp ? T.legend_phone_required : T.legend_phone_optional);
+    $("phone-hint").textContent = needsPhone ? T.hint_phone_required : T.hint_phone_optional;
+    $("consent-text").textContent = s.requires_contact ? CFG.consent_contact : CFG.consent_optin;
+    $("otp").hidden = !s.requires_phone_otp;
+    $("otp-sent").textContent = "";
+    state.otpId = null;
+    clearFieldErrors();
     show("form");
+  }
+
+  // What the form says before anything is sent (saves the citizen a round trip and a try
+  // counted against the booking limits).
+  function checkContact(forCode) {
+    const s = state.service;
+    let ok = true;
+    if (!forCode && s.requires_contact && !$("name").value.trim()) {
+      setFieldError("name", T.err_name);
+      ok = false;
+    }
+    const phone = $("phone").value.trim();
+    if (!phone && (forCode || s.requires_contact || s.requires_phone_otp)) {
+      setFieldError("phone", T.err_phone_required);
+      ok = false;
+    }
+    if (phone && !$("consent").checked) {
+      setFieldError("consent", T.err_consent);
+      ok = false;
+    }
+    return ok;
+  }
+
+  async function sendCode() {
+    clearFieldErrors();
+    if (!checkContact(true)) { formError(T.fix_fields); return; }
+    $("otp-send").disabled = true;
+    try {
+      const r = await api("POST", "/api/v1/otp", { phone: $("phone").value.trim(), consent: true,
+                                                 lang: CFG.lang });
+      state.otpId = r.otp_id;
+      $("otp-sent").textContent = T.otp_sent;
+      $("otp-code").focus();
+    } catch (e) {
+      showApiError(e);
+    } finally {
+      $("otp-send").disabled = false;
+    }
   }
 
   async function submit(ev) {
     ev.preventDefault();
-    if (!state.slot) { showError(T.choose_slot); return; }
-    const body = { service_id: state.service.id, slot_start: state.slot.start };
-    if (state.service.requires_contact) {
-      body.name = $("name").value;
-      body.phone = $("phone").value;
-      body.consent = $("consent").checked;
+    clearFieldErrors();
+    if (!state.slot) { formError(T.choose_slot); return; }
+    const s = state.service;
+    if (!checkContact(false)) { formError(T.fix_fields); return; }
+    if (s.requires_phone_otp && (!state.otpId || !$("otp-code").value.trim())) {
+      setFieldError("otp-code", T.err_otp_missing);
+      formError(T.fix_fields);
+      return;
+    }
+    const body = { service_id: s.id, slot_start: state.slot.start, lang: CFG.lang };
+    if (s.requires_contact) body.name = $("name").value.trim();
+    const phone = $("phone").value.trim();
+    if (phone) {
+      body.contact = { phone, consent: $("consent").checked };
+      if (s.requires_phone_otp) {
+        body.contact.otp_id = state.otpId;
+        body.contact.otp_code = $("otp-code").value.trim();
+      }
     }
     $("submit").disabled = true;
     try {
       showBooking(await api("POST", "/api/v1/bookings", body));
     } catch (e) {
-      showError(e.message);
+      showApiError(e);
       if (e.code === "slot_full" || e.code === "booking_quota_exhausted") chooseDay(state.day);
     } finally {
       $("submit").disabled = false;
@@ -249,6 +365,9 @@
     b.addEventListener("click", () => show(b.dataset.back));
   }
   $("book-form").addEventListener("submit", submit);
+  $("otp-send").addEventListener("click", sendCode);
+  // A code belongs to one number: another number needs a new code.
+  $("phone").addEventListener("input", () => { state.otpId = null; $("otp-sent").textContent = ""; });
   $("cancel").addEventListener("click", cancel);
   $("lookup-form").addEventListener("submit", (ev) => { ev.preventDefault(); lookup($("lookup-code").value); });
 
