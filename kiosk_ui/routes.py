@@ -20,8 +20,7 @@ from app.api.deps import CtxDep
 from app.api.routes_queue import track as track_api
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
-from app.services import catalog, tickets
-from app.services.policy import require_role
+from app.services import devices, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
 from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
@@ -97,9 +96,7 @@ def kiosk_for_site(request: Request, site_code: str) -> HTMLResponse:
 @router.get("/kiosk/api/device")
 def kiosk_device(ctx: CtxDep) -> dict[str, Any]:
     """Who this kiosk is (from its bearer token): lets the page pick its site and fail early."""
-    actor = require_role(ctx.actor, "kiosk")
-    site = catalog.resolve_site(ctx.session, actor.site_id) if actor.site_id else None
-    return {"name": actor.name, "site_code": site.code if site else None}
+    return devices.kiosk_identity(ctx)
 
 
 @router.get("/kiosk/api/reopen/{service_id}")
