@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import Field, StringConstraints
 
-from app.api.deps import AnonCtxDep, CtxDep
+from app.api.deps import AnonCtxDep, CtxDep, resolve_principal
 from app.api.ratelimit import bump
 from app.api.schemas import Id, OtpRequest, Strict
 from app.db.session import unit_of_work
 from app.domain.errors import DomainError
-from app.services import notify, notify_providers, otp, outbox  # noqa: F401 - channel
+from app.services import auth, notify, notify_providers, otp, outbox  # noqa: F401 - channel
 
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 sites = APIRouter(prefix="/api/v1", tags=["notify"])
@@ -122,13 +122,18 @@ async def _sms_status(request: Request, ctx: Any, token: str) -> dict[str, int]:
 
 
 @sites.post("/otp", status_code=201)
-def request_otp(request: Request, body: OtpRequest, ctx: CtxDep) -> dict[str, Any]:
+def request_otp(request: Request, body: OtpRequest, ctx: AnonCtxDep) -> dict[str, Any]:
     """Send a one-time code to a phone (services that need a confirmed number); the answer's
     otp_id and the code received go in `contact` of the ticket or booking."""
     with unit_of_work(request.app.state.session_factory) as session:
-        if ctx.actor is not None and ctx.actor.role == "kiosk":
+        # Who asks, in this transaction (the request's own one must not hold SQLite's write
+        # lock while this one counts).
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        device = scheme.lower() == "bearer" and token.startswith(auth.DEVICE_PREFIX)
+        who = resolve_principal(request, session) if device else None  # cookies stay out
+        if who is not None and who.role == "kiosk":
             # A kiosk serves a whole hall from one address: its own, larger budget.
-            bucket, limit = f"otp:kiosk:{ctx.actor.id}", OTP_PER_KIOSK_HOUR
+            bucket, limit = f"otp:kiosk:{who.id}", OTP_PER_KIOSK_HOUR
         else:
             ip = request.client.host if request.client else "-"
             bucket, limit = f"otp:{ip}", OTP_PER_ADDRESS_HOUR
