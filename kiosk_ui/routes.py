@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_date, format_time
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.api import ratelimit
 from app.api.deps import CtxDep
 from app.api.routes_queue import track as track_api
 from app.domain import contact as contact_rules
@@ -118,7 +119,10 @@ def kiosk_reopen(service_id: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: CtxD
             "hint": hint.removeprefix("; ")}
 
 
-@router.get("/kiosk/qr/{tracking_code}.svg")
+# A QR image answers only for a real code: guessing codes through it counts like the tracking
+# page's misses.
+@router.get("/kiosk/qr/{tracking_code}.svg",
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def ticket_qr(request: Request, ctx: CtxDep,
               tracking_code: Annotated[str, Path(pattern=TRACKING_RE)]) -> Response:
     """The QR code printed on a ticket: the public tracking page of that ticket."""
