@@ -83,14 +83,16 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         bus = make_bus(settings.bus_backend, settings.database_url)
         app.state.bus = bus
         await bus.start()
-        app.state.kiosk_pool = app.state.kiosk_store = None
+        app.state.kiosk_pool = app.state.kiosk_store = app.state.counter_store = None
         if not settings.is_sqlite and settings.db_async_pool_size > 0:
             from app.db.pg_async import open_pool
-            from app.db.ticket_store import KioskStore
+            from app.db.ticket_store import CounterStore, KioskStore
 
+            # Kiosks' issues and counters' call-next and start share these connections.
             app.state.kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
             app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
+            app.state.counter_store = CounterStore(app.state.kiosk_pool)
         from app import jobs
 
         background = await jobs.start_all(app)

@@ -66,6 +66,10 @@ class Metrics:
             "mpp_ticket_issue_path_total",
             "Kiosk issues on PostgreSQL: issued on the asyncio path, or left to the reference path",
             ["path"], registry=reg)
+        self.call_path = Counter(
+            "mpp_counter_call_path_total",
+            "Officers' call-next and start on PostgreSQL: done on the asyncio path, or left to "
+            "the reference path", ["action", "path"], registry=reg)
         self.request_latency = Histogram(
             "mpp_request_seconds", "Request latency", ["method", "route", "status"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1,

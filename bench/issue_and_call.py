@@ -50,6 +50,7 @@ SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_
                                               "MPP_DB_MAX_OVERFLOW") if k in os.environ})
 PGBENCH_RUNS = 1
 WARM_UP_SECONDS = 3.0
+IDLE_SECONDS = 3.0
 PG_ADMIN = os.environ.get("MPP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PGBENCH_SQL = """\\set sid random(1, 4)
@@ -235,6 +236,26 @@ def run_phase(port: int, seconds: float, kiosks: list[str], services: list[int],
     return stats, time.perf_counter() - t0
 
 
+def path_counts(port: int) -> dict[str, float]:
+    """Which path answered the issues, call-nexts and starts (mpp_*_path_total; every
+    worker's, when the server runs in multi-process mode)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    except OSError:
+        return {}
+    finally:
+        conn.close()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("mpp_ticket_issue_path_total{", "mpp_counter_call_path_total{")):
+            labels, _, value = line.rpartition(" ")
+            key = labels.split("{", 1)[1].rstrip("}").replace('"', "")
+            out[key.replace("action=", "").replace("path=", "")] = float(value)
+    return out
+
+
 def create_pg_database() -> str:
     name = f"mpp_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -367,6 +388,11 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
             # mall that opened at 07.30.
             run_phase(server.port, WARM_UP_SECONDS, mall.kiosk_tokens, mall.service_ids, [],
                       paced_rate or 100.0)
+            # The server's CPU with no requests (its background jobs, the bus): part of every
+            # phase's CPU, and a larger part of a slower phase's per-request figure.
+            cpu0 = cpu_seconds(server.proc.pid)
+            time.sleep(IDLE_SECONDS)
+            result["idle_cpu_per_s"] = (cpu_seconds(server.proc.pid) - cpu0) / IDLE_SECONDS
             phases: dict[str, tuple[list[str], list[tuple[str, int]], float]] = {}
             if paced_rate:
                 # First, while the queues are short: the others leave thousands waiting.
@@ -388,6 +414,9 @@ def bench_config(backend: str, workers: int, seconds: float, tmp: Path, n_kiosks
                     f"{n}: {r['per_s']:7.1f}/s p50 {r['p50']:6.1f} ms p99 {r['p99']:7.1f} ms"
                     f"{' ERR ' + str(r['error_statuses']) if r['errors'] else ''}"
                     for n, r in result[phase].items()), flush=True)
+            result["paths"] = path_counts(server.port)
+            print(f"  {result['config']:22} paths (asyncio / reference): {result['paths']}",
+                  flush=True)
         finally:
             server.stop()
         return result
@@ -473,6 +502,12 @@ def main() -> None:
             print(f"{r['config']:22} server CPU: {per_issue:.2f} ms per issue, {per_pair:.2f} ms "
                   f"per call-next + start (+ the finish of the one before) = "
                   f"{per_issue + per_pair:.2f} ms per full ticket life")
+            idle = r.get("idle_cpu_per_s", 0.0) * args.seconds
+            net_issue = 1000 * (cpu["issue"] - idle) / issued
+            net_pair = 1000 * (cpu["call"] - idle) / pairs_n
+            print(f"{r['config']:22} the same without the idle server's CPU "
+                  f"({1000 * r.get('idle_cpu_per_s', 0.0):.0f} ms/s): {net_issue:.2f} + "
+                  f"{net_pair:.2f} = {net_issue + net_pair:.2f} ms per full ticket life")
     for r in results:
         if "paced" in r:
             i = r["paced"]["issue"]

@@ -714,8 +714,14 @@ class Day:
             if pending:
                 fresh.clear()
                 await asyncio.sleep(0.25)
+        differences = {}
+        for b in pending[:5]:
+            want = await fresh_snapshot(self.base_ws, b.url.split("?", 1)[1]) or {}
+            differences[b.name] = {cid: {"board": b.counters.get(cid), "server": want.get(cid)}
+                                   for cid in sorted(set(b.counters) | set(want))
+                                   if b.counters.get(cid) != want.get(cid)}
         return {"boards": len(self.boards), "out_of_sync": [b.name for b in pending],
-                "seconds": round(time.monotonic() - start, 2)}
+                "differences": differences, "seconds": round(time.monotonic() - start, 2)}
 
     async def stop_boards(self) -> None:
         for b in self.boards:
@@ -914,6 +920,8 @@ def report(day: Day, plan: Plan, acct: dict[str, Any], sync: dict[str, Any],
                  f"p50 {percentile(lags, 50) * 1000:.0f} ms, p99 {percentile(lags, 99) * 1000:.0f}"
                  f" ms; reconnects {sum(len(b.disconnects) for b in day.boards)}; in sync with "
                  f"a fresh snapshot: {sync['boards'] - len(sync['out_of_sync'])}/{sync['boards']}")
+    for name, diff in (sync.get("differences") or {}).items():
+        lines.append(f"  {name} differs from the server, (ticket, status, open): {diff}")
     closes = sum((b.closes for b in day.boards), Tally())
     if closes:
         at = getattr(day, "closing_at", None)

@@ -12,15 +12,16 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_date, format_time
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from app.api.deps import CtxDep, require
+from app.api import ratelimit
+from app.api.deps import CtxDep
 from app.api.routes_queue import track as track_api
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
-from app.services import catalog, tickets
+from app.services import devices, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
 from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
@@ -96,9 +97,7 @@ def kiosk_for_site(request: Request, site_code: str) -> HTMLResponse:
 @router.get("/kiosk/api/device")
 def kiosk_device(ctx: CtxDep) -> dict[str, Any]:
     """Who this kiosk is (from its bearer token): lets the page pick its site and fail early."""
-    actor = require(ctx, "kiosk")
-    site = catalog.resolve_site(ctx.session, actor.site_id) if actor.site_id else None
-    return {"name": actor.name, "site_code": site.code if site else None}
+    return devices.kiosk_identity(ctx)
 
 
 @router.get("/kiosk/api/reopen/{service_id}")
@@ -120,7 +119,10 @@ def kiosk_reopen(service_id: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: CtxD
             "hint": hint.removeprefix("; ")}
 
 
-@router.get("/kiosk/qr/{tracking_code}.svg")
+# A QR image answers only for a real code: guessing codes through it counts like the tracking
+# page's misses.
+@router.get("/kiosk/qr/{tracking_code}.svg",
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def ticket_qr(request: Request, ctx: CtxDep,
               tracking_code: Annotated[str, Path(pattern=TRACKING_RE)]) -> Response:
     """The QR code printed on a ticket: the public tracking page of that ticket."""

@@ -33,12 +33,32 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
     found = principal.resolve(session, tokens=state.token_signer, sessions=state.session_signer,
                               bearer=token if scheme.lower() == "bearer" else None,
                               cookie=request.cookies.get(SESSION_COOKIE))
-    if found.via == "cookie" and request.method not in SAFE_METHODS:
-        # Cookie-authenticated writes must prove they come from our own page.
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, found.csrf or ""):
-            raise DomainError("csrf_failed")
+    if not csrf_holds(request, found.via, found.csrf):
+        raise DomainError("csrf_failed")
     return found.principal
+
+
+def csrf_holds(request: Request, via: str | None, csrf: str | None) -> bool:
+    """Cookie-authenticated writes must prove they come from our own page."""
+    if via != "cookie" or request.method in SAFE_METHODS:
+        return True
+    sent = request.headers.get(CSRF_HEADER, "")
+    return bool(sent) and hmac.compare_digest(sent, csrf or "")
+
+
+def staff_credential(request: Request) -> principal.StaffCredential | None:
+    """The staff token or cookie a lean store checks against the user row itself (the same
+    checks as resolve_principal); None when resolve_principal must answer (no credential, a
+    device or partner key, a bad signature, a failed CSRF check)."""
+    state = request.app.state
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    found = principal.staff_credential(
+        tokens=state.token_signer, sessions=state.session_signer,
+        bearer=token if scheme.lower() == "bearer" else None,
+        cookie=request.cookies.get(SESSION_COOKIE))
+    if found is None or not csrf_holds(request, found.via, found.csrf):
+        return None
+    return found
 
 
 def get_ctx(request: Request) -> Iterator[Ctx]:
@@ -83,11 +103,3 @@ async def run_unit_of_work(request: Request, work: Callable[[Ctx], T]) -> T:
 
 CtxDep = Annotated[Ctx, Depends(get_ctx, scope="function")]
 AnonCtxDep = Annotated[Ctx, Depends(get_anon_ctx, scope="function")]
-
-
-def require(ctx: Ctx, *roles: str) -> Principal:
-    if ctx.actor is None:
-        raise DomainError("not_authenticated")
-    if roles and ctx.actor.role not in roles:
-        raise DomainError("forbidden")
-    return ctx.actor

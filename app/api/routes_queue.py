@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.api import ratelimit
-from app.api.deps import AnonCtxDep, CtxDep, require, run_unit_of_work
+from app.api.deps import AnonCtxDep, CtxDep, run_unit_of_work, staff_credential
 from app.api.schemas import (
     CallTicketIn,
     ContactAdd,
@@ -26,10 +26,10 @@ from app.api.schemas import (
 from app.db.models import Ticket
 from app.db.session import unit_of_work
 from app.domain import waiting
-from app.domain.errors import DomainError
 from app.services import (
     auth,
     catalog,
+    counter_calls,
     joining,
     kiosk_issue,
     notify,
@@ -64,8 +64,7 @@ def login(
 @router.post("/auth/logout", status_code=204, tags=["auth"])
 def logout(ctx: CtxDep) -> Response:
     """End every token and browser session of the signed-in user."""
-    require(ctx, "admin", "manager", "officer")
-    auth.sign_out(ctx, ctx.actor)
+    auth.sign_out(ctx, ctx.actor, required=True)
     return Response(status_code=204)
 
 
@@ -160,16 +159,10 @@ async def issue_ticket(
                             media_type="application/json")
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
-        if visit:
-            issued = visits.issue_visit(
-                ctx, service_id=body.service_id, next_service_ids=body.next_service_ids,
-                package_id=body.package_id, priority=body.priority,
-                idempotency_key=idempotency_key)
-        else:
-            issued = tickets.issue_ticket(ctx, service_id=body.service_id,
-                                          priority=body.priority,
-                                          idempotency_key=idempotency_key)
+        issued = joining.request_ticket(
+            ctx, service_id=body.service_id, priority=body.priority,
+            idempotency_key=idempotency_key, next_service_ids=body.next_service_ids or (),
+            package_id=body.package_id)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -196,13 +189,12 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
             otp.count_attempt(session, contact.otp_id)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
-        require(ctx, "kiosk", "partner", "admin", "manager", "officer")
-        issued = joining.issue_with_contact(ctx, service_id=body.service_id, contact=contact,
-                                            base_url=base, priority=body.priority,
-                                            idempotency_key=idempotency_key,
-                                            next_service_ids=body.next_service_ids,
-                                            package_id=body.package_id,
-                                            otp_secret=settings.secret_key)
+        issued = joining.request_ticket(ctx, service_id=body.service_id, contact=contact,
+                                        base_url=base, priority=body.priority,
+                                        idempotency_key=idempotency_key,
+                                        next_service_ids=body.next_service_ids or (),
+                                        package_id=body.package_id,
+                                        otp_secret=settings.secret_key)
         return ticket_out(ctx, issued.view, issued.people_ahead,
                           issued.estimated_wait_minutes), issued.created
 
@@ -220,23 +212,7 @@ def _device_token(request: Request) -> str | None:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead, tags=["counter"])
 def get_ticket(ticket_id: Id, ctx: CtxDep) -> object:
-    actor = require(ctx, "admin", "manager", "officer")
-    ticket = tickets.get_ticket(ctx.session, ticket_id)
-    from app.services.policy import ensure_agency_visible
-
-    if actor.role == "officer":
-        if ticket.site_id not in _sites_of(ctx):
-            raise DomainError("forbidden")
-    else:
-        ensure_agency_visible(ctx.session, actor, ticket.agency_id)
-    return ticket_out(ctx, ticket)
-
-
-def _sites_of(ctx: Ctx) -> set[int]:
-    from app.services.policy import site_ids_in_scope
-
-    assert ctx.actor is not None
-    return site_ids_in_scope(ctx.session, ctx.actor) or set()
+    return ticket_out(ctx, tickets.staff_ticket(ctx, ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/contact", tags=["counter"])
@@ -362,6 +338,12 @@ def end_break(counter_id: Id, ctx: CtxDep) -> dict[str, Any]:
 @router.post("/counters/{counter_id}/call-next", response_model=TicketRead, tags=["counter"],
              responses={204: {"description": "Nobody waits for this counter's services"}})
 async def call_next(counter_id: Id, request: Request) -> object:
+    fast = await _lean(request, "call_next", lambda store, cred, now, channel:
+                       counter_calls.call_next(store, cred, counter_id=counter_id, now=now,
+                                               channel=channel))
+    if fast is not None:
+        return fast
+
     def work(ctx: Ctx) -> object:
         counter = _operable_counter(ctx, counter_id, lock=True)
         ticket = tickets.call_next(ctx, counter)
@@ -375,8 +357,34 @@ async def call_next(counter_id: Id, request: Request) -> object:
     return await run_unit_of_work(request, work)
 
 
+async def _lean(request: Request, action: str, run: Any) -> Response | None:
+    """An officer's call-next or start on PostgreSQL's asyncio path (app/services/
+    counter_calls.py), or None: the reference path answers."""
+    state = request.app.state
+    store = getattr(state, "counter_store", None)
+    if store is None:
+        return None
+    cred = staff_credential(request)
+    if cred is None:
+        return None
+    done = await run(store, cred, state.clock(), state.bus.pipelined_channel())
+    state.metrics.call_path.labels(action, "asyncio" if done else "reference").inc()
+    if done is None:
+        return None
+    published(state.bus, done.events, state.metrics, sent_with_commit=done.notified)
+    out = ticket_read(done.ticket, 0, 0, with_code=may_see_tracking_code(done.actor))
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
 def _ticket_action(name: str) -> Any:
-    async def endpoint(ticket_id: Id, request: Request) -> TicketRead:
+    async def endpoint(ticket_id: Id, request: Request) -> object:
+        if name == "start":
+            fast = await _lean(request, "start", lambda store, cred, now, channel:
+                               counter_calls.start(store, cred, ticket_id=ticket_id, now=now,
+                                                   channel=channel))
+            if fast is not None:
+                return fast
+
         def work(ctx: Ctx) -> TicketRead:
             ticket = _operable_ticket(ctx, ticket_id)
             getattr(tickets, name)(ctx, ticket)

@@ -193,10 +193,11 @@ def _display_accept(flt: snapshots.BoardFilter) -> Accept:
     return accept
 
 
-def _display_render(app: Any, flt: snapshots.BoardFilter) -> Render:
-    """The event as boards with this filter get it: with the waiting counts of the services
-    they show, read after it committed. One query and one encoding per event per filter;
-    the counts ride along instead of following in a second message."""
+def _display_render(app: Any, flt: snapshots.BoardFilter) -> ws_fanout.Render:
+    """Events as boards with this filter get them: the last one that changes a waiting count
+    carries the counts of the services they show, read after it committed. One query and one
+    encoding per batch of events per filter; the counts ride along instead of following in a
+    second message."""
 
     def read(message: dict[str, Any]) -> str:
         with unit_of_work(app.state.session_factory, write=False) as session:
@@ -204,13 +205,16 @@ def _display_render(app: Any, flt: snapshots.BoardFilter) -> Render:
         return json.dumps({**message, "waiting_counts": counts},
                           separators=(",", ":"), default=str)
 
-    async def render(event: Event) -> str:
-        if not _changes_waiting(event):
-            return event_text(event)
-        try:
-            return await run_in_threadpool(read, event.message())
-        except Exception:  # noqa: BLE001 - counts are a nicety; the next snapshot corrects them
-            return event_text(event)
+    async def render(events: list[Event]) -> list[str]:
+        texts = [event_text(e) for e in events]
+        last = next((i for i in range(len(events) - 1, -1, -1)
+                     if _changes_waiting(events[i])), None)
+        # Counts are a nicety: on a database error the event goes without them, and the next
+        # snapshot corrects them.
+        with contextlib.suppress(Exception):
+            if last is not None:
+                texts[last] = await run_in_threadpool(read, events[last].message())
+        return texts
 
     return render
 

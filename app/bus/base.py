@@ -42,6 +42,16 @@ class Subscription:
             raise SubscriberOverflow
         return event
 
+    def drain(self, limit: int) -> list[Event]:
+        """Up to `limit` events already queued, without waiting (a consumer that fell behind
+        takes them as one batch)."""
+        out: list[Event] = []
+        while len(out) < limit and not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        if self.overflowed and self.queue.empty():
+            raise SubscriberOverflow
+        return out
+
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
             yield await self.get()

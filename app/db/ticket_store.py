@@ -23,7 +23,8 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import issue_sql
+from app.db import call_sql, issue_sql
+from app.db.call_sql import CallWrite, CounterRead, StartRead
 from app.db.issue_sql import Claim, CommitWith, Facts, KioskRead, Written
 from app.db.models import (
     Agency,
@@ -39,7 +40,8 @@ from app.db.models import (
 from app.domain.issuing import NewTicket
 
 log = logging.getLogger(__name__)
-__all__ = ["Claim", "CommitWith", "Facts", "KioskRead", "KioskStore", "TicketStore", "Written"]
+__all__ = ["CallWrite", "Claim", "CommitWith", "CounterRead", "CounterStore", "Facts",
+           "KioskRead", "KioskStore", "StartRead", "TicketStore", "Written"]
 
 ACTIVE_AT_COUNTER = ("called", "serving")
 OPEN_STATUSES = ("waiting", "called", "serving", "held")
@@ -88,6 +90,10 @@ class TicketStore:
         if self.postgres:
             stmt = stmt.with_for_update(of=Counter)
         return self.session.scalar(stmt)
+
+    def touch_counter(self, counter: Counter) -> None:
+        """Write the counter's row at the flush even if nothing on it changed (a call did)."""
+        orm.attributes.flag_modified(counter, "priority_streak")
 
     def by_tracking(self, code: str) -> Ticket | None:
         return self.session.scalar(sa.select(Ticket).where(Ticket.tracking_code == code))
@@ -221,3 +227,62 @@ class KioskConnection:
         except psycopg.Error:
             log.exception("kiosk issue refused by the database; the reference answers")
             return None  # the statement was undone
+
+
+class CounterStore:
+    """An officer's call-next and start on PostgreSQL asyncio connections in autocommit mode
+    (app/db/call_sql.py): one read, one write that commits. Every answer it cannot give is None
+    with nothing written; a connection lost during the write raises (it may have committed)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[CounterConnection | None]:
+        """None when no connection is at hand (the database restarting?)."""
+        try:
+            async with self.pool.connection() as conn:
+                yield CounterConnection(conn)
+        except PoolTimeout:
+            yield None
+
+
+class CounterConnection:
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    async def call_read(self, *, user_id: int, counter_id: int, day: date
+                        ) -> CounterRead | None:
+        try:
+            return await call_sql.call_read(self._conn, user_id=user_id, counter_id=counter_id,
+                                            day=day)
+        except psycopg.Error:
+            return None  # nothing written: the reference tries (and answers 503 if it must)
+
+    async def call_write(self, write: CallWrite) -> tuple[Any, ...] | None:
+        try:
+            return await call_sql.call_write(self._conn, write)
+        except psycopg.errors.TransactionRollbackError:
+            return None  # a deadlock or serialization failure: undone
+        except psycopg.OperationalError:
+            raise  # the write may have committed: 503
+        except psycopg.Error:
+            log.exception("call-next refused by the database; the reference answers")
+            return None  # the statement was undone
+
+    async def start_read(self, *, user_id: int, ticket_id: int) -> StartRead | None:
+        try:
+            return await call_sql.start_read(self._conn, user_id=user_id, ticket_id=ticket_id)
+        except psycopg.Error:
+            return None
+
+    async def start_write(self, **kw: Any) -> tuple[Any, ...] | None:
+        try:
+            return await call_sql.start_write(self._conn, **kw)
+        except psycopg.errors.TransactionRollbackError:
+            return None
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            log.exception("start refused by the database; the reference answers")
+            return None

@@ -13,6 +13,7 @@ from app.db.models import Device, Site, User
 from app.domain.errors import DomainError
 from app.services import passwords, principal, throttle
 from app.services.context import Ctx, Principal
+from app.services.policy import STAFF_ROLES, require_role
 from app.services.principal import (  # noqa: F401 - the names callers know
     DEVICE_PREFIX,
     SessionSigner,
@@ -72,8 +73,11 @@ def authenticate(ctx: Ctx, username: str, password: str, *, max_failures: int,
     return user
 
 
-def sign_out(ctx: Ctx, actor: Principal | None) -> None:
-    """End every session of the signed-in user (all their tokens and cookies)."""
+def sign_out(ctx: Ctx, actor: Principal | None, *, required: bool = False) -> None:
+    """End every session of the signed-in user (all their tokens and cookies). The API asks
+    for a signed-in staff member (`required`); the sign-out page accepts anyone."""
+    if required:
+        actor = require_role(actor, *STAFF_ROLES)
     if actor is None or actor.user_id is None:
         return
     user = ctx.session.get(User, actor.user_id)

@@ -144,3 +144,13 @@ def revoke_device(ctx: Ctx, device_id: int) -> Device:
         # Connected boards re-check their token on the fresh snapshot this triggers.
         ctx.emit(Event(ev.CONFIG_CHANGED, device.site_id, {"entity": "device", "id": device.id}))
     return device
+
+
+def kiosk_identity(ctx: Any) -> dict[str, Any]:
+    """Who a kiosk is, from its own credential: its name and its site's code."""
+    from app.services import catalog
+    from app.services.policy import require_role
+
+    actor = require_role(ctx.actor, "kiosk")
+    site = catalog.resolve_site(ctx.session, actor.site_id) if actor.site_id else None
+    return {"name": actor.name, "site_code": site.code if site else None}

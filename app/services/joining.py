@@ -25,10 +25,35 @@ from app.db.models import DisplayBoard, IdempotencyKey, Service, Site, Ticket, T
 from app.domain.errors import DomainError, NotFound
 from app.services import notify, otp, tickets
 from app.services.context import Ctx
+from app.services.policy import STAFF_ROLES, require_role
 from app.services.sitetime import local_day
 
 CODE_MINUTES = 1
 LATE_PLACES = 3
+
+
+def request_ticket(ctx: Ctx, *, service_id: int, priority: str | None = None,
+                   idempotency_key: str | None = None, next_service_ids: Sequence[int] = (),
+                   package_id: int | None = None, contact: notify.Contact | None = None,
+                   base_url: str | None = None, otp_secret: str = "") -> tickets.Issued:
+    """A ticket asked for over the API (`POST /tickets`): by a kiosk, a partner key or staff;
+    with a contact, with several steps, or plain."""
+    require_role(ctx.actor, "kiosk", "partner", *STAFF_ROLES)
+    if contact is not None:
+        return issue_with_contact(ctx, service_id=service_id, contact=contact,
+                                  base_url=base_url, priority=priority,
+                                  idempotency_key=idempotency_key,
+                                  next_service_ids=next_service_ids, package_id=package_id,
+                                  otp_secret=otp_secret)
+    if next_service_ids or package_id:
+        from app.services import visits
+
+        return visits.issue_visit(ctx, service_id=service_id,
+                                  next_service_ids=list(next_service_ids),
+                                  package_id=package_id, priority=priority,
+                                  idempotency_key=idempotency_key)
+    return tickets.issue_ticket(ctx, service_id=service_id, priority=priority,
+                                idempotency_key=idempotency_key)
 
 
 def issue_with_contact(ctx: Ctx, *, service_id: int, contact: notify.Contact,

@@ -79,6 +79,17 @@ def ensure_agency_visible(session: Session, actor: Principal, agency_id: int) ->
         raise DomainError("forbidden")
 
 
+def ensure_can_see_ticket(session: Session, actor: Principal, ticket: Ticket) -> None:
+    """Officers see every ticket of their site (a citizen may come from another agency's
+    queue); managers the tickets of the agencies in their scope."""
+    if actor.role == "officer":
+        sites = site_ids_in_scope(session, actor)
+        if sites is None or ticket.site_id not in sites:
+            raise DomainError("forbidden")
+    else:
+        ensure_agency_visible(session, actor, ticket.agency_id)
+
+
 def ensure_can_operate(actor: Principal | None, agency_id: int) -> Principal:
     """Only admins and officers of the counter's own agency operate a counter."""
     actor = require_role(actor, "admin", "officer")
@@ -99,10 +110,15 @@ def ensure_ticket_operable(session: Session, actor: Principal | None, ticket: Ti
     return actor
 
 
+def operator_conflict(actor: Principal, *, is_open: bool, officer_id: int | None) -> bool:
+    """Another officer holds this open counter (after a take-over the previous officer only
+    watches)."""
+    return actor.role == "officer" and is_open and officer_id not in (None, actor.user_id)
+
+
 def ensure_operator(session: Session, actor: Principal, counter: Counter) -> None:
     """One officer per counter: after a take-over the previous officer only watches."""
-    if (actor.role == "officer" and counter.is_open
-            and counter.officer_id not in (None, actor.user_id)):
+    if operator_conflict(actor, is_open=counter.is_open, officer_id=counter.officer_id):
         other = session.get(User, counter.officer_id)
         raise DomainError("counter_in_use",
                           officer=(other.full_name or other.username) if other else "-")

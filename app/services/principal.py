@@ -77,14 +77,68 @@ def principal_for_user(user: User) -> Principal:
                      agency_id=user.agency_id, site_id=user.site_id)
 
 
-def user_of(session: Session, data: dict[str, Any] | None) -> User | None:
-    """The signed-in user a token's or cookie's data names, while that session still stands."""
+def principal_of(user_id: int, role: str, username: str, agency_id: int | None,
+                 site_id: int | None) -> Principal:
+    """The same Principal as principal_for_user, from a user row read by a lean store."""
+    return Principal(kind="user", id=user_id, role=role, name=username, agency_id=agency_id,
+                     site_id=site_id)
+
+
+def claimed_user_id(data: dict[str, Any] | None) -> int | None:
+    """The user a token's or cookie's (signature-checked) data names."""
     if data is None or not isinstance(data.get("u"), int):
         return None
-    user = session.get(User, data["u"])
-    if user is None or not user.is_active or data.get("v") != user.session_version:
+    return int(data["u"])
+
+
+def session_stands(data: dict[str, Any], *, is_active: bool, session_version: int | None
+                   ) -> bool:
+    """The signed-in session is still good: the user is active and has not signed out (or
+    changed the password) since the token or cookie was issued."""
+    return bool(is_active) and data.get("v") == session_version
+
+
+def user_of(session: Session, data: dict[str, Any] | None) -> User | None:
+    """The signed-in user a token's or cookie's data names, while that session still stands."""
+    user_id = claimed_user_id(data)
+    if data is None or user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not session_stands(data, is_active=user.is_active,
+                                          session_version=user.session_version):
         return None
     return user
+
+
+@dataclass(frozen=True)
+class StaffCredential:
+    """A staff token or cookie whose signature holds, not yet checked against the user row
+    (a lean store reads that row with its other facts and calls session_stands)."""
+
+    user_id: int
+    data: dict[str, Any]
+    via: str  # "bearer" or "cookie"
+    csrf: str | None = None
+
+
+def staff_credential(*, tokens: TokenSigner, sessions: SessionSigner, bearer: str | None = None,
+                     cookie: str | None = None) -> StaffCredential | None:
+    """What `resolve` would look up for a staff user, or None when it would resolve something
+    else (a device or partner key, no credential) or refuse (a bad signature): a caller then
+    lets `resolve` answer."""
+    if bearer:
+        if bearer.startswith((DEVICE_PREFIX, PARTNER_PREFIX)):
+            return None
+        data = tokens.read(bearer)
+        user_id = claimed_user_id(data)
+        return None if data is None or user_id is None else StaffCredential(user_id, data,
+                                                                             "bearer")
+    if cookie:
+        data = sessions.read(cookie)
+        user_id = claimed_user_id(data)
+        if data is not None and user_id is not None:
+            return StaffCredential(user_id, data, "cookie", str(data.get("c", "")))
+    return None
 
 
 def resolve(session: Session, *, tokens: TokenSigner, sessions: SessionSigner,

@@ -27,7 +27,12 @@ from app.domain.priority import choose_next, next_streak
 from app.domain.tickets import Action, TicketStatus, transition
 from app.services import notify, purge, visits
 from app.services.context import Ctx, Principal
-from app.services.policy import ensure_can_issue
+from app.services.policy import (
+    STAFF_ROLES,
+    ensure_can_issue,
+    ensure_can_see_ticket,
+    require_role,
+)
 from app.services.sitetime import (
     local_day,
     local_now,
@@ -376,11 +381,68 @@ def _change(ctx: Ctx, ticket: Ticket, action: Action, *, counter: Counter | None
     return old
 
 
-def _counter_label(counter: Counter) -> str:
+def _counter_label(counter: Counter | CounterView) -> str:
     return str(counter.number)
 
 
-def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: bool) -> Event:
+@dataclass(frozen=True)
+class AgencyView:
+    name: str
+    zone: str | None
+    floor: str | None = None
+
+
+@dataclass(frozen=True)
+class CounterView:
+    """A counter as a lean store read it (what the events about it need)."""
+
+    id: int
+    number: int
+    name: str
+    zone: str | None
+    agency_id: int
+    agency: AgencyView
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the events about a ticket say of it, as a lean store read it."""
+
+    id: int
+    number: str
+    site_id: int
+    agency_id: int
+    service_id: int
+    priority: str | None
+    status: str
+    counter_id: int | None
+
+
+def called_event(ticket: TicketFacts, counter: CounterView, at: datetime) -> Event:
+    """ticket.called for a lean call path (the same event as the reference path's)."""
+    return _called_event(ticket, counter, at, recall=False)
+
+
+def status_event(ticket: TicketRow | TicketFacts, old: str, at: datetime) -> Event:
+    return _status_event(ticket, old, at)
+
+
+def served_seconds(started_at: datetime | None, now: datetime) -> int | None:
+    """The service time a finish ends (the finished event's duration)."""
+    return None if started_at is None else int((now - started_at).total_seconds())
+
+
+def wait_seconds(*, first_called_at: datetime | None, queued_at: datetime | None,
+                 issued_at: datetime, now: datetime) -> int | None:
+    """The wait a first call ends (the called event's duration); None when called before.
+    A visit's later step waits from the moment the ticket joined that step's queue."""
+    if first_called_at is not None:
+        return None
+    return int((now - (queued_at or issued_at)).total_seconds())
+
+
+def _called_event(ticket: Ticket | TicketFacts, counter: Counter | CounterView, at: datetime, *,
+                  recall: bool) -> Event:
     return Event(ev.TICKET_CALLED, ticket.site_id, {
         "ticket_id": ticket.id, "number": ticket.number, "counter": _counter_label(counter),
         "counter_id": counter.id, "counter_name": counter.name, "agency": counter.agency.name,
@@ -397,7 +459,7 @@ def _called_event(ticket: Ticket, counter: Counter, at: datetime, *, recall: boo
     })
 
 
-def _status_event(ticket: Ticket, old: str, at: datetime) -> Event:
+def _status_event(ticket: Ticket | TicketRow | TicketFacts, old: str, at: datetime) -> Event:
     return Event(ev.TICKET_STATUS, ticket.site_id, {
         "ticket_id": ticket.id, "number": ticket.number, "from": old, "status": ticket.status,
         "service_id": ticket.service_id, "agency_id": ticket.agency_id,
@@ -442,9 +504,12 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     if first:
         ticket.first_called_at = ctx.now
     ticket.call_count += 1
-    # A visit's later step waits from the moment the ticket joined that step's queue.
-    since = ticket.queued_at or ticket.issued_at
-    wait = int((ctx.now - since).total_seconds()) if first else None
+    wait = wait_seconds(first_called_at=None if first else ticket.first_called_at,
+                        queued_at=ticket.queued_at, issued_at=ticket.issued_at, now=ctx.now)
+    # Every call writes the counter's row, even when nothing on it changes: the lean call path
+    # (app/db/call_sql.py) finds out this way that a ticket was called to the counter since
+    # it read it.
+    store(ctx.session).touch_counter(counter)
     _change(ctx, ticket, Action.CALL, counter=counter, duration=wait)
     if first and ticket.has_steps:
         visits.after_first_call(ctx, ticket)
@@ -494,9 +559,7 @@ def start(ctx: Ctx, ticket: Ticket) -> Ticket:
 
 def finish(ctx: Ctx, ticket: Ticket, counter: Counter | None = None) -> Ticket:
     counter = counter or _ticket_counter(ctx, ticket, Action.FINISH)
-    duration = None
-    if ticket.started_at is not None:
-        duration = int((ctx.now - ticket.started_at).total_seconds())
+    duration = served_seconds(ticket.started_at, ctx.now)
     ticket.finished_at = ctx.now
     old = _change(ctx, ticket, Action.FINISH, counter=counter, duration=duration)
     purge.forget_booking_contact(ctx.session, ticket.booking_id)  # the survey stays anonymous
@@ -529,6 +592,14 @@ def resume(ctx: Ctx, ticket: Ticket) -> Ticket:
     old = _change(ctx, ticket, Action.RESUME)
     ticket.counter_id = None
     ctx.emit(_status_event(ticket, old, ctx.now))
+    return ticket
+
+
+def staff_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
+    """One ticket for staff: officers see their site's, managers their agencies'."""
+    actor = require_role(ctx.actor, *STAFF_ROLES)  # before the lookup: no probing ids
+    ticket = get_ticket(ctx.session, ticket_id)
+    ensure_can_see_ticket(ctx.session, actor, ticket)
     return ticket
 
 

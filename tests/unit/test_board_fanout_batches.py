@@ -1,0 +1,47 @@
+"""A board group that falls behind catches up in batches: the costly part of rendering (the
+waiting counts' query) runs once per batch, and every event still reaches every board, in
+order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.api import ws_fanout
+from app.bus.base import EventBus
+from app.domain.events import Event
+
+
+class FakeBoard:
+    """Stands in for a board's socket on the slow path (no raw transport)."""
+
+    scope: dict = {}
+
+
+async def test_a_backlog_is_rendered_as_batches_in_order() -> None:
+    bus = EventBus()
+    await bus.start()
+    renders: list[int] = []
+
+    async def render(events: list[Event]) -> list[str]:
+        renders.append(len(events))
+        await asyncio.sleep(0.01)  # the query of the waiting counts
+        return [e.to_json() for e in events]
+
+    hub = ws_fanout.FanoutHub(bus)
+    member = ws_fanout.Member(FakeBoard())
+    member.ready = True
+    hub.join(member, "site-1", lambda e: e.site_id == 1, render, frozenset())
+    await asyncio.sleep(0)
+    events = [Event("ticket.issued", 1 if i % 5 else 2, {"n": i}) for i in range(300)]
+    bus.publish_after_commit(events)  # all at once: the group finds a backlog
+    await asyncio.sleep(0.3)
+    sent = []
+    while not member.control.empty():
+        kind, text = member.control.get_nowait()
+        assert kind == "send"
+        sent.append(text)
+    wanted = [e.to_json() for e in events if e.site_id == 1]
+    assert sent == wanted  # every event of its filter, once, in order
+    assert sum(renders) == len(wanted) and len(renders) < 10, renders
+    hub.close()
+    await bus.stop()
