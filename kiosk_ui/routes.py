@@ -23,6 +23,7 @@ from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import devices, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.state import state_of
 from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
@@ -67,7 +68,7 @@ def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTM
         ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
         zone_labels=ZONE_LABELS,
         # The optional phone step only where messages go out (no number kept for nothing).
-        phone_optin=request.app.state.settings.notify_provider != "none",
+        phone_optin=state_of(request.app).settings.notify_provider != "none",
         # The opt-in phone's consent sentence (UU 27/2022), the one every phone field shows.
         consent_text=(contact_rules.CONSENT_TEXT_EN if page_lang(request) == "en"
                       else contact_rules.CONSENT_TEXT_ID),
@@ -130,7 +131,7 @@ def ticket_qr(request: Request, ctx: CtxDep,
 
     tickets.find_by_tracking(ctx.session, tracking_code)  # only real tickets get a code
     # Phones scan this: behind a proxy or on a LAN, MPP_PUBLIC_URL says how they reach us.
-    base = request.app.state.settings.public_url or str(request.base_url)
+    base = state_of(request.app).settings.public_url or str(request.base_url)
     url = base.rstrip("/") + f"/t/{tracking_code}"
     buf = io.BytesIO()
     # A standalone file (with the SVG namespace) so it loads as an <img> on screen and on paper.
