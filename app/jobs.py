@@ -23,6 +23,7 @@ from app.services import booking, endofday, outbox, purge, webhooks
 from app.services.config import audit
 from app.services.mallfile import SYSTEM
 from app.services.unit_of_work import unit_of_work
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ GAUGE_REFRESH_SECONDS = 5.0
 
 
 def _work(app: FastAPI) -> Any:
-    state = app.state
+    state = state_of(app)
     return unit_of_work(state.session_factory, state.bus, now=state.clock(),
                         actor=SYSTEM, metrics=state.metrics)
 
@@ -42,7 +43,7 @@ def _work(app: FastAPI) -> Any:
 def purge_once(app: FastAPI) -> purge.PurgeResult:
     """The daily purge of personal fields past the retention period; audited as the system."""
     with _work(app) as ctx:
-        days = purge.retention_days(ctx.session, app.state.settings.retention_days)
+        days = purge.retention_days(ctx.session, state_of(app).settings.retention_days)
         result = purge.purge(ctx.session, now=ctx.now, days=days)
         if result.total:
             audit(ctx, "purge", "personal_data", None, result.as_dict())
@@ -60,7 +61,7 @@ def housekeeping(app: FastAPI) -> dict[str, int]:
 
 def refresh_gauges(app: FastAPI) -> None:
     """Each worker copies its bus state into the gauges (a scrape reaches one worker only)."""
-    app.state.metrics.observe_bus(app.state.bus)
+    state_of(app).metrics.observe_bus(state_of(app).bus)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_session_factory
 from app.metrics import Metrics
 from app.services.auth import TokenSigner
+from app.state import state_of
 from app.web.session import SessionSigner
 
 log = logging.getLogger("mpp")
@@ -77,22 +78,22 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                              max_overflow=settings.db_max_overflow)
-        app.state.engine = engine
-        app.state.session_factory = make_session_factory(engine)
-        bootstrap(app.state.session_factory, settings)
+        state_of(app).engine = engine
+        state_of(app).session_factory = make_session_factory(engine)
+        bootstrap(state_of(app).session_factory, settings)
         bus = make_bus(settings.bus_backend, settings.database_url)
-        app.state.bus = bus
+        state_of(app).bus = bus
         await bus.start()
-        app.state.kiosk_pool = app.state.kiosk_store = app.state.counter_store = None
+        state_of(app).kiosk_pool = state_of(app).kiosk_store = state_of(app).counter_store = None
         if not settings.is_sqlite and settings.db_async_pool_size > 0:
             from app.db.pg_async import open_pool
             from app.db.ticket_store import CounterStore, KioskStore
 
             # Kiosks' issues and counters' call-next and start share these connections.
-            app.state.kiosk_pool = await open_pool(settings.database_url,
+            state_of(app).kiosk_pool = await open_pool(settings.database_url,
                                                    settings.db_async_pool_size)
-            app.state.kiosk_store = KioskStore(app.state.kiosk_pool)
-            app.state.counter_store = CounterStore(app.state.kiosk_pool)
+            state_of(app).kiosk_store = KioskStore(state_of(app).kiosk_pool)
+            state_of(app).counter_store = CounterStore(state_of(app).kiosk_pool)
         from app import jobs
 
         background = await jobs.start_all(app)
@@ -101,8 +102,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         finally:
             await jobs.stop_all(background)
             await bus.stop()
-            if app.state.kiosk_pool is not None:
-                await app.state.kiosk_pool.close()
+            if state_of(app).kiosk_pool is not None:
+                await state_of(app).kiosk_pool.close()
             engine.dispose()
 
     app = FastAPI(
@@ -114,11 +115,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         description="Queue system for Indonesia's Mal Pelayanan Publik",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.clock = clock or utc_clock
-    app.state.metrics = Metrics()
-    app.state.token_signer = TokenSigner(settings.secret_key, settings.token_minutes * 60)
-    app.state.session_signer = SessionSigner(settings.secret_key, settings.session_minutes * 60)
+    state_of(app).settings = settings
+    state_of(app).clock = clock or utc_clock
+    state_of(app).metrics = Metrics()
+    state_of(app).token_signer = TokenSigner(settings.secret_key, settings.token_minutes * 60)
+    state_of(app).session_signer = SessionSigner(settings.secret_key, settings.session_minutes * 60)
     install_error_handlers(app)
     from app.web import pages
 
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     from app.metrics import RequestMetricsMiddleware
 
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestMetricsMiddleware, metrics=state_of(app).metrics)
 
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)

@@ -12,16 +12,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_date, format_time
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.api import ratelimit
 from app.api.deps import CtxDep
 from app.api.routes_queue import track as track_api
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import devices, tickets
 from app.services.sitetime import local_now, opening_hint, service_open_state, special_days
+from app.state import state_of
 from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
@@ -66,7 +68,7 @@ def _kiosk_page(request: Request, site_code: str | None, start: str = "") -> HTM
         ticket_seconds=_int_param(request, "ticket_seconds", 2, 120),
         zone_labels=ZONE_LABELS,
         # The optional phone step only where messages go out (no number kept for nothing).
-        phone_optin=request.app.state.settings.notify_provider != "none",
+        phone_optin=state_of(request.app).settings.notify_provider != "none",
         # The opt-in phone's consent sentence (UU 27/2022), the one every phone field shows.
         consent_text=(contact_rules.CONSENT_TEXT_EN if page_lang(request) == "en"
                       else contact_rules.CONSENT_TEXT_ID),
@@ -118,7 +120,10 @@ def kiosk_reopen(service_id: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: CtxD
             "hint": hint.removeprefix("; ")}
 
 
-@router.get("/kiosk/qr/{tracking_code}.svg")
+# A QR image answers only for a real code: guessing codes through it counts like the tracking
+# page's misses.
+@router.get("/kiosk/qr/{tracking_code}.svg",
+            dependencies=[Depends(ratelimit.limit_misses("track"), scope="function")])
 def ticket_qr(request: Request, ctx: CtxDep,
               tracking_code: Annotated[str, Path(pattern=TRACKING_RE)]) -> Response:
     """The QR code printed on a ticket: the public tracking page of that ticket."""
@@ -126,7 +131,7 @@ def ticket_qr(request: Request, ctx: CtxDep,
 
     tickets.find_by_tracking(ctx.session, tracking_code)  # only real tickets get a code
     # Phones scan this: behind a proxy or on a LAN, MPP_PUBLIC_URL says how they reach us.
-    base = request.app.state.settings.public_url or str(request.base_url)
+    base = state_of(request.app).settings.public_url or str(request.base_url)
     url = base.rstrip("/") + f"/t/{tracking_code}"
     buf = io.BytesIO()
     # A standalone file (with the SVG namespace) so it loads as an <img> on screen and on paper.

@@ -15,6 +15,7 @@ from app.domain.errors import DomainError
 from app.services import principal
 from app.services.context import Ctx, Principal
 from app.services.unit_of_work import unit_of_work
+from app.state import state_of
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
@@ -28,7 +29,7 @@ def client_ip(request: Request) -> str | None:
 
 def resolve_principal(request: Request, session: Session) -> Principal | None:
     """Bearer token (API clients, devices) or the browser session cookie (staff pages)."""
-    state = request.app.state
+    state = state_of(request.app)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     found = principal.resolve(session, tokens=state.token_signer, sessions=state.session_signer,
                               bearer=token if scheme.lower() == "bearer" else None,
@@ -50,7 +51,7 @@ def staff_credential(request: Request) -> principal.StaffCredential | None:
     """The staff token or cookie a lean store checks against the user row itself (the same
     checks as resolve_principal); None when resolve_principal must answer (no credential, a
     device or partner key, a bad signature, a failed CSRF check)."""
-    state = request.app.state
+    state = state_of(request.app)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     found = principal.staff_credential(
         tokens=state.token_signer, sessions=state.session_signer,
@@ -72,7 +73,7 @@ def get_anon_ctx(request: Request) -> Iterator[Ctx]:
 
 def _unit_of_work(request: Request, *, resolve: bool) -> Iterator[Ctx]:
     """The request's unit of work (app/services/unit_of_work.py), with who is asking."""
-    state = request.app.state
+    state = state_of(request.app)
     if resolve:
         from app.api.routes_partner_keys import admit_partner
 

@@ -23,6 +23,7 @@ from app.domain import booking_limits
 from app.domain.errors import DomainError, NotFound
 from app.services.booking import Policy, get_policy
 from app.services.throttle import bump, cleanup, hits, pseudonym  # noqa: F401 - used from here
+from app.state import state_of
 
 
 def _client(request: Request) -> str:
@@ -33,7 +34,7 @@ def limit_by_ip(name: str, pick: Callable[[Policy], tuple[int, int]]) -> Callabl
     """A dependency: at most `limit` requests per `seconds` per client IP for this bucket."""
 
     def dependency(request: Request) -> None:
-        state = request.app.state
+        state = state_of(request.app)
         now = state.clock()
         session: Session = state.session_factory()
         try:
@@ -62,7 +63,7 @@ def limit_booking_create(request: Request) -> None:
     """A dependency for `POST /api/v1/bookings`: counted per client address and per device
     cookie, each in a minute and an hour (app/domain/booking_limits.py), in one short
     transaction of its own before the request's."""
-    state = request.app.state
+    state = state_of(request.app)
     now = state.clock()
     device = request.cookies.get(DEVICE_COOKIE)
     session: Session = state.session_factory()
@@ -101,7 +102,7 @@ def misses_refused(request: Request, name: str) -> int | None:
     """Seconds the client must wait when its address used up this minute's misses for the
     `name` lookups (tracking, survey), else None. The HTML pages (/t/{code}, /survey/{code})
     ask this before they look a code up, and share the API's bucket."""
-    state = request.app.state
+    state = state_of(request.app)
     limit = state.settings.lookup_misses_per_minute
     if limit <= 0:
         return None
@@ -116,7 +117,7 @@ def misses_refused(request: Request, name: str) -> int | None:
 
 def record_miss(request: Request, name: str) -> None:
     """A lookup by a citizen's code that found nothing: count it against the address."""
-    state = request.app.state
+    state = state_of(request.app)
     session: Session = state.session_factory()
     try:
         bump(session, f"{name}:miss:{_client(request)}", limit=2**31, seconds=60,

@@ -18,6 +18,7 @@ from app.api.schemas import Id
 from app.db.models import Device, SpecialDay
 from app.services import audit_text, audit_view, devices, purge, special_days
 from app.services.context import Ctx
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -227,7 +228,7 @@ class RetentionRead(BaseModel):
 
 
 def _retention(ctx: Ctx, request: Request) -> RetentionRead:
-    default = request.app.state.settings.retention_days
+    default = state_of(request.app).settings.retention_days
     return RetentionRead(days=purge.retention_days(ctx.session, default), default_days=default,
                          last_run=purge.last_run(ctx.session))
 
@@ -249,4 +250,4 @@ def set_retention(body: RetentionIn, ctx: CtxDep, request: Request) -> object:
 @router.post("/admin/purge")
 def run_purge(ctx: CtxDep, request: Request) -> dict[str, Any]:
     """Clear personal fields older than the retention period now (the daily job does too)."""
-    return purge.run_purge(ctx, request.app.state.settings.retention_days).as_dict()
+    return purge.run_purge(ctx, state_of(request.app).settings.retention_days).as_dict()

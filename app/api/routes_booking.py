@@ -23,6 +23,7 @@ from app.services import booking as svc
 from app.services import catalog, otp
 from app.services.context import Ctx
 from app.services.sitetime import local_day
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["booking"])
@@ -134,7 +135,7 @@ def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[s
     if body.contact is not None and body.contact.otp_id is not None:
         # Its own transaction, before the request's session is first used: on SQLite (one
         # writer at a time) it would otherwise wait for the request's own lock, for ever.
-        with unit_of_work(request.app.state.session_factory) as session:
+        with unit_of_work(state_of(request.app).session_factory) as session:
             otp.count_attempt(session, body.contact.otp_id)
     policy = svc.get_policy(ctx.session)
     service = svc.bookable_service(ctx.session, body.service_id)
@@ -149,7 +150,7 @@ def create_booking(body: BookingCreate, ctx: CtxDep, request: Request) -> dict[s
                                  lang=body.lang, opt_in=body.contact is not None,
                                  otp_id=body.contact.otp_id if body.contact else None,
                                  otp_code=body.contact.otp_code if body.contact else None,
-                                 otp_secret=request.app.state.settings.secret_key)
+                                 otp_secret=state_of(request.app).settings.secret_key)
     return _booking_out(ctx, booking)
 
 

@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from app.state import state_of
+
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 # A readiness probe must answer quickly even when the database hangs.
@@ -33,7 +35,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    state = request.app.state
+    state = state_of(request.app)
 
     def ping() -> bool:
         # Through the session factory: the same path (and pool) as real requests take.
@@ -62,6 +64,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    m = request.app.state.metrics
-    m.observe_bus(request.app.state.bus)
+    m = state_of(request.app).metrics
+    m.observe_bus(state_of(request.app).bus)
     return Response(generate_latest(m.exposition_registry()), media_type=CONTENT_TYPE_LATEST)

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import Field, StringConstraints
 
-from app.api.deps import AnonCtxDep, CtxDep
+from app.api.deps import AnonCtxDep, CtxDep, resolve_principal
 from app.api.ratelimit import bump
 from app.api.schemas import Id, OtpRequest, Strict
 from app.db.session import unit_of_work
 from app.domain.errors import DomainError
-from app.services import notify, notify_providers, otp, outbox  # noqa: F401 - channel
+from app.services import auth, notify, notify_providers, otp, outbox  # noqa: F401 - channel
+from app.state import state_of
 
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 sites = APIRouter(prefix="/api/v1", tags=["notify"])
@@ -32,7 +33,7 @@ def whatsapp_verify(
     challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None,
 ) -> Response:
     """Meta's subscription check: echo the challenge when the verify token matches."""
-    expected = request.app.state.settings.whatsapp_verify_token
+    expected = state_of(request.app).settings.whatsapp_verify_token
     if (mode == "subscribe" and expected and token and challenge
             and hmac.compare_digest(token, expected)):
         return Response(challenge, media_type="text/plain")
@@ -43,7 +44,7 @@ def whatsapp_verify(
 async def whatsapp_status(request: Request, ctx: AnonCtxDep) -> dict[str, int]:
     """Statuses of sent messages (sent, delivered, read, failed), signed by the app secret."""
     raw = await request.body()
-    secret = request.app.state.settings.whatsapp_app_secret
+    secret = state_of(request.app).settings.whatsapp_app_secret
     if secret:
         sent = request.headers.get("x-hub-signature-256", "")
         mac = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -108,7 +109,7 @@ async def sms_status_post(
 
 
 async def _sms_status(request: Request, ctx: Any, token: str) -> dict[str, int]:
-    expected = request.app.state.settings.sms_callback_token
+    expected = state_of(request.app).settings.sms_callback_token
     if not expected or not hmac.compare_digest(token, expected):
         raise DomainError("forbidden")
     values: dict[str, Any] = dict(request.query_params)
@@ -122,18 +123,23 @@ async def _sms_status(request: Request, ctx: Any, token: str) -> dict[str, int]:
 
 
 @sites.post("/otp", status_code=201)
-def request_otp(request: Request, body: OtpRequest, ctx: CtxDep) -> dict[str, Any]:
+def request_otp(request: Request, body: OtpRequest, ctx: AnonCtxDep) -> dict[str, Any]:
     """Send a one-time code to a phone (services that need a confirmed number); the answer's
     otp_id and the code received go in `contact` of the ticket or booking."""
-    with unit_of_work(request.app.state.session_factory) as session:
-        if ctx.actor is not None and ctx.actor.role == "kiosk":
+    with unit_of_work(state_of(request.app).session_factory) as session:
+        # Who asks, in this transaction (the request's own one must not hold SQLite's write
+        # lock while this one counts).
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        device = scheme.lower() == "bearer" and token.startswith(auth.DEVICE_PREFIX)
+        who = resolve_principal(request, session) if device else None  # cookies stay out
+        if who is not None and who.role == "kiosk":
             # A kiosk serves a whole hall from one address: its own, larger budget.
-            bucket, limit = f"otp:kiosk:{ctx.actor.id}", OTP_PER_KIOSK_HOUR
+            bucket, limit = f"otp:kiosk:{who.id}", OTP_PER_KIOSK_HOUR
         else:
             ip = request.client.host if request.client else "-"
             bucket, limit = f"otp:{ip}", OTP_PER_ADDRESS_HOUR
         bump(session, bucket, limit=limit, seconds=3600, now=ctx.now)
-    row = otp.request_code(ctx, secret=request.app.state.settings.secret_key,
+    row = otp.request_code(ctx, secret=state_of(request.app).settings.secret_key,
                            phone=body.phone, consent=body.consent, lang=body.lang)
     return {"otp_id": row.id, "expires_at": row.expires_at.isoformat()}
 

@@ -12,6 +12,7 @@ from app.api.deps import CtxDep, client_ip
 from app.api.schemas import Id, Strict
 from app.services import partner_keys
 from app.services.principal import PARTNER_PREFIX
+from app.state import state_of
 
 router = APIRouter(prefix="/api/v1", tags=["partner-keys"])
 
@@ -32,7 +33,7 @@ def admit_partner(request: Request) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.startswith(PARTNER_PREFIX):
         return
-    state = request.app.state
+    state = state_of(request.app)
     session = state.session_factory()
     try:
         try:

@@ -41,6 +41,7 @@ from app.services import (
 from app.services.context import Ctx
 from app.services.policy import may_see_tracking_code
 from app.services.unit_of_work import published
+from app.state import state_of
 
 router = APIRouter(prefix="/api/v1")
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -53,11 +54,11 @@ def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> object:
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     user = auth.authenticate(ctx, username, password, max_failures=settings.login_max_failures,
                              lock_seconds=settings.login_lock_seconds,
                              address_max_failures=settings.login_address_max_failures)
-    signer = request.app.state.token_signer
+    signer = state_of(request.app).token_signer
     return TokenOut(access_token=signer.issue(user), expires_in=signer.max_age)
 
 
@@ -137,7 +138,7 @@ async def issue_ticket(
     body: TicketCreate,
     idempotency_key: Annotated[IdemKey | None, Header()] = None,
 ) -> object:
-    state = request.app.state
+    state = state_of(request.app)
     token = _device_token(request)
     if body.contact is not None:
         return await _issue_with_contact(request, body, idempotency_key)
@@ -173,7 +174,7 @@ async def issue_ticket(
 
 def public_base(request: Request) -> str:
     """How citizens' phones reach us (links in messages, QR codes)."""
-    return request.app.state.settings.public_url or str(request.base_url)
+    return state_of(request.app).settings.public_url or str(request.base_url)
 
 
 async def _issue_with_contact(request: Request, body: TicketCreate,
@@ -183,9 +184,9 @@ async def _issue_with_contact(request: Request, body: TicketCreate,
     contact = notify.check_contact(body.contact.phone, body.contact.consent, lang=body.lang,
                                    otp_id=body.contact.otp_id, otp_code=body.contact.otp_code)
     base = public_base(request)
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     if contact.otp_id is not None:
-        with unit_of_work(request.app.state.session_factory) as session:
+        with unit_of_work(state_of(request.app).session_factory) as session:
             otp.count_attempt(session, contact.otp_id)
 
     def work(ctx: Ctx) -> tuple[TicketRead, bool]:
@@ -360,7 +361,7 @@ async def call_next(counter_id: Id, request: Request) -> object:
 async def _lean(request: Request, action: str, run: Any) -> Response | None:
     """An officer's call-next or start on PostgreSQL's asyncio path (app/services/
     counter_calls.py), or None: the reference path answers."""
-    state = request.app.state
+    state = state_of(request.app)
     store = getattr(state, "counter_store", None)
     if store is None:
         return None

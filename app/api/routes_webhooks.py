@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints
 from app.api.deps import CtxDep
 from app.api.schemas import Id, Strict
 from app.services import webhooks
+from app.state import state_of
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 Url = Annotated[str, StringConstraints(min_length=8, max_length=500)]
@@ -34,7 +35,7 @@ class WebhookPatch(Strict):
 
 
 def _allow_private(request: Request) -> bool:
-    return bool(request.app.state.settings.webhook_allow_private_targets)
+    return bool(state_of(request.app).settings.webhook_allow_private_targets)
 
 
 @router.post("/webhooks", status_code=201)

@@ -28,6 +28,7 @@ from app.domain.events import Event
 from app.services import counter_view, principal, snapshots, tickets
 from app.services.context import Principal
 from app.services.policy import agency_ids_in_scope
+from app.state import state_of
 
 router = APIRouter()
 # A screen that cannot take 500 events in its queue is too slow; it is dropped and reconnects.
@@ -71,7 +72,7 @@ def _read(ws: WebSocket, fn: Callable[[Any], Any]) -> Any:
     """Run fn(session) in a short read-only transaction."""
 
     def run() -> Any:
-        with unit_of_work(ws.app.state.session_factory, write=False) as session:
+        with unit_of_work(state_of(ws.app).session_factory, write=False) as session:
             return fn(session)
 
     return run_in_threadpool(run)
@@ -81,7 +82,7 @@ async def serve_events(ws: WebSocket, kind: str, snapshot: Snapshot, accept: Acc
                        resnapshot_on: frozenset[str] = frozenset(),
                        render: Render | None = None) -> None:
     """Send a snapshot, then matching events, until the client leaves or falls behind."""
-    state = ws.app.state
+    state = state_of(ws.app)
     bus = state.bus
     sub = bus.subscribe(QUEUE_SIZE)
     gauge = state.metrics.ws_clients.labels(kind)
@@ -153,7 +154,7 @@ async def _check_or_refuse(ws: WebSocket, setup: Callable[[Any], tuple[Any, ...]
 
 def ws_principal(ws: WebSocket, session: Any) -> Principal | None:
     """`?token=` (API clients, display devices) or the staff session cookie; None if neither."""
-    state = ws.app.state
+    state = state_of(ws.app)
     try:
         return principal.resolve(session, tokens=state.token_signer,
                                  sessions=state.session_signer,
@@ -200,8 +201,8 @@ def _display_render(app: Any, flt: snapshots.BoardFilter) -> ws_fanout.Render:
     second message."""
 
     def read(message: dict[str, Any]) -> str:
-        with unit_of_work(app.state.session_factory, write=False) as session:
-            counts = snapshots.waiting_now(session, flt, app.state.clock())
+        with unit_of_work(state_of(app).session_factory, write=False) as session:
+            counts = snapshots.waiting_now(session, flt, state_of(app).clock())
         return json.dumps({**message, "waiting_counts": counts},
                           separators=(",", ":"), default=str)
 
@@ -257,7 +258,7 @@ _shared_snapshots = _SharedSnapshots()
 @router.websocket("/ws/display")
 async def ws_display(ws: WebSocket) -> None:
     q = ws.query_params
-    now = ws.app.state.clock
+    now = state_of(ws.app).clock
 
     def setup(session: Any) -> tuple[snapshots.BoardFilter, Any, str | None]:
         flt, board = snapshots.board_filter(
@@ -278,7 +279,7 @@ async def ws_display(ws: WebSocket) -> None:
         # Each later snapshot re-reads the board's configuration and the device token, so an
         # edited board shows its new filter and a revoked token is cut off at the next one.
         if not fresh[0]:
-            with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            with unit_of_work(state_of(ws.app).session_factory, write=False) as session:
                 flt, board, problem = setup(session)
                 if problem:
                     raise DomainError(problem)
@@ -288,14 +289,14 @@ async def ws_display(ws: WebSocket) -> None:
         board_id = _int(q.get("board"))
 
         def make() -> dict[str, Any]:
-            with unit_of_work(ws.app.state.session_factory, write=False) as session:
+            with unit_of_work(state_of(ws.app).session_factory, write=False) as session:
                 board = snapshots.board_filter(
                     session, site_id=None, zone=None, agency_id=None, board_id=board_id
                 )[1] if board_id is not None else None
                 return snapshots.display_snapshot(session, flt, now(), board)
 
         key = (id(ws.app), flt, board_id, now().date())
-        return _shared_snapshots.get(key, ws.app.state.bus, make)
+        return _shared_snapshots.get(key, state_of(ws.app).bus, make)
 
     await _serve_board(ws, snap, current)
 
@@ -303,7 +304,7 @@ async def ws_display(ws: WebSocket) -> None:
 async def _serve_board(ws: WebSocket, snapshot: Callable[[], str],
                        current: list[snapshots.BoardFilter]) -> None:
     """A board's own task: its snapshots, pings and end; its group sends it the events."""
-    state = ws.app.state
+    state = state_of(ws.app)
     hub = ws_fanout.hub_for(ws.app)
     member = ws_fanout.Member(ws)
     resnap = frozenset({ev.CONFIG_CHANGED, ev.COUNTER_CHANGED})
@@ -368,7 +369,7 @@ async def _serve_board(ws: WebSocket, snapshot: Callable[[], str],
 
 @router.websocket("/ws/counter/{counter_id}")
 async def ws_counter(ws: WebSocket, counter_id: int) -> None:
-    now = ws.app.state.clock
+    now = state_of(ws.app).clock
 
     viewer: list[int | None] = [None]
 
@@ -394,7 +395,7 @@ async def ws_counter(ws: WebSocket, counter_id: int) -> None:
     await ws.accept()
 
     def snap() -> dict[str, Any]:
-        with unit_of_work(ws.app.state.session_factory, write=False) as session:
+        with unit_of_work(state_of(ws.app).session_factory, write=False) as session:
             # The viewer is checked again before every snapshot: a signed-out or deactivated
             # officer's console stops at the next change (at once after SESSION_ENDED).
             problem = setup(session)[-1]

@@ -27,6 +27,7 @@ from app.domain.events import Event
 from app.services import dashboard
 from app.services.context import Principal
 from app.services.policy import agency_ids_in_scope
+from app.state import state_of
 
 router = APIRouter()
 THROTTLE_SECONDS = 1.0
@@ -47,7 +48,7 @@ async def _refuse(ws: WebSocket, code: str) -> None:
 
 @router.websocket("/ws/dashboard")
 async def ws_dashboard(ws: WebSocket) -> None:
-    state = ws.app.state
+    state = state_of(ws.app)
     raw_site = ws.query_params.get("site_id")
 
     def setup() -> tuple[Principal | None, int, set[int] | None, str | None]:
@@ -99,7 +100,7 @@ async def ws_dashboard(ws: WebSocket) -> None:
 async def serve_throttled(ws: WebSocket, snapshot: Any, relevant: Any,
                           interval: float = THROTTLE_SECONDS) -> None:
     """Send snapshots on change, at most one per `interval`, until the client leaves."""
-    state = ws.app.state
+    state = state_of(ws.app)
     bus = state.bus
     sub = bus.subscribe(QUEUE_SIZE)
     gauge = state.metrics.ws_clients.labels("dashboard")

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.bus import SubscriberOverflow
 from app.domain import events as ev
 from app.domain.events import Event
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +219,9 @@ class FanoutHub:
 
 
 def hub_for(app: Any) -> FanoutHub:
-    hub = getattr(app.state, "fanout", None)
-    if hub is None or hub.bus is not app.state.bus:
-        hub = app.state.fanout = FanoutHub(app.state.bus)
+    hub = getattr(state_of(app), "fanout", None)
+    if hub is None or hub.bus is not state_of(app).bus:
+        hub = state_of(app).fanout = FanoutHub(state_of(app).bus)
     return hub
 
 

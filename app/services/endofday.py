@@ -33,6 +33,7 @@ from app.services import tickets, webhooks
 from app.services.context import Ctx, Principal
 from app.services.sitetime import local_now, special_days
 from app.services.unit_of_work import unit_of_work as work
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +176,11 @@ def run_once(factory: sessionmaker[Session], now: datetime, *, bus: Any = None,
 
 async def loop(app: Any, interval: float = INTERVAL_SECONDS) -> None:
     """Run the job every `interval` seconds for as long as the app lives."""
-    clock: Callable[[], datetime] = app.state.clock
+    clock: Callable[[], datetime] = state_of(app).clock
     while True:
         try:
-            await asyncio.to_thread(run_once, app.state.session_factory, clock(),
-                                    bus=app.state.bus)
+            await asyncio.to_thread(run_once, state_of(app).session_factory, clock(),
+                                    bus=state_of(app).bus)
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed run is retried next interval; the server keeps serving

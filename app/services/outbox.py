@@ -37,6 +37,7 @@ from app.db.session import unit_of_work
 from app.domain.retry import gives_up, retry_delay_seconds
 from app.services import channels as channel_registry
 from app.services.channels import Channel, Outcome, Outgoing
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 _o = OutboxMessage.__table__
@@ -160,14 +161,14 @@ def relay_once(factory: sessionmaker[Session], channels: dict[str, Channel],
 
 
 async def relay_loop(app: Any) -> None:
-    settings = app.state.settings
+    settings = state_of(app).settings
     policy = RelayPolicy.from_settings(settings)
-    channels = channel_registry.build(settings, app.state.session_factory)
-    clock = app.state.clock
+    channels = channel_registry.build(settings, state_of(app).session_factory)
+    clock = state_of(app).clock
     while True:
         claimed = 0
         try:
-            claimed = await asyncio.to_thread(relay_once, app.state.session_factory, channels,
+            claimed = await asyncio.to_thread(relay_once, state_of(app).session_factory, channels,
                                               policy, clock)
         except Exception:  # noqa: BLE001 - the database restarting: try again next round
             log.warning("outbox relay: round failed", exc_info=True)

@@ -61,6 +61,7 @@ from app.services import channels, outbox
 from app.services.channels import Outcome, Outgoing
 from app.services.context import Ctx
 from app.services.policy import require_role
+from app.state import state_of
 
 log = logging.getLogger(__name__)
 KIND = "webhook"
@@ -443,10 +444,11 @@ def enqueue_day_closed(ctx: Ctx, site: Site, day: Any, *, tickets_closed: int,
 
 
 async def fan_out_loop(app: Any) -> None:
-    settings = app.state.settings
+    settings = state_of(app).settings
     while True:
         try:
-            n = await asyncio.to_thread(fan_out, app.state.session_factory, app.state.clock())
+            state = state_of(app)
+            n = await asyncio.to_thread(fan_out, state.session_factory, state.clock())
         except Exception:  # noqa: BLE001 - the database restarting: try again next round
             log.warning("webhook fan-out: round failed", exc_info=True)
             n = 0

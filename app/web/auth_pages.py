@@ -14,6 +14,7 @@ from app.api.deps import AnonCtxDep
 from app.api.errors import request_lang
 from app.domain.errors import DomainError
 from app.services import auth, principal
+from app.state import state_of
 from app.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -40,7 +41,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
     response = render(request, "login.html", csrf_token=token, next=_safe_next(next) or "",
                       error=None, username="")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.app.state.settings.secure_cookies)
+                        secure=state_of(request.app).settings.secure_cookies)
     return response
 
 
@@ -65,7 +66,7 @@ def login_submit(
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         err = DomainError("csrf_failed")
         return fail(err.code, err.message(lang), 403)
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     try:
         user = auth.authenticate(ctx, username, password,
                                  max_failures=settings.login_max_failures,
@@ -87,7 +88,7 @@ def logout(request: Request, ctx: AnonCtxDep,
            csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     response = RedirectResponse("/login", status_code=303)
     if check_form_csrf(request, csrf_token):
-        state = request.app.state
+        state = state_of(request.app)
         found = principal.resolve(ctx.session, tokens=state.token_signer,
                                   sessions=state.session_signer,
                                   cookie=request.cookies.get(SESSION_COOKIE))

@@ -18,6 +18,7 @@ from app.db.session import unit_of_work
 from app.domain import contact as contact_rules
 from app.domain.errors import DomainError
 from app.services import catalog, joining, notify, otp
+from app.state import state_of
 from app.web.pages import ensure_device_cookie
 from app.web.templating import page_lang, render
 
@@ -45,7 +46,7 @@ def join_code(request: Request, ctx: CtxDep, site_id: Id | None = None, board: I
             raise DomainError("validation_error")
         site_id = joining.site_of_board(ctx, board)
     site = joining.get_site(ctx, site_id)
-    found = joining.current_code(request.app.state.settings.secret_key, site.id, ctx.now)
+    found = joining.current_code(state_of(request.app).settings.secret_key, site.id, ctx.now)
     return {"url": _join_url(request, site.id, found.code), "site_id": site.id,
             "qr": f"/join/qr/{site.id}.svg",
             "expires_at": found.expires_at.isoformat(), "refresh_seconds": 60}
@@ -56,7 +57,7 @@ def join_qr(request: Request, ctx: CtxDep, site_id: SiteId) -> Response:
     import segno
 
     site = joining.get_site(ctx, site_id)
-    found = joining.current_code(request.app.state.settings.secret_key, site.id, ctx.now)
+    found = joining.current_code(state_of(request.app).settings.secret_key, site.id, ctx.now)
     buf = io.BytesIO()
     segno.make(_join_url(request, site.id, found.code), error="m").save(
         buf, kind="svg", scale=5, border=2, dark="#000", light="#fff", xmldecl=False,
@@ -82,7 +83,7 @@ def _page(request: Request, ctx: Any, site_id: int, code: str, *, status: int = 
 @router.get("/join/{site_id}", tags=["join"])
 def join_page(request: Request, ctx: AnonCtxDep, site_id: SiteId, c: str = "") -> Response:
     try:
-        joining.check_code(request.app.state.settings.secret_key, site_id, c[:64], ctx.now)
+        joining.check_code(state_of(request.app).settings.secret_key, site_id, c[:64], ctx.now)
     except DomainError as err:
         return _page(request, ctx, site_id, "", status=err.status,
                      error=err.message(page_lang(request)))
@@ -100,13 +101,13 @@ def join_submit(
     otp_code: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     lang = page_lang(request)
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     form: dict[str, Any] = {"service_id": service_id, "phone": phone, "consent": bool(consent)}
     ip = request.client.host if request.client else "-"
     try:
         # Counters in their own transaction, before the join's (a refused join still counts)
         # and before the join's session is first used (SQLite has one writer at a time).
-        with unit_of_work(request.app.state.session_factory) as session:
+        with unit_of_work(state_of(request.app).session_factory) as session:
             bump(session, f"join:{ip}", limit=JOINS_PER_ADDRESS_HOUR, seconds=3600, now=ctx.now)
             needs_otp = joining.needs_confirmed_phone(session, service_id)
             if needs_otp and phone.strip():

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api.errors import http_error_json
 from app.domain.errors import DomainError
 from app.services.context import Ctx, Principal
+from app.state import state_of
 from app.web.session import csrf_of
 from app.web.templating import render
 
@@ -52,7 +53,7 @@ def ensure_device_cookie(request: Request, response: Response) -> None:
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=30 * 86400,
                             httponly=True, samesite="lax",
-                            secure=request.app.state.settings.secure_cookies)
+                            secure=state_of(request.app).settings.secure_cookies)
 
 
 def wants_html(request: Request) -> bool:

@@ -19,6 +19,7 @@ from app.domain.errors import DomainError, NotFound
 from app.domain.ikm import N_UNSUR, UNSUR
 from app.services import principal, survey, tickets
 from app.services.context import Ctx
+from app.state import state_of
 from app.web.lookup_limit import record_miss, refused_page
 from app.web.templating import page_lang, render
 
@@ -105,7 +106,7 @@ def _staff_signed_in(request: Request, ctx: Ctx) -> bool:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return False
-    state = request.app.state
+    state = state_of(request.app)
     found = principal.resolve(ctx.session, tokens=state.token_signer,
                               sessions=state.session_signer, cookie=cookie)
     return found.principal is not None

@@ -153,3 +153,18 @@ async def test_guessing_codes_through_the_html_pages_is_slowed_too(api, world):
     assert r.status_code == 429 and 'id="rate-limited"' in r.text
     r = await api.post("/api/v1/surveys", json={"tracking_code": code, "answers": [4] * 9})
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+
+
+async def test_guessing_codes_through_the_ticket_qr_image_is_slowed_too(api, world):
+    """/kiosk/qr/{code}.svg answers only for a real code: its misses count with the tracking
+    page's, so it is no side door for guessing."""
+    r = await api.post("/api/v1/tickets", json={"service_id": world.ktp.id},
+                       headers=auth(world.kiosk_token))
+    code = r.json()["tracking_code"]
+    for _ in range(25):  # the kiosk fetching a real ticket's QR never counts
+        assert (await api.get(f"/kiosk/qr/{code}.svg")).status_code == 200
+    statuses = [(await api.get(f"/kiosk/qr/tebak-{i}.svg")).status_code for i in range(20)]
+    assert statuses == [404] * 20
+    r = await api.get("/kiosk/qr/tebak-lagi.svg")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    assert (await api.get(f"/t/{code}")).status_code == 429  # one bucket with the page

@@ -820,6 +820,9 @@ def every_tile(page: Any, grid: str, what: str) -> list[str]:
 
 def test_every_screen_fits_one_viewport_with_large_text_too(wa_server: Any, browser: Any) -> None:
     token = make_kiosk(wa_server, "Kiosk layout")
+    full = "Cetak ulang KTP-el"  # sold out today: the quota screen with its alternatives
+    db_exec(wa_server, lambda s: s.execute(sa.update(Service).where(Service.name == full)
+                                           .values(daily_quota=0)))
     svc = services_by_name(wa_server)
     agencies = {str(s["agency"]["id"]) for s in svc.values()}
     disdukcapil = {str(s["id"]) for s in svc.values() if s["agency"]["name"] == "Disdukcapil"}
@@ -856,14 +859,26 @@ def test_every_screen_fits_one_viewport_with_large_text_too(wa_server: Any, brow
                 expect(page.locator("#screen-services")).to_be_visible()
                 assert sorted(every_tile(page, "#service-list", f"services {tag}")) == sorted(
                     disdukcapil)
+                page.locator("#service-list .k-service", has_text=full).click()
+                expect(page.locator("#detail-closed-when")).to_contain_text("Buka kembali")
+                assert_fits(page, f"quota exhausted {tag}")
+                page.locator("#screen-detail [data-action=back]").click()
                 page.locator("#service-list .k-service", has_text=KTP).click()
-                expect(page.locator("#screen-detail")).to_be_visible()
+                expect(page.locator("#take-btn")).to_be_visible()
                 assert_fits(page, f"detail {tag}")
                 page.locator("#priority-btn").click()
                 expect(page.locator("#screen-priority")).to_be_visible()
                 assert_fits(page, f"priority {tag}")
                 page.locator("#screen-priority [data-action=back]").click()
-                page.locator("#take-btn").click()
+                # A visit of two services, then its ticket (which lists both steps).
+                page.locator("#add-step-btn").click()
+                expect(page.locator("#visit-banner")).to_be_visible()
+                assert_fits(page, f"agencies, adding a step {tag}")
+                page.locator(".k-agency", has_text="Disdukcapil").click()
+                page.locator("#service-list .k-service", has_text="Kartu Keluarga").click()
+                expect(page.locator("#screen-visit")).to_be_visible()
+                assert_fits(page, f"visit {tag}")
+                page.locator("#visit-take-btn").click()
                 expect(page.locator("#screen-phone")).to_be_visible()
                 assert_fits(page, f"phone {tag}")
                 if large:

@@ -17,7 +17,7 @@ from babel.dates import format_date
 from playwright.sync_api import expect
 
 from tests.conftest import DEMO_PASSWORD, ROOT
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, screenshot
 from tests.e2e.test_dashboard import Demo
 
 # The database does not matter to what these screens show: SQLite only (keeps the suite lean).
@@ -83,6 +83,7 @@ def test_survey_tablet_clears_the_previous_citizen(demo: Demo, browser: Any) -> 
         expect(tab.locator("#tablet")).to_have_attribute("data-screen", "form")
         expect(tab.locator("#tablet-number")).to_have_text(first["number"])
         assert_accessible(tab, "survey tablet")
+        screenshot(tab, "survey-tablet-1024x1366")
         # The first citizen walks off after one answer; the officer calls the next one.
         tab.locator('input[name="u1"][value="4"]').check(force=True)
         called = demo.post(f"/api/v1/counters/{counter}/call-next")
@@ -133,6 +134,7 @@ def test_survey_page_speaks_the_page_language(demo: Demo, browser: Any, lang: st
         today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
         assert format_date(today, format="long", locale=lang) in head
         assert_accessible(p, "survey page " + lang)
+        screenshot(p, f"survey-phone-{lang}")
         p.locator("#survey-form button[type=submit]").click()
         first = p.locator('input[name="u1"]').first
         assert first.evaluate("e => e.validationMessage") == message
@@ -175,6 +177,7 @@ def test_tracking_page_says_the_number_changed(demo: Demo, browser: Any) -> None
             f"Nomor antrean Anda berubah: {ticket['number']} → {moved['number']}")
         expect(p.locator("#tr-changed-detail")).to_contain_text(duk[1]["name"])
         assert_accessible(p, "tracking page, transferred")
+        screenshot(p, "track-3-transferred-phone")
         # Reloaded (server-rendered), in English, the same news.
         p.goto(f"{demo.url}/t/{ticket['tracking_code']}?lang=en")
         expect(p.locator("#tr-changed-title")).to_have_text(
