@@ -106,22 +106,20 @@ def _template_url(url: str) -> str:
         folder = Path(tempfile.mkdtemp(prefix="mpp-template-"))
         atexit.register(shutil.rmtree, folder, True)
         return f"sqlite:///{folder / 'template.db'}"
-    from tests.support.databases import create_database, drop_database
-
-    made = create_database("postgresql", Path("."))
-    name = f"mpp_tpl_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'ALTER DATABASE "{made.rpartition("/")[2]}" RENAME TO "{name}"')
-    template = made.rpartition("/")[0] + "/" + name
-    atexit.register(drop_database, template)
+    # On the same server as the database it will be copied to (benchmarks bring their own).
+    template = url.rpartition("/")[0] + f"/mpp_tpl_{uuid.uuid4().hex[:12]}"
+    _pg_admin(url, f'CREATE DATABASE "{template.rpartition("/")[2]}"')
+    atexit.register(_pg_admin, url,
+                    f'DROP DATABASE IF EXISTS "{template.rpartition("/")[2]}" WITH (FORCE)')
     return template
 
 
-def _pg_admin(sql: str) -> None:
+def _pg_admin(url: str, sql: str) -> None:
+    """Run one statement on the server of `url`, from its maintenance database."""
     import psycopg
 
-    from tests.support.databases import PG_URL, _libpq
-
-    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+    admin = url.replace("postgresql+psycopg://", "postgresql://", 1).rpartition("/")[0]
+    with psycopg.connect(admin + "/postgres", autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -138,8 +136,8 @@ def _copy_database(template: str, url: str) -> None:
             dst.close()
         return
     name, source = url.rpartition("/")[2], template.rpartition("/")[2]
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
 
 
 def _build(url: str, *, demo: bool, always_open: bool,
