@@ -196,3 +196,21 @@ def test_demo_prints_device_urls_that_work(tmp_path, monkeypatch, capsys):
     second = printed_tokens()
     assert active(second["Kiosk (take a ticket)"]) == "kiosk"
     assert active(first["Kiosk (take a ticket)"]) is None  # the old demo kiosk is revoked
+
+
+def test_demo_mall_offers_booking_and_a_counter_for_every_service() -> None:
+    """The demo's /booking is not empty and no demo service waits for a counter that never
+    comes (a stranger's first ticket must be callable)."""
+
+
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "app" / "data"
+                          / "demo_mall.yaml").read_text())
+    for site in doc["sites"]:
+        services = [sv for agency in site["agencies"] for sv in agency["services"]
+                    if sv.get("is_active", True)]
+        served = {code for counter in site["counters"] if counter.get("is_active", True)
+                  for code in counter["services"]}
+        assert {sv["code"] for sv in services} <= served, site["code"]
+        bookable = [sv["code"] for sv in services if sv.get("booking_enabled")]
+        assert len(bookable) >= 5, bookable
+        assert len({code.split("-")[0] for code in bookable}) >= 3  # several agencies
