@@ -183,7 +183,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print()
     print(demo_screens(f"http://{args.host}:{args.port}", demo_devices(path)))
     print("\nThe kiosk and display URLs carry a device token made for this start; "
-          "the page keeps it and drops it from the address bar.\n", flush=True)
+          "the page keeps it and drops it from the address bar.", flush=True)
+    # The demo shows the phone opt-in; its messages go to this console (phones masked).
+    if os.environ.setdefault("MPP_NOTIFY_PROVIDER", "log") == "log":
+        print("Citizens' WhatsApp/SMS messages are written to this console "
+              "(MPP_NOTIFY_PROVIDER=log).", flush=True)
+    print(flush=True)
     _serve(args.host, args.port, 1, url)
 
 
