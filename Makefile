@@ -34,7 +34,7 @@ lint:
 # when MPP_TEST_DATABASE_URL is set (.ci/run sets it).
 # The fault test restarts PostgreSQL, so it runs alone, after everything else.
 test: install-dev lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q --ignore=tests/faults
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q --durations=30 --ignore=tests/faults
 	$(BIN)/python -m pytest -q tests/faults
 
 # The in-process tests with the clock set where a day changes in one zone and not in another:
