@@ -15,7 +15,7 @@ from tests.conftest import DEMO_PASSWORD, ROOT
 from tests.e2e.test_dashboard import Demo, sign_in
 from tests.integration.test_webhooks import Receiver
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("admin-integration")]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from tests.e2e.conftest import assert_accessible, screenshot
 from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
 
+pytestmark = pytest.mark.xdist_group("join-by-phone")  # one module server, on one worker
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "mpp-contoh"
 KTP = "Perekaman KTP-el"
@@ -220,7 +222,14 @@ def test_booking_on_a_phone_field_errors_and_one_time_code(server, whatsapp, bro
 
 
 def test_join_by_qr_with_a_one_time_code(server, whatsapp, browser):
-    """After the booking test: Kartu Keluarga needs a confirmed phone."""
+    """Kartu Keluarga needs a confirmed phone (set here too: xdist may run this test on
+    another worker, with its own server, than the booking test before it)."""
+    admin = _admin(server)
+    services = httpx.get(f"{server.url}/api/v1/services", headers=admin, timeout=30).json()
+    kk = next(s for s in services if s["name"] == KK and s["code"] == "DUKCAPIL-3")
+    r = httpx.patch(f"{server.url}/api/v1/services/{kk['id']}", headers=admin, timeout=30,
+                    json={"requires_phone_otp": True})
+    assert r.status_code == 200, r.text
     site_id = _ids(server)[0]
     url = httpx.get(f"{server.url}/api/v1/join/code", params={"site_id": site_id}).json()["url"]
     phone = browser.new_context(**PHONE_VIEW)

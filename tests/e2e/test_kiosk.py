@@ -8,6 +8,7 @@ one module-scoped server (`wa_server`) whose messages go to a local WhatsApp Clo
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,8 @@ from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import assert_accessible, screenshot
 from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
+
+pytestmark = pytest.mark.xdist_group("kiosk")  # one module server, on one worker
 
 SITE = "mpp-contoh"
 KTP = "Perekaman KTP-el"
@@ -709,8 +712,14 @@ def test_phone_opt_in_on_the_kiosk_sends_ticket_taken(wa_server: Any, whatsapp: 
     assert taken["to"] == PHONE_E164 and code in taken["text"]["body"]
     # The stand-in reports "sent" and "delivered" to the status webhook, as Meta does; the
     # app keeps the delivery status.
-    ref = db_exec(wa_server, lambda s: s.scalar(sa.select(OutboxMessage.provider_ref).where(
-        OutboxMessage.topic == "ticket_taken", OutboxMessage.target == PHONE_E164)))
+    # The relay records the provider's id once the send has returned: wait for it.
+    deadline = time.monotonic() + 15
+    while True:
+        ref = db_exec(wa_server, lambda s: s.scalar(sa.select(OutboxMessage.provider_ref).where(
+            OutboxMessage.topic == "ticket_taken", OutboxMessage.target == PHONE_E164)))
+        if ref or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert ref and ref.startswith("wamid.")
     assert whatsapp.wait_for_callback(ref, "delivered") == 200
     status = db_exec(wa_server, lambda s: s.execute(sa.select(

@@ -13,7 +13,7 @@ from tests.conftest import DEMO_PASSWORD, ROOT
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_dashboard import Demo, sign_in
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("skm-public")]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 

@@ -21,7 +21,11 @@ from tests.e2e.conftest import assert_accessible, screenshot
 from tests.e2e.test_dashboard import Demo
 
 # The database does not matter to what these screens show: SQLite only (keeps the suite lean).
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+    pytest.mark.xdist_group("survey-tracking"),
+]
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
