@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.session import make_engine
 from tests.support.databases import BACKENDS, create_database, drop_database
+from tests.support.live import DEMO_PASSWORD  # noqa: F401 - imported from here by the tests
 from tests.support.world import World, build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,26 +171,13 @@ def live_server(backend: str, tmp_path: Path) -> Iterator[Any]:
         drop_database(url)
 
 
-DEMO_PASSWORD = "demo-rahasia-123"
-
-
 @pytest.fixture
 def demo_server(backend: str, tmp_path: Path) -> Iterator[Any]:
     """A real server on a fresh database holding the demo MPP, open at all hours.
 
     Every demo user (petugas_dukcapil, manajer, admin, ...) has the password DEMO_PASSWORD.
     """
-    import yaml as _yaml
+    from tests.support.live import demo_server as serve_demo
 
-    from tests.support.live import prepare_database, start_server
-
-    url = create_database(backend, tmp_path)
-    doc = _yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    server = start_server(url, log_path=tmp_path / "server.log")
-    try:
+    with serve_demo(backend, tmp_path) as server:
         yield server
-    finally:
-        server.stop()
-        drop_database(url)

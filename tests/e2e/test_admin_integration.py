@@ -11,7 +11,6 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import DEMO_PASSWORD, ROOT
 from tests.e2e.test_dashboard import Demo, sign_in
 from tests.integration.test_webhooks import Receiver
 
@@ -20,24 +19,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("admin-integration")]
 
 @pytest.fixture(scope="module")
 def hook_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import yaml
+    from tests.support.live import demo_server
 
-    from tests.support.databases import create_database, drop_database
-    from tests.support.live import prepare_database, start_server
-
-    tmp = tmp_path_factory.mktemp("integration")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    server = start_server(url, log_path=tmp / "server.log",
-                          MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
-                          MPP_OUTBOX_POLL_SECONDS="0.2", MPP_WEBHOOK_FANOUT_SECONDS="0.2")
-    try:
+    with demo_server(backend, tmp_path_factory.mktemp("integration"),
+                     MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS="true", MPP_OUTBOX_POLL_SECONDS="0.2",
+                     MPP_WEBHOOK_FANOUT_SECONDS="0.2") as server:
         yield server
-    finally:
-        server.stop()
-        drop_database(url)
 
 
 def test_webhook_and_partner_key_from_admin(hook_server: Any, page: Any) -> None:

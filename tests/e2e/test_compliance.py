@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from playwright.sync_api import expect
 
-from tests.conftest import DEMO_PASSWORD, ROOT
+from tests.conftest import DEMO_PASSWORD
 from tests.e2e.test_kiosk import make_kiosk, open_kiosk, services_by_name
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("compliance")]
@@ -21,20 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("compliance")]
 
 @pytest.fixture(scope="module")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.support.databases import create_database, drop_database
-    from tests.support.live import prepare_database, start_server
+    from tests.support.live import demo_server
 
-    tmp = tmp_path_factory.mktemp("compliance")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    srv = start_server(url, log_path=tmp / "server.log")
-    try:
+    with demo_server(backend, tmp_path_factory.mktemp("compliance")) as srv:
         yield srv
-    finally:
-        srv.stop()
-        drop_database(url)
 
 
 def admin(server: Any) -> dict[str, str]:

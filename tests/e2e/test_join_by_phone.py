@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import assert_accessible, screenshot
-from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
 
 pytestmark = pytest.mark.xdist_group("join-by-phone")  # one module server, on one worker
@@ -34,22 +33,11 @@ def whatsapp():
 
 @pytest.fixture(scope="module")
 def server(backend, whatsapp, tmp_path_factory):
-    import yaml
+    from tests.support.live import demo_server
 
-    from tests.support.live import prepare_database, start_server
-
-    tmp = tmp_path_factory.mktemp("join")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    live = start_server(url, log_path=tmp / "server.log", MPP_OUTBOX_POLL_SECONDS="0.2",
-                        **whatsapp.settings())
-    try:
+    with demo_server(backend, tmp_path_factory.mktemp("join"), MPP_OUTBOX_POLL_SECONDS="0.2",
+                     **whatsapp.settings()) as live:
         yield live
-    finally:
-        live.stop()
-        drop_database(url)
 
 
 def _ids(server: Any) -> tuple[int, int, int]:

@@ -23,7 +23,6 @@ from app.db.session import make_engine
 from app.services.auth import new_device_token
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import assert_accessible, screenshot
-from tests.support.databases import create_database, drop_database
 from tests.support.providers import WhatsAppStandIn
 
 pytestmark = pytest.mark.xdist_group("kiosk")  # one module server, on one worker
@@ -621,24 +620,15 @@ def whatsapp() -> Any:
 def wa_server(backend: str, whatsapp: Any, tmp_path_factory: Any) -> Any:
     """One demo server for this module's phone and layout tests; its WhatsApp provider is the
     stand-in, which reports delivery back to the server's status webhook."""
-    import yaml
+    from tests.support.live import demo_server
 
-    from tests.support.live import ROOT, prepare_database, start_server
-
-    tmp = tmp_path_factory.mktemp("kiosk-wa")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    live = start_server(url, log_path=tmp / "server.log", MPP_OUTBOX_POLL_SECONDS="0.2",
-                        **whatsapp.settings())
-    whatsapp.callback_url = f"{live.url}/api/v1/notify/whatsapp/status"
-    try:
-        yield live
-    finally:
-        whatsapp.callback_url = None
-        live.stop()
-        drop_database(url)
+    with demo_server(backend, tmp_path_factory.mktemp("kiosk-wa"), MPP_OUTBOX_POLL_SECONDS="0.2",
+                     **whatsapp.settings()) as live:
+        whatsapp.callback_url = f"{live.url}/api/v1/notify/whatsapp/status"
+        try:
+            yield live
+        finally:
+            whatsapp.callback_url = None
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import DEMO_PASSWORD, ROOT
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_dashboard import Demo, sign_in
 
@@ -29,22 +28,10 @@ def assert_accessible(page: Any) -> None:
 
 @pytest.fixture(scope="module")
 def skm_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import yaml
+    from tests.support.live import demo_server
 
-    from tests.support.databases import create_database, drop_database
-    from tests.support.live import prepare_database, start_server
-
-    tmp = tmp_path_factory.mktemp("skm")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    server = start_server(url, log_path=tmp / "server.log")
-    try:
+    with demo_server(backend, tmp_path_factory.mktemp("skm")) as server:
         yield server
-    finally:
-        server.stop()
-        drop_database(url)
 
 
 def test_skm_page_with_follow_up(skm_server: Any, page: Any) -> None:

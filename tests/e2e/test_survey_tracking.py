@@ -16,7 +16,6 @@ import pytest
 from babel.dates import format_date
 from playwright.sync_api import expect
 
-from tests.conftest import DEMO_PASSWORD, ROOT
 from tests.e2e.conftest import assert_accessible, screenshot
 from tests.e2e.test_dashboard import Demo
 
@@ -33,22 +32,10 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import yaml
+    from tests.support.live import demo_server
 
-    from tests.support.databases import create_database, drop_database
-    from tests.support.live import prepare_database, start_server
-
-    tmp = tmp_path_factory.mktemp("survey-tracking")
-    url = create_database(backend, tmp)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
-    srv = start_server(url, log_path=tmp / "server.log")
-    try:
+    with demo_server(backend, tmp_path_factory.mktemp("survey-tracking")) as srv:
         yield srv
-    finally:
-        srv.stop()
-        drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -37,15 +37,11 @@ def p99(values: list[float]) -> float:
 
 @pytest.fixture
 def setup(backend, tmp_path):
-    import yaml
-
-    from tests.support.live import prepare_database, start_server
+    from tests.support.live import prepare_demo, start_server
 
     whatsapp = WhatsAppStandIn().start()
     url = create_database(backend, tmp_path)
-    doc = yaml.safe_load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
-    users = [u["username"] for s in doc["sites"] for u in s["users"]]
-    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
+    prepare_demo(url)
     engine = make_engine(url)
     token, token_hash = new_device_token()
     with Session(engine) as s:

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,6 +160,34 @@ def _build(url: str, *, demo: bool, always_open: bool,
             return load_mall(session, doc, always_open=always_open, passwords=passwords)
     finally:
         engine.dispose()
+
+
+DEMO_PASSWORD = "demo-rahasia-123"
+
+
+def prepare_demo(url: str) -> None:
+    """Migrate and load the demo MPP, open at all hours; every demo user (petugas_dukcapil,
+    manajer, admin, ...) gets the password DEMO_PASSWORD."""
+    from app.services import yamlio
+
+    doc = yamlio.load((ROOT / "app" / "data" / "demo_mall.yaml").read_text())
+    users = [u["username"] for site in doc["sites"] for u in site["users"]]
+    prepare_database(url, demo=True, passwords={u: DEMO_PASSWORD for u in users})
+
+
+@contextmanager
+def demo_server(backend: str, folder: Path, **env: str) -> Iterator[LiveServer]:
+    """A real server on a fresh demo database of this backend (server.log in `folder`)."""
+    from tests.support.databases import create_database, drop_database
+
+    url = create_database(backend, folder)
+    prepare_demo(url)
+    server = start_server(url, log_path=folder / "server.log", **env)
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_database(url)
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
