@@ -11,10 +11,10 @@ The store flushes at most; the unit of work commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -187,22 +187,33 @@ class TicketStore:
         return [s / 60 for s in rows.scalars()]
 
 
-class KioskStore:
+C = TypeVar("C")
+
+
+class _PooledStore(Generic[C]):
+    """Statements on PostgreSQL asyncio connections in autocommit mode, through `wrap`."""
+
+    def __init__(self, pool: AsyncConnectionPool, wrap: Callable[[Any], C]) -> None:
+        self.pool = pool
+        self._wrap = wrap
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[C | None]:
+        """None when no connection is at hand (the database restarting?)."""
+        try:
+            async with self.pool.connection() as conn:
+                yield self._wrap(conn)
+        except PoolTimeout:
+            yield None
+
+
+class KioskStore(_PooledStore["KioskConnection"]):
     """The kiosk's issue on PostgreSQL asyncio connections in autocommit mode: one read, one
     write that commits, one count (app/db/issue_sql.py). Every answer it cannot give is None,
     with nothing written; a connection lost during the write raises (it may have committed)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[KioskConnection | None]:
-        """None when no connection is at hand (the database restarting?)."""
-        try:
-            async with self.pool.connection() as conn:
-                yield KioskConnection(conn)
-        except PoolTimeout:
-            yield None
+        super().__init__(pool, KioskConnection)
 
 
 class KioskConnection:
@@ -229,22 +240,13 @@ class KioskConnection:
             return None  # the statement was undone
 
 
-class CounterStore:
+class CounterStore(_PooledStore["CounterConnection"]):
     """An officer's call-next and start on PostgreSQL asyncio connections in autocommit mode
     (app/db/call_sql.py): one read, one write that commits. Every answer it cannot give is None
     with nothing written; a connection lost during the write raises (it may have committed)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[CounterConnection | None]:
-        """None when no connection is at hand (the database restarting?)."""
-        try:
-            async with self.pool.connection() as conn:
-                yield CounterConnection(conn)
-        except PoolTimeout:
-            yield None
+        super().__init__(pool, CounterConnection)
 
 
 class CounterConnection:
