@@ -45,3 +45,59 @@ async def test_a_backlog_is_rendered_as_batches_in_order() -> None:
     assert sum(renders) == len(wanted) and len(renders) < 10, renders
     hub.close()
     await bus.stop()
+
+
+class RawTransport:
+    """A board's socket on the fast path: records each write (one syscall each)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+def _messages(data: bytes) -> list[str]:
+    """The text frames in `data` (unmasked, as a server sends them), in order, parsed by
+    websockets' own client protocol."""
+    from websockets.client import ClientProtocol
+    from websockets.protocol import State
+    from websockets.uri import parse_uri
+
+    client = ClientProtocol(parse_uri("ws://board/ws/display"), state=State.OPEN)
+    client.receive_data(data)
+    return [e.data.decode() for e in client.events_received()]
+
+
+async def test_a_batch_leaves_in_one_write_per_board_as_separate_messages() -> None:
+    bus = EventBus()
+    await bus.start()
+
+    async def render(events: list[Event]) -> list[str]:
+        return [e.to_json() for e in events]
+
+    hub = ws_fanout.FanoutHub(bus)
+    boards = []
+    for _ in range(3):
+        member = ws_fanout.Member(FakeBoard())
+        member.raw = (object(), RawTransport())
+        member.ready = True
+        boards.append(member)
+        hub.join(member, "site-1", lambda e: e.site_id == 1, render, frozenset())
+    await asyncio.sleep(0)
+    # A call-next's two events (the finish of the ticket before, the call) commit together.
+    events = [Event("ticket.status", 1, {"n": 1}), Event("ticket.called", 1, {"n": 2})]
+    bus.publish_after_commit(events)
+    await asyncio.sleep(0.05)
+    for member in boards:
+        writes = member.raw[1].writes
+        assert len(writes) == 1, writes
+        assert _messages(writes[0]) == [e.to_json() for e in events]
+    hub.close()
+    await bus.stop()
