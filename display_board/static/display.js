@@ -33,12 +33,7 @@
   };
 
   function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text !== undefined && text !== null) n.textContent = String(text);
-    return n;
-  }
+  var el = MPP.text;
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   // ---- layout ---------------------------------------------------------------------------
@@ -280,7 +275,7 @@
   }
 
   // ---- connection with backoff --------------------------------------------------------------
-  var ws = null;
+  var live = null;
   var delay = 500;
   var lastMessage = 0;
 
@@ -289,8 +284,7 @@
     Object.keys(cfg.params || {}).forEach(function (k) { p.set(k, cfg.params[k]); });
     var t = token();
     if (t) p.set("token", t);
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-      "/ws/display?" + p.toString();
+    return MPP.wsUrl("/ws/display?" + p.toString());
   }
 
   function setOnline(on) {
@@ -300,46 +294,34 @@
   }
 
   function connect() {
-    var sock;
-    try { sock = new WebSocket(wsUrl()); } catch (e) { schedule(); return; }
-    ws = sock;
-    sock.onmessage = function (ev) {
-      lastMessage = Date.now();
-      var msg;
-      try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (msg.type === "snapshot") {
-        setOnline(true);
-        $("problem").hidden = true;
-        board.lastError = null;
-        delay = 500;
-      }
-      onMessage(msg);
-    };
-    sock.onopen = function () { lastMessage = Date.now(); };
-    sock.onclose = function () {
-      if (ws !== sock) return;
-      ws = null;
-      setOnline(false);
-      schedule();
-    };
-    sock.onerror = function () { /* onclose follows */ };
-  }
-
-  function schedule() {
-    board.reconnects += 1;
-    // Refused boards retry slowly; lost connections quickly, with jitter so a restarted
-    // server is not hit by every board in the same millisecond.
-    var max = board.lastError ? 30000 : 10000;
-    var wait = Math.min(delay, max) * (0.75 + Math.random() * 0.5);
-    delay = Math.min(delay * 2, max);
-    setTimeout(connect, wait);
+    live = MPP.connect(wsUrl, {
+      open: function () { lastMessage = Date.now(); },
+      message: function (msg) {
+        lastMessage = Date.now();
+        if (msg.type === "snapshot") {
+          setOnline(true);
+          $("problem").hidden = true;
+          board.lastError = null;
+          delay = 500;
+        }
+        onMessage(msg);
+      },
+      close: function () { setOnline(false); },
+      delay: function () {
+        board.reconnects += 1;
+        // Refused boards retry slowly; lost connections quickly, with jitter so a restarted
+        // server is not hit by every board in the same millisecond.
+        var max = board.lastError ? 30000 : 10000;
+        var wait = Math.min(delay, max) * (0.75 + Math.random() * 0.5);
+        delay = Math.min(delay * 2, max);
+        return wait;
+      },
+    });
   }
 
   // The server pings every 20 s; silence for longer means a half-open connection.
   setInterval(function () {
-    if (ws && lastMessage && Date.now() - lastMessage > 45000) {
-      try { ws.close(); } catch (e) { /* ignore */ }
-    }
+    if (live && live.socket && lastMessage && Date.now() - lastMessage > 45000) live.reconnect();
   }, 5000);
 
   // ---- announcements --------------------------------------------------------------------------

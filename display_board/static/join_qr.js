@@ -10,10 +10,7 @@
   var q = p.site_id ? "site_id=" + encodeURIComponent(p.site_id)
         : p.board ? "board=" + encodeURIComponent(p.board) : "";
   function refresh() {
-    fetch("/api/v1/join/code?" + q, {cache: "no-store"}).then(function (r) {
-      if (!r.ok) throw new Error(String(r.status));
-      return r.json();
-    }).then(function (code) {
+    MPP.request("GET", "/api/v1/join/code?" + q, { cache: "no-store", csrf: "" }).then(function (code) {
       img.src = code.qr + "?t=" + Date.now();
       box.dataset.url = code.url;
       box.hidden = false;

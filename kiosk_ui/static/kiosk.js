@@ -25,12 +25,7 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (s, vals) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vals ? String(vals[k]) : m));
 
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  const el = MPP.text;
 
   // --- token and settings -------------------------------------------------------------------
   function readSetup() {
@@ -55,11 +50,8 @@
     return h;
   }
 
-  function fetchWithTimeout(url, opts, ms) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), ms);
-    return fetch(url, Object.assign({}, opts, { signal: ctl.signal })).finally(() => clearTimeout(timer));
-  }
+  // The kiosk reads each response itself (a retry on 5xx must reuse its Idempotency-Key).
+  const fetchWithTimeout = MPP.fetchWithin;
 
   function newKey() {
     // crypto.randomUUID needs a secure context; kiosks often use plain http on a LAN.

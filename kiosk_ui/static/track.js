@@ -74,24 +74,17 @@
   async function poll() {
     let delay = CFG.poll_ms;
     try {
-      const r = await fetch("/api/v1/track/" + encodeURIComponent(CFG.code), {
-        headers: { "Accept": "application/json", "Accept-Language": CFG.lang }, cache: "no-store",
-      });
-      if (r.ok) {
-        const d = await r.json();
-        render(d);
-        failures = 0;
-        const now = new Intl.DateTimeFormat(CFG.lang === "en" ? "en-GB" : "id-ID", { timeZone: CFG.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(new Date());
-        stamp(fmt(T.updated, { time: now }));
-        // Nothing changes any more; a finished ticket keeps polling slowly for the survey state.
-        if (FINAL.includes(d.status) || (d.status === "done" && !d.survey_available)) return;
-        if (d.status === "done") delay = Math.max(delay, 30000);
-      } else if (r.status === 404) {
-        return;
-      } else {
-        throw new Error("HTTP " + r.status);
-      }
+      const d = await MPP.request("GET", "/api/v1/track/" + encodeURIComponent(CFG.code),
+                                  { lang: CFG.lang, cache: "no-store", csrf: "" });
+      render(d);
+      failures = 0;
+      const now = new Intl.DateTimeFormat(CFG.lang === "en" ? "en-GB" : "id-ID", { timeZone: CFG.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(new Date());
+      stamp(fmt(T.updated, { time: now }));
+      // Nothing changes any more; a finished ticket keeps polling slowly for the survey state.
+      if (FINAL.includes(d.status) || (d.status === "done" && !d.survey_available)) return;
+      if (d.status === "done") delay = Math.max(delay, 30000);
     } catch (e) {
+      if (e.status === 404) return;  // the code is gone (purged): nothing more to follow
       failures += 1;
       stamp(T.offline);
       delay = Math.min(CFG.poll_ms * (2 ** Math.min(failures, 4)), 60000);

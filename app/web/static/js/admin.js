@@ -24,36 +24,21 @@
     return s;
   }
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") node.textContent = v;
-      else if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
-      else if (k === "dataset") Object.assign(node.dataset, v);
-      else if (v === true) node.setAttribute(k, "");
-      else node.setAttribute(k, String(v));
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return node;
-  }
+  const el = MPP.el;
 
+  // Every call answers {ok, status, data} or {ok: false, status, error}: the forms show a
+  // refusal next to its field instead of throwing (MPP.request underneath).
   async function api(method, url, body) {
-    const opts = { method, headers: { Accept: "application/json", "Accept-Language": LANG }, credentials: "same-origin" };
-    if (method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
-    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    let r;
-    try { r = await fetch(url, opts); } catch (e) {
-      return { ok: false, status: 0, error: { code: "network", message: T("network") } };
+    try {
+      const data = await MPP.request(method, url, { body, csrf: CSRF, lang: LANG,
+                                                    networkMessage: T("network") });
+      return { ok: true, status: data === null ? 204 : 200, data };
+    } catch (e) {
+      if (!(e instanceof MPP.ApiError)) throw e;
+      const error = { code: e.code, message: e.message, field: e.field, reason: e.reason,
+                      details: e.details };
+      return { ok: false, status: e.status, error };
     }
-    if (r.status === 204) return { ok: true, status: 204, data: null };
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) return { ok: false, status: r.status, error: (data && data.error) || { code: "http_error", message: String(r.status) } };
-    return { ok: true, status: r.status, data };
   }
 
   // --- page messages ---------------------------------------------------------------------------

@@ -14,46 +14,12 @@
   const FIELDS = { name: "name", phone: "phone", consent: "consent", otp_code: "otp-code",
                    otp_id: "otp-code" };
 
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  const el = MPP.text;
 
-  function headers(write) {
-    const h = { "Accept": "application/json", "Accept-Language": CFG.lang };
-    if (write) {
-      h["Content-Type"] = "application/json";
-      const meta = document.querySelector('meta[name="csrf-token"]');
-      if (meta) h["X-CSRF-Token"] = meta.content;  // a signed-in staff member's browser
-    }
-    return h;
-  }
-
-  async function api(method, path, body) {
-    let r;
-    try {
-      r = await fetch(path, { method, headers: headers(method !== "GET"), credentials: "same-origin",
-                             body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (e) {
-      throw new Error(T.network_error);
-    }
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) {
-      const e = data.error || {};
-      const err = new Error(e.message || T.network_error);
-      err.code = e.code;
-      err.field = e.field;
-      err.reason = e.reason;
-      // Schema errors (too long, wrong shape) name their field in loc.
-      if (!err.field && Array.isArray(e.details) && e.details.length) {
-        const loc = e.details[0].loc || [];
-        err.field = loc[loc.length - 1];
-      }
-      throw err;
-    }
-    return data;
+  // Refusals come back as MPP.ApiError with the field they belong to (shown next to it).
+  function api(method, path, body) {
+    return MPP.request(method, path, { body, lang: CFG.lang, networkMessage: T.network_error,
+                                       errorMessage: T.network_error });
   }
 
   function showError(msg) {

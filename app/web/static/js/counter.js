@@ -14,49 +14,22 @@
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = MPP.text;
 
   function toLogin() {
     location.assign("/login?next=" + encodeURIComponent(location.pathname));
   }
 
-  function ApiError(status, code, message) {
-    this.status = status;
-    this.code = code;
-    this.message = message;
-  }
-
-  /* One place for every API call: CSRF header, language, 401 -> sign-in page. */
+  /* Every API call (MPP.request: CSRF header, errors): in this console's language, a lost
+   session -> sign-in page, a stale CSRF token -> reload. */
   function api(method, path, body) {
-    var headers = { "Accept": "application/json", "Accept-Language": LANG };
-    if (method !== "GET") headers["X-CSRF-Token"] = CSRF;
-    var init = { method: method, headers: headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (r) {
-      if (r.status === 401) {
-        toLogin();
-        throw new ApiError(401, "not_authenticated", "");
-      }
-      if (r.status === 204) return null;
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (!r.ok) {
-          var err = (data && data.error) || {};
-          if (err.code === "csrf_failed") location.reload();
-          throw new ApiError(r.status, err.code || "http_error", err.message || T.error);
-        }
-        return data;
+    return MPP.request(method, path, { body: body, csrf: CSRF, lang: LANG,
+                                       networkMessage: T.error, errorMessage: T.error })
+      .catch(function (e) {
+        if (e.status === 401) toLogin();
+        else if (e.code === "csrf_failed") location.reload();
+        throw e;
       });
-    }, function () {
-      throw new ApiError(0, "network", T.error);
-    });
   }
 
   // "{number} ..." with values: the strings come translated from the page.
@@ -126,6 +99,9 @@
       }).catch(function (e) { say(status, e.message, true); });
     }
 
+    // The buttons come disabled from the server: a click before this script ran would do
+    // nothing at all (a slow workstation, a slow first load).
+    $all(".js-open, .js-close, .js-close-day").forEach(function (b) { b.disabled = false; });
     $all(".counter-card").forEach(function (card) {
       var open = $(".js-open", card);
       if (open) open.addEventListener("click", function () { go(card); });
@@ -175,8 +151,6 @@
     var busy = false;
     // Shortcuts typed while an action runs, in order (a few at most).
     var pendingKeys = [];
-    var stopped = false;
-    var retry = 0;
     var buttons = {};
     $all(".act").forEach(function (b) { buttons[b.dataset.action] = b; });
 
@@ -576,28 +550,22 @@
     }
 
     function connect() {
-      var proto = location.protocol === "https:" ? "wss://" : "ws://";
-      var ws = new WebSocket(proto + location.host + "/ws/counter/" + counterId);
-      ws.onopen = function () { retry = 0; setConn("ok"); };
-      ws.onmessage = function (m) {
-        var d;
-        try { d = JSON.parse(m.data); } catch (e) { return; }
-        if (d.type === "snapshot") {
-          apply(d);
-        } else if (d.type === "error") {
-          stopped = true;
-          if (d.error && d.error.code === "not_authenticated") toLogin();
-          else say(statusLine, d.error ? d.error.message : T.error, true);
-        } else if (d.type !== "ping") {
-          refresh();
-        }
-      };
-      ws.onclose = function () {
-        setConn("reconnecting");
-        if (stopped) return;
-        retry += 1;
-        setTimeout(connect, Math.min(10000, 300 * Math.pow(2, retry)));
-      };
+      var live = MPP.connect("/ws/counter/" + counterId, {
+        open: function () { setConn("ok"); },
+        close: function () { setConn("reconnecting"); },
+        delay: function (attempt) { return Math.min(10000, 300 * Math.pow(2, attempt)); },
+        message: function (d) {
+          if (d.type === "snapshot") {
+            apply(d);
+          } else if (d.type === "error") {
+            live.stop();  // refused: retrying would be refused again
+            if (d.error && d.error.code === "not_authenticated") toLogin();
+            else say(statusLine, d.error ? d.error.message : T.error, true);
+          } else if (d.type !== "ping") {
+            refresh();
+          }
+        },
+      });
     }
 
     refresh();

@@ -11,12 +11,7 @@
   var T = node ? JSON.parse(node.textContent) : {};
   var last = null;
 
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text !== undefined && text !== null) n.textContent = String(text);
-    return n;
-  }
+  var el = MPP.text;
 
   function button(label, text, onClick, disabled) {
     var b = el("button", "btn btn-small", text);

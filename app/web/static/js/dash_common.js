@@ -1,45 +1,14 @@
-/* Shared helpers of the manager pages: API calls with the CSRF header, formatting, DOM. */
+/* The manager pages' additions to the shared helper (mpp.js): their API shorthand,
+   formatting, translations. */
 "use strict";
-window.MPP = (function () {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  const csrf = meta ? meta.getAttribute("content") : "";
+window.MPP = (function (base) {
+  const csrf = base.csrfToken();
   const i18nEl = document.getElementById("i18n");
   const T = i18nEl ? JSON.parse(i18nEl.textContent) : {};
 
-  async function api(method, url, body) {
-    const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-    if (method !== "GET") opts.headers["X-CSRF-Token"] = csrf;
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    const r = await fetch(url, opts);
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) {
-      const msg = data && data.error ? data.error.message : ("HTTP " + r.status);
-      const err = new Error(msg);
-      err.code = data && data.error ? data.error.code : "http_error";
-      err.field = data && data.error ? data.error.field : undefined;
-      throw err;
-    }
-    return data;
-  }
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) {
-      if (c === null || c === undefined) continue;
-      node.appendChild(typeof c === "string" || typeof c === "number"
-        ? document.createTextNode(String(c)) : c);
-    }
-    return node;
+  // The manager pages' calls: JSON in, JSON out, refusals thrown as MPP.ApiError.
+  function api(method, url, body) {
+    return base.request(method, url, { body, csrf });
   }
 
   function fmt(template, params) {
@@ -62,5 +31,5 @@ window.MPP = (function () {
     s.addEventListener("change", () => s.form.submit());
   });
 
-  return { api, el, fmt, minutes, num, T, csrf };
-})();
+  return Object.assign(base, { api, fmt, minutes, num, T, csrf });
+})(window.MPP);

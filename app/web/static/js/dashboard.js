@@ -8,7 +8,6 @@
   const conn = document.getElementById("conn");
   let snap = null;
   let offsetMs = 0; // server clock minus browser clock
-  let retry = 1000;
   let thresholdsLoaded = false;
 
   function setConn(state) {
@@ -156,20 +155,16 @@
   }
 
   function connect() {
-    const proto = location.protocol === "https:" ? "wss://" : "ws://";
-    const ws = new WebSocket(proto + location.host + "/ws/dashboard?site_id=" + encodeURIComponent(siteId));
-    setConn("connecting");
-    ws.onopen = () => { retry = 1000; setConn("connected"); };
-    ws.onmessage = (e) => {
-      const msg = JSON.parse(e.data);
-      if (msg.type === "snapshot") accept(msg);
-      else if (msg.type === "error") setConn("offline");
-    };
-    ws.onclose = () => {
-      setConn("offline");
-      setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 15000);
-    };
+    MPP.connect("/ws/dashboard?site_id=" + encodeURIComponent(siteId), {
+      connecting: () => setConn("connecting"),
+      open: () => setConn("connected"),
+      close: () => setConn("offline"),
+      delay: (attempt) => Math.min(1000 * Math.pow(2, attempt - 1), 15000),
+      message: (msg) => {
+        if (msg.type === "snapshot") accept(msg);
+        else if (msg.type === "error") setConn("offline");
+      },
+    });
   }
 
   document.getElementById("only-active").addEventListener("change", render);

@@ -39,22 +39,9 @@
     document.getElementById("tablet").dataset.screen = which;
   }
 
-  async function api(method, url, body) {
-    const opts = { method, headers: { "Accept": "application/json", "Authorization": "Bearer " + token } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    const r = await fetch(url, opts);
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) {
-      const err = new Error(data && data.error ? data.error.message : "HTTP " + r.status);
-      err.status = r.status;
-      err.code = data && data.error ? data.error.code : "http_error";
-      throw err;
-    }
-    return data;
+  // The tablet's device token is its only credential (no cookie, so no CSRF header).
+  function api(method, url, body) {
+    return MPP.request(method, url, { body, bearer: token, csrf: "" });
   }
 
   function clearSurvey() {
