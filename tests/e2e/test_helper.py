@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser]
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the helper has nothing to do with the database
 def test_requests_errors_reconnects_and_text(demo_server: Any, page: Any) -> None:
-    page.goto(demo_server.url + "/login")
+    page.goto(demo_server.url + "/booking")  # a page that runs a script: it loads the helper
     got = page.evaluate("""async () => {
       const out = {};
       try { await MPP.request("GET", "/api/v1/tickets/999999"); out.anon = "no error"; }
