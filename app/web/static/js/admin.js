@@ -8,8 +8,6 @@
   const more = document.getElementById("admin-i18n-more");
   if (more) Object.assign(I18N, JSON.parse(more.textContent));
   const SITES = JSON.parse(document.getElementById("admin-sites").textContent);
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  const CSRF = meta ? meta.getAttribute("content") : "";
   const SECTION = root.dataset.section;
   const ROLE = root.dataset.role;
   const IS_ADMIN = ROLE === "admin";
@@ -26,13 +24,14 @@
 
   const el = MPP.el;
 
-  // Every call answers {ok, status, data} or {ok: false, status, error}: the forms show a
-  // refusal next to its field instead of throwing (MPP.request underneath).
+  // Every call answers {ok: true, data} or {ok: false, status, error}: the forms show a
+  // refusal next to its field instead of throwing (MPP.request underneath, with the page's
+  // CSRF token).
   async function api(method, url, body) {
     try {
-      const data = await MPP.request(method, url, { body, csrf: CSRF, lang: LANG,
+      const data = await MPP.request(method, url, { body, lang: LANG,
                                                     networkMessage: T("network") });
-      return { ok: true, status: data === null ? 204 : 200, data };
+      return { ok: true, data };
     } catch (e) {
       if (!(e instanceof MPP.ApiError)) throw e;
       const error = { code: e.code, message: e.message, field: e.field, reason: e.reason,

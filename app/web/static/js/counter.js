@@ -4,8 +4,6 @@
 (function () {
   "use strict";
 
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  var CSRF = meta ? meta.getAttribute("content") : "";
   var i18nNode = document.getElementById("counter-i18n");
   var T = i18nNode ? JSON.parse(i18nNode.textContent) : {};
   var LANG = document.documentElement.lang || "id";
@@ -23,7 +21,7 @@
   /* Every API call (MPP.request: CSRF header, errors): in this console's language, a lost
    session -> sign-in page, a stale CSRF token -> reload. */
   function api(method, path, body) {
-    return MPP.request(method, path, { body: body, csrf: CSRF, lang: LANG,
+    return MPP.request(method, path, { body: body, lang: LANG,
                                        networkMessage: T.error, errorMessage: T.error })
       .catch(function (e) {
         if (e.status === 401) toLogin();

@@ -2,13 +2,12 @@
    formatting, translations. */
 "use strict";
 window.MPP = (function (base) {
-  const csrf = base.csrfToken();
   const i18nEl = document.getElementById("i18n");
   const T = i18nEl ? JSON.parse(i18nEl.textContent) : {};
 
   // The manager pages' calls: JSON in, JSON out, refusals thrown as MPP.ApiError.
   function api(method, url, body) {
-    return base.request(method, url, { body, csrf });
+    return base.request(method, url, { body });
   }
 
   function fmt(template, params) {
@@ -31,5 +30,5 @@ window.MPP = (function (base) {
     s.addEventListener("change", () => s.form.submit());
   });
 
-  return Object.assign(base, { api, fmt, minutes, num, T, csrf });
+  return Object.assign(base, { api, fmt, minutes, num, T });
 })(window.MPP);

@@ -5,11 +5,11 @@
 (function () {
   "use strict";
 
-  // An API refusal ({"error": {code, message, field, reason, details}}) or no answer at all
-  // (status 0, code "network").
   const NO_ANSWER = document.documentElement.lang === "en"
     ? "No connection to the server." : "Tidak terhubung ke server.";
 
+  // An API refusal ({"error": {code, message, field, reason, details}}) or no answer at all
+  // (status 0, code "network").
   class ApiError extends Error {
     constructor(status, code, message, extra) {
       super(message || (status ? "HTTP " + status : NO_ANSWER));
@@ -46,8 +46,8 @@
 
   // opts: body (sent as JSON), csrf (token for writes; default: the page's csrf-token meta),
   // bearer (a device token), lang (Accept-Language), timeout (ms), cache, networkMessage (the
-  // message of an ApiError when no answer came), errorMessage (of a refusal that gave none). Resolves with the parsed JSON (null for 204
-  // or an empty body); rejects with an ApiError.
+  // message of an ApiError when no answer came), errorMessage (of a refusal that gave none).
+  // Resolves with the parsed JSON (null for 204 or an empty body); rejects with an ApiError.
   async function request(method, url, opts) {
     opts = opts || {};
     const headers = { Accept: "application/json" };
