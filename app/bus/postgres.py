@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -21,9 +22,11 @@ from app.domain.events import Event
 
 log = logging.getLogger(__name__)
 CHANNEL = "mpp_events"
+# The payloads travel as one JSON text: psycopg escapes a text[]'s quoted items with a regular
+# expression per quote, and every payload is JSON full of quotes.
 _NOTIFY_ALL = sa.text("SELECT pg_notify(:channel, payload) "
-                      "FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS p(payload, n) "
-                      "ORDER BY n")
+                      "FROM json_array_elements_text(CAST(:payloads AS json)) "
+                      "WITH ORDINALITY AS p(payload, n) ORDER BY n")
 
 
 def _libpq_url(url: str) -> str:
@@ -60,8 +63,8 @@ class PostgresBus(EventBus):
     def emit_in_transaction(self, connection: Any, events: list[Event]) -> None:
         """pg_notify every event inside the unit of work's open transaction, in one statement
         (delivered, in order, only if it commits)."""
-        connection.execute(_NOTIFY_ALL, {"channel": CHANNEL,
-                                         "payloads": [_stamp(e.to_json()) for e in events]})
+        payloads = json.dumps([_stamp(e.to_json()) for e in events])
+        connection.execute(_NOTIFY_ALL, {"channel": CHANNEL, "payloads": payloads})
 
     def pipelined_channel(self) -> tuple[str, str] | None:
         return CHANNEL, _stamp("")
