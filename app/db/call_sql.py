@@ -342,6 +342,3 @@ async def start_write(conn: psycopg.AsyncConnection[Any], *, ticket_id: int, cou
               "bus_channel": bus_channel}
     return await (await conn.execute(_START_WRITE, params, prepare=True)).fetchone()
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value)
