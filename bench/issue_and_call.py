@@ -40,14 +40,20 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
+from app.config import Settings  # noqa: E402
+
 from tests.integration.loadmall import OFFICER_PASSWORD, build_load_mall  # noqa: E402
 from tests.support.live import prepare_database, start_server  # noqa: E402
 
-# The server runs with its production pool (the test helpers' frugal 4 + 12 would open and close
-# connections under load); any of these set in the bench's own environment wins.
-SERVER_ENV = {"MPP_DB_POOL_SIZE": "10", "MPP_DB_MAX_OVERFLOW": "20"}
-SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", "MPP_DB_POOL_SIZE",
-                                              "MPP_DB_MAX_OVERFLOW") if k in os.environ})
+# The server runs with its production pools, the defaults of app/config.py (the test helpers'
+# frugal 4 + 12 and 2 asyncio connections would open and close connections under load, and two
+# asyncio connections let only two call-nexts of a worker contend for the same line heads at a
+# time); any of these set in the bench's own environment wins.
+_POOLS = ("MPP_DB_POOL_SIZE", "MPP_DB_MAX_OVERFLOW", "MPP_DB_ASYNC_POOL_SIZE")
+SERVER_ENV = {k: str(Settings.model_fields[k.removeprefix("MPP_").lower()].default)
+              for k in _POOLS}
+SERVER_ENV.update({k: os.environ[k] for k in ("MPP_MAX_IN_FLIGHT", *_POOLS)
+                   if k in os.environ})
 PGBENCH_RUNS = 1
 WARM_UP_SECONDS = 3.0
 IDLE_SECONDS = 3.0

@@ -486,3 +486,12 @@ async def reorder_steps(ticket_id: Id, body: StepOrder, request: Request) -> obj
         return ticket_out(ctx, ticket)
 
     return await run_unit_of_work(request, work)
+
+
+# Routes are tried one after the other, and these three are most of a mall's requests (a kiosk
+# tap, an officer's call and start): tried first, they skip a dozen path matches each. No other
+# route has their paths, so the order changes no answer.
+_BUSIEST = {("POST", "/api/v1/tickets"), ("POST", "/api/v1/counters/{counter_id}/call-next"),
+            ("POST", "/api/v1/tickets/{ticket_id}/start")}
+router.routes.sort(key=lambda r: not any((m, getattr(r, "path", "")) in _BUSIEST
+                                         for m in getattr(r, "methods", None) or ()))

@@ -1,69 +1,69 @@
-"""PostgreSQL's lean statements behind an officer's call-next and start (asyncio, autocommit).
+"""PostgreSQL's lean statements behind an officer's call-next and start (asyncio).
 
 The reference path (app/services/tickets.py through the ORM) spends most of a call-next in
 SQLAlchemy: the counter with its agency, site and services, the current ticket, two locked queue
 heads, the flush of ticket, event and counter, the user behind the token. Here a call-next is
-two statements and a start two more, on the kiosk's asyncio connections
-(app/db/pg_async.py, app/services/counter_calls.py decides):
+one short transaction of two round trips, and a start two autocommit statements, on the
+kiosk's asyncio connections (app/db/pg_async.py; app/services/counter_calls.py decides):
 
-  call_read   the user behind the token, the counter (with its row version, xmin), its agency,
-              site and active services, the ticket at the counter now, the first few waiting
-              tickets of its priority and regular lines, and whether a citizen's message could
-              be due (a phone given for one of these services today);
-  call_write  one statement, its own transaction: lock the counter if its row is still the
-              version read, lock the served ticket if it is still served here, claim the first
-              of the chosen line's candidates still waiting (FOR UPDATE SKIP LOCKED: a ticket
-              another counter is claiming is skipped), finish the served ticket, call the
-              claimed one, write the counter's priority streak and both events, and send the
-              events' notifications (delivered only as it commits). Any guard failing: nothing
-              is written and the reference path answers.
+  call_lock   BEGIN, lock the counter, then (a statement of its own, so its snapshot is taken
+              once the lock is held) the user behind the token, the counter, its agency, site and
+              active services, the ticket at the counter now (locked), the head of its priority
+              line and of its regular line (each the first waiting ticket FOR UPDATE SKIP LOCKED:
+              one another counter is calling is skipped, as on the reference path), and whether a
+              citizen's message could be due: one round trip;
+  call_apply  the decided call (finish the served ticket, call the chosen head, the counter's
+              priority streak, both events and their notifications, delivered only as it
+              commits), then COMMIT: one round trip;
+  rollback    when the decision is the reference path's to make: nothing was written.
 
-Every call on every path writes the counter's row (tickets._call touches it), so a counter
-whose row version changed since the read may have a ticket called to it: the write refuses.
+The locks are the reference path's (the counter first), so both paths serialise on the counter
+and the line heads the same way; a guard in the apply still refuses a message that became due.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import psycopg
 
-CANDIDATES = 4  # waiting tickets read per line: the claim takes the first still free
-
-# One line's first waiting tickets, as JSON arrays (the partial indexes ix_ticket_head_* serve
-# the literal predicates).
-_LINE = """(SELECT json_agg(json_build_array(h.id, h.number, h.priority, h.agency_id,
-                   h.service_id, h.site_id, h.first_called_at, h.queued_at, h.issued_at,
-                   h.call_count, h.has_steps) ORDER BY h.sort_at, h.id)
-            FROM (SELECT * FROM ticket t
-                  WHERE t.service_id = ANY(sv.ids) AND t.day = %(day)s
-                    AND t.status = 'waiting' AND t.priority IS {cond}
-                  ORDER BY t.sort_at, t.id LIMIT %(k)s) h)"""
+# One line's head: its first waiting ticket that no other transaction holds (the partial
+# indexes ix_ticket_head_* serve the literal predicates).
+_HEAD = """LEFT JOIN LATERAL (
+  SELECT id, number, priority, agency_id, service_id, site_id, first_called_at, queued_at,
+         issued_at, call_count, has_steps
+  FROM ticket t
+  WHERE t.service_id = ANY(sv.ids) AND t.day = %(day)s AND t.status = 'waiting'
+    AND t.priority IS {cond}
+  ORDER BY t.sort_at, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) {alias} ON true"""
 
 # A citizen's message may be due with this call (app/services/notify.py: on_called,
 # _nearly_up, on_finished): a phone was given today for one of these services, and that ticket
-# is one this call moves or {waiting} waits (the read does not know yet which ticket it will
-# call, so it asks about every waiting one).
+# is one this call moves or {waiting} waits.
 _MESSAGE_DUE = """EXISTS (SELECT 1 FROM ticket_contact tc
         WHERE tc.service_id = ANY({services}) AND tc.day = %(day)s AND tc.phone IS NOT NULL
           AND (tc.ticket_id = ANY({ids})
                OR ({waiting} EXISTS (SELECT 1 FROM ticket w WHERE w.id = tc.ticket_id
                                        AND w.status = 'waiting'))))"""
 
-_CALL_READ = "".join(("""
+_LOCK_COUNTER = "SELECT 1 FROM counter WHERE id = %(counter_id)s FOR UPDATE"
+
+_CALL_LOCK = "".join(("""
 SELECT u.role, u.username, u.agency_id, u.site_id, u.is_active, u.session_version,
        c.agency_id, c.is_active, c.is_open, c.break_since IS NOT NULL, c.officer_id,
-       c.priority_streak, c.number, c.name, c.zone, c.xmin::text,
+       c.priority_streak, c.number, c.name, c.zone,
        a.name, a.zone, a.floor, a.site_id, s.timezone, s.max_consecutive_priority,
        sv.ids,
        cur.id, cur.status, cur.number, cur.service_id, cur.agency_id, cur.site_id,
        cur.priority, cur.started_at, cur.booking_id, cur.has_steps, cur.counter_id,
-       """, _LINE.format(cond="NOT NULL"), """,
-       """, _LINE.format(cond="NULL"), """,
-       """, _MESSAGE_DUE.format(services="sv.ids", ids="ARRAY[cur.id]", waiting=""), """
+       ph.id, ph.number, ph.priority, ph.agency_id, ph.service_id, ph.site_id,
+       ph.first_called_at, ph.queued_at, ph.issued_at, ph.call_count, ph.has_steps,
+       rh.id, rh.number, rh.priority, rh.agency_id, rh.service_id, rh.site_id,
+       rh.first_called_at, rh.queued_at, rh.issued_at, rh.call_count, rh.has_steps,
+       """, _MESSAGE_DUE.format(services="sv.ids", ids="ARRAY[cur.id, ph.id, rh.id]",
+                                waiting=""), """
 FROM user_account u
 JOIN counter c ON c.id = %(counter_id)s
 JOIN agency a ON a.id = c.agency_id
@@ -74,48 +74,28 @@ CROSS JOIN LATERAL (
   WHERE cs.counter_id = c.id AND x.is_active) sv
 LEFT JOIN LATERAL (
   SELECT * FROM ticket t WHERE t.counter_id = c.id AND t.status IN ('called', 'serving')
-  ORDER BY t.called_at DESC LIMIT 1) cur ON true
+  ORDER BY t.called_at DESC LIMIT 1 FOR UPDATE) cur ON true
+""", _HEAD.format(cond="NOT NULL", alias="ph"), """
+""", _HEAD.format(cond="NULL", alias="rh"), """
 WHERE u.id = %(user_id)s
 """))
 
-# The claim: the first candidate still as read (waiting, not called since) that no other counter
-# is claiming, tried one after the other by primary key (coalesce stops at the first found, so
-# the later ones are neither read nor locked). Written out per candidate rather than as one
-# scan: a cached generic plan may otherwise read every waiting ticket through an index on
-# status whose statistics are older than the morning's queue.
-_CLAIMS = ",\n    ".join(
-    f"""(SELECT t.id FROM ticket t WHERE t.id = (%(ids)s::int[])[{i}] AND t.status = 'waiting'
-       AND t.call_count = (%(call_counts)s::int[])[{i}] FOR UPDATE SKIP LOCKED)"""  # noqa: S608
-    for i in range(1, CANDIDATES + 1))  # i: an integer of ours, not input
-
-_CALL_WRITE = "".join(("""
-WITH c AS (
-  SELECT id FROM counter WHERE id = %(counter_id)s AND xmin::text = %(counter_xmin)s
-  FOR UPDATE
-), cur AS (
-  SELECT t.id FROM ticket t JOIN c ON t.counter_id = c.id
-  WHERE t.id = %(cur_id)s AND t.status = 'serving'
-  FOR UPDATE OF t
-), pick AS (
-  SELECT p.id, array_position(%(ids)s::int[], p.id) AS n
-  FROM (SELECT coalesce(""", _CLAIMS, """) AS id) p
-  WHERE p.id IS NOT NULL AND EXISTS (SELECT 1 FROM c)
-    AND (%(cur_id)s::int IS NULL OR EXISTS (SELECT 1 FROM cur))
-    AND NOT """, _MESSAGE_DUE.format(services="%(services)s::int[]",
-                                     ids="%(ids)s::int[] || %(cur_id)s::int",
-                                     waiting="NOT tc.ahead_sent AND"), """
-), called AS (
+_CALL_APPLY = "".join(("""
+WITH called AS (
   UPDATE ticket t SET status = %(called_status)s, counter_id = %(counter_id)s,
     officer_id = %(user_id)s, called_at = %(now)s,
     first_called_at = coalesce(t.first_called_at, %(now)s), call_count = t.call_count + 1
-  FROM pick WHERE t.id = pick.id
+  WHERE t.id = %(ticket_id)s
+    AND NOT """, _MESSAGE_DUE.format(services="%(services)s::int[]",
+                                     ids="ARRAY[%(ticket_id)s::int, %(cur_id)s::int]",
+                                     waiting="NOT tc.ahead_sent AND"), """
   RETURNING t.id, t.number, t.service_id, t.agency_id, t.site_id, t.status, t.priority,
     t.channel, t.issued_at, t.called_at, t.counter_id, t.tracking_code,
     t.transferred_from_id, t.day, t.seq, t.sort_at, t.first_called_at, t.call_count,
-    t.officer_id, t.booking_id, t.note, pick.n
+    t.officer_id, t.booking_id, t.note
 ), fin AS (
   UPDATE ticket t SET status = %(finished_status)s, finished_at = %(now)s
-  FROM cur WHERE t.id = cur.id AND EXISTS (SELECT 1 FROM called)
+  WHERE t.id = %(cur_id)s AND EXISTS (SELECT 1 FROM called)
   RETURNING t.id, t.site_id, t.agency_id, t.service_id, t.priority
 ), ctr AS (
   UPDATE counter SET priority_streak = %(streak)s
@@ -129,12 +109,12 @@ WITH c AS (
   UNION ALL
   SELECT id, site_id, agency_id, service_id, %(counter_id)s, %(user_id)s, 'called',
     'waiting', status, %(now)s, %(day)s, %(hour)s, %(weekday)s, priority IS NOT NULL,
-    (%(waits)s::int[])[n] FROM called
+    %(wait)s FROM called
 ), notified AS (
   SELECT pg_notify(%(bus_channel)s, p.payload) FROM (
     SELECT %(finish_payload)s::text AS payload, 1 AS o FROM fin
     UNION ALL
-    SELECT %(payloads)s::json ->> (n - 1), 2 FROM called) p
+    SELECT %(payload)s::text, 2 FROM called) p
   WHERE %(bus_channel)s::text IS NOT NULL
   ORDER BY p.o
 )
@@ -232,7 +212,6 @@ class CounterRead:
     number: int
     name: str
     zone: str | None
-    version: str
     agency_name: str
     agency_zone: str | None
     agency_floor: str | None
@@ -241,37 +220,35 @@ class CounterRead:
     max_consecutive_priority: int | None
     service_ids: list[int]
     served: Served | None
-    priority_line: list[Candidate]
-    regular_line: list[Candidate]
+    priority_head: Candidate | None
+    regular_head: Candidate | None
     message_due: bool
 
 
-def _ts(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+def _head(row: tuple[Any, ...]) -> Candidate | None:
+    return None if row[0] is None else Candidate(*row)
 
 
-def _line(rows: list[list[Any]] | None) -> list[Candidate]:
-    return [Candidate(r[0], r[1], r[2], r[3], r[4], r[5], _ts(r[6]), _ts(r[7]),
-                      datetime.fromisoformat(r[8]), r[9], r[10]) for r in rows or ()]
-
-
-async def call_read(conn: psycopg.AsyncConnection[Any], *, user_id: int, counter_id: int,
+async def call_lock(conn: psycopg.AsyncConnection[Any], *, user_id: int, counter_id: int,
                     day: date) -> CounterRead | None:
-    """None: no such user or counter."""
-    row = await (await conn.execute(_CALL_READ, {"user_id": user_id, "counter_id": counter_id,
-                                                 "day": day, "k": CANDIDATES},
-                                    prepare=True)).fetchone()
+    """Begin the call's transaction and read under its locks; None: no such user or counter.
+    The transaction stays open: call_apply commits it, rollback ends it."""
+    params = {"user_id": user_id, "counter_id": counter_id, "day": day}
+    async with conn.pipeline():
+        await conn.execute("BEGIN")
+        await conn.execute(_LOCK_COUNTER, params, prepare=True)
+        cur = await conn.execute(_CALL_LOCK, params, prepare=True)
+    row = await cur.fetchone()
     if row is None:
         return None
-    served = Served(*row[23:34]) if row[23] is not None else None
-    return CounterRead(UserRow(*row[0:6]), *row[6:23], served, _line(row[34]), _line(row[35]),
-                       bool(row[36]))
+    served = Served(*row[22:33]) if row[22] is not None else None
+    return CounterRead(UserRow(*row[0:6]), *row[6:22], served, _head(row[33:44]),
+                       _head(row[44:55]), bool(row[55]))
 
 
 @dataclass(frozen=True)
-class CallWrite:
+class CallApply:
     counter_id: int
-    counter_version: str
     user_id: int
     now: datetime
     day: date
@@ -281,31 +258,36 @@ class CallWrite:
     finished_status: str
     finish_duration: int | None
     finish_payload: str | None
-    candidates: list[Candidate]
+    ticket_id: int
     called_status: str
-    waits: list[int | None]
-    payloads: list[str | None]
+    wait: int | None
+    payload: str | None
     streak: int
     service_ids: list[int]
     bus_channel: str | None
 
 
-async def call_write(conn: psycopg.AsyncConnection[Any], w: CallWrite) -> tuple[Any, ...] | None:
-    """The called ticket's row (its columns, then its candidate's position from 1 and the
-    count of notifications sent), or None: a guard failed and nothing was written."""
+async def call_apply(conn: psycopg.AsyncConnection[Any], w: CallApply
+                     ) -> tuple[Any, ...] | None:
+    """Write the decided call and commit: the called ticket's row (its columns, then the count
+    of notifications sent), or None: a message became due, nothing was written (rolled back)."""
     params = {
-        "counter_id": w.counter_id, "counter_xmin": w.counter_version, "user_id": w.user_id,
-        "now": w.now, "day": w.day, "hour": w.hour, "weekday": w.weekday,
-        "cur_id": w.served_id, "finished_status": w.finished_status,
-        "finish_duration": w.finish_duration, "finish_payload": w.finish_payload,
-        "ids": [c.id for c in w.candidates], "call_counts": [c.call_count for c in w.candidates],
-        "called_status": w.called_status, "waits": w.waits,
-        # One JSON text, not a text[]: psycopg escapes an array's quoted items with a regular
-        # expression per quote, a sixth of the whole request's CPU with four event payloads.
-        "payloads": json.dumps(w.payloads),
+        "counter_id": w.counter_id, "user_id": w.user_id, "now": w.now, "day": w.day,
+        "hour": w.hour, "weekday": w.weekday, "cur_id": w.served_id,
+        "finished_status": w.finished_status, "finish_duration": w.finish_duration,
+        "finish_payload": w.finish_payload, "ticket_id": w.ticket_id,
+        "called_status": w.called_status, "wait": w.wait, "payload": w.payload,
         "streak": w.streak, "services": w.service_ids, "bus_channel": w.bus_channel,
     }
-    return await (await conn.execute(_CALL_WRITE, params, prepare=True)).fetchone()
+    async with conn.pipeline():
+        cur = await conn.execute(_CALL_APPLY, params, prepare=True)
+        await conn.execute("COMMIT")
+    return await cur.fetchone()
+
+
+async def rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        await conn.execute("ROLLBACK")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import call_sql, issue_sql
-from app.db.call_sql import CallWrite, CounterRead, StartRead
+from app.db.call_sql import CallApply, CounterRead, StartRead
 from app.db.issue_sql import Claim, CommitWith, Facts, KioskRead, Written
 from app.db.models import (
     Agency,
@@ -40,7 +40,7 @@ from app.db.models import (
 from app.domain.issuing import NewTicket
 
 log = logging.getLogger(__name__)
-__all__ = ["CallWrite", "Claim", "CommitWith", "CounterRead", "CounterStore", "Facts",
+__all__ = ["CallApply", "Claim", "CommitWith", "CounterRead", "CounterStore", "Facts",
            "KioskRead", "KioskStore", "StartRead", "TicketStore", "Written"]
 
 ACTIVE_AT_COUNTER = ("called", "serving")
@@ -202,7 +202,12 @@ class _PooledStore(Generic[C]):
         """None when no connection is at hand (the database restarting?)."""
         try:
             async with self.pool.connection() as conn:
-                yield self._wrap(conn)
+                try:
+                    yield self._wrap(conn)
+                finally:
+                    if (not conn.closed and conn.info.transaction_status
+                            != psycopg.pq.TransactionStatus.IDLE):
+                        await conn.execute("ROLLBACK")  # an error left a transaction open
         except PoolTimeout:
             yield None
 
@@ -241,9 +246,10 @@ class KioskConnection:
 
 
 class CounterStore(_PooledStore["CounterConnection"]):
-    """An officer's call-next and start on PostgreSQL asyncio connections in autocommit mode
-    (app/db/call_sql.py): one read, one write that commits. Every answer it cannot give is None
-    with nothing written; a connection lost during the write raises (it may have committed)."""
+    """An officer's call-next and start on PostgreSQL asyncio connections (app/db/call_sql.py):
+    a call-next is a transaction of two round trips (read under locks, write and commit), a
+    start two autocommit statements. Every answer it cannot give is None with nothing written;
+    a connection lost during the commit raises (it may have committed)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         super().__init__(pool, CounterConnection)
@@ -253,24 +259,42 @@ class CounterConnection:
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
 
-    async def call_read(self, *, user_id: int, counter_id: int, day: date
+    async def call_lock(self, *, user_id: int, counter_id: int, day: date
                         ) -> CounterRead | None:
+        """Begin the call's transaction and read under its locks (None: no such user or
+        counter, or the database refused: nothing held). call_apply or rollback ends it."""
         try:
-            return await call_sql.call_read(self._conn, user_id=user_id, counter_id=counter_id,
-                                            day=day)
+            read = await call_sql.call_lock(self._conn, user_id=user_id,
+                                            counter_id=counter_id, day=day)
         except psycopg.Error:
+            await self.rollback()
             return None  # nothing written: the reference tries (and answers 503 if it must)
+        if read is None:
+            await self.rollback()
+        return read
 
-    async def call_write(self, write: CallWrite) -> tuple[Any, ...] | None:
+    async def call_apply(self, write: CallApply) -> tuple[Any, ...] | None:
         try:
-            return await call_sql.call_write(self._conn, write)
+            row = await call_sql.call_apply(self._conn, write)
         except psycopg.errors.TransactionRollbackError:
+            await self.rollback()
             return None  # a deadlock or serialization failure: undone
         except psycopg.OperationalError:
-            raise  # the write may have committed: 503
+            raise  # the commit's outcome is unknown: 503
         except psycopg.Error:
             log.exception("call-next refused by the database; the reference answers")
-            return None  # the statement was undone
+            await self.rollback()
+            return None  # the transaction was undone
+        if row is None:
+            await self.rollback()  # nothing was written; the COMMIT ended an empty transaction
+        return row
+
+    async def rollback(self) -> None:
+        """End the call's transaction, if one is open, writing nothing."""
+        try:
+            await call_sql.rollback(self._conn)
+        except psycopg.Error:
+            await self._conn.close()  # the pool replaces it; the transaction dies with it
 
     async def start_read(self, *, user_id: int, ticket_id: int) -> StartRead | None:
         try:

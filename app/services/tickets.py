@@ -506,7 +506,7 @@ def _call(ctx: Ctx, ticket: Ticket, counter: Counter) -> None:
     ticket.call_count += 1
     wait = wait_seconds(first_called_at=None if first else ticket.first_called_at,
                         queued_at=ticket.queued_at, issued_at=ticket.issued_at, now=ctx.now)
-    # Every call writes the counter's row, even when nothing on it changes: the lean call path
+    # Every call writes the counter's row, even when nothing on it changes: the lean start
     # (app/db/call_sql.py) finds out this way that a ticket was called to the counter since
     # it read it.
     store(ctx.session).touch_counter(counter)
