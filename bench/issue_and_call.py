@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-
 from tests.integration.loadmall import OFFICER_PASSWORD, build_load_mall  # noqa: E402
 from tests.support.live import prepare_database, start_server  # noqa: E402
 
