@@ -207,7 +207,12 @@ class _PooledStore(Generic[C]):
                 finally:
                     if (not conn.closed and conn.info.transaction_status
                             != psycopg.pq.TransactionStatus.IDLE):
-                        await conn.execute("ROLLBACK")  # an error left a transaction open
+                        # An error or a cancellation left a transaction open: undo it (or
+                        # drop the connection, which the pool then replaces).
+                        try:
+                            await conn.execute("ROLLBACK")
+                        except psycopg.Error:
+                            await conn.close()
         except PoolTimeout:
             yield None
 
